@@ -1,0 +1,37 @@
+"""specviz: speculative decoding, recorded and visualised.
+
+    import specviz
+    pair = specviz.load_pair()                      # the embedded default pair, offline
+    trace = specviz.speculate(pair, "Why is the sky blue?", k=5)
+    trace.acceptance_rate, trace.tokens_per_round   # measured alpha, tokens per target call
+
+Names are imported lazily, so ``specviz.theory``, ``specviz.trace`` and the views work
+without loading torch or any model.
+"""
+
+from importlib import import_module
+
+_EXPORTS = {
+    "speculate": "engine", "autoregressive": "engine",
+    "load_pair": "models", "ModelPair": "models", "ModelLoadError": "models",
+    "Trace": "trace", "TraceError": "trace",
+    "Drafter": "drafters", "ModelDrafter": "drafters",
+    "expected_tokens_per_round": "theory", "speedup": "theory", "optimal_k": "theory",
+    "cost_factor": "theory", "acceptance_rate": "theory", "acceptance_probability": "theory",
+    "Solution": "solutions", "explain_speedup": "solutions",
+    "explain_classic_question": "solutions",
+}
+
+__all__ = sorted(_EXPORTS) + ["theory", "solutions", "exam"]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    if name in ("theory", "solutions", "exam", "trace", "engine", "models", "plots", "widgets"):
+        return import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'specviz' has no attribute '{name}'")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,163 @@
+"""Distil specviz's default draft from SmolLM2-135M-Instruct, reproducibly.
+
+    python -m specviz.distill data   --work runs/distill    # target answers + top-k logits
+    python -m specviz.distill train  --work runs/distill    # KL/TV distillation, checkpointed
+    python -m specviz.distill eval   --work runs/distill    # alpha, agreement, c on held-out
+    python -m specviz.distill export --work runs/distill    # write specviz/assets/draft
+    python -m specviz.distill all    --work runs/distill    # the four in a row
+
+Every step is seeded and resumable: rerunning a step skips what is already on disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+import torch
+
+
+def _target(dtype="float32"):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ..models import default_target_dir, resolve_dtype
+
+    folder = default_target_dir()
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=resolve_dtype(dtype, torch.device("cpu")))
+    return model.eval(), AutoTokenizer.from_pretrained(folder)
+
+
+def cmd_data(args) -> None:
+    from . import data, prompts
+
+    work = Path(args.work)
+    model, tokenizer = _target()
+    kw = dict(batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, top_k=args.top_k)
+    # 1. held-out answers first: evaluation needs them from the start
+    held = prompts.held_out_prompts(args.held_out)
+    data.write_shards(model, tokenizer, held, work / "held_out", seed=args.seed + 1,
+                      desc="held-out answers", **kw)
+    # 2. answers to the written task prompts (training topics only)
+    train = prompts.training_prompts(seed=args.seed)
+    data.write_shards(model, tokenizer, train, work / "train_tasks", seed=args.seed,
+                      desc="task answers", **kw)
+    # 3. the target's own requests, then its answers to them
+    own = data.self_instruct(model, tokenizer, args.self_instruct, work / "self_instruct.txt",
+                             batch_size=args.batch_size, seed=args.seed)
+    held_lower = {p.lower() for p in held}
+    own = [p for p in own if p.lower() not in held_lower]
+    data.write_shards(model, tokenizer, own, work / "train_self", seed=args.seed + 2,
+                      desc="self-instruct answers", **kw)
+
+
+def _shards(folder: Path) -> list[Path]:
+    return sorted(folder.glob("shard-*.pt"))
+
+
+def _load_run(work: Path, target):
+    """The trained draft of a run, rebuilt from its checkpoint and training config."""
+    from .train import TrainConfig, make_draft
+
+    ckpt = work / "draft" / "checkpoint.pt"
+    if not ckpt.exists():
+        raise SystemExit(f"no checkpoint at {ckpt}: run `python -m specviz.distill train` first")
+    cfg = TrainConfig(**json.loads((work / "draft" / "config.json").read_text()))
+    state = torch.load(ckpt, weights_only=False)
+    draft = make_draft(target, cfg, state["head_ids"])
+    draft.load_state_dict(state["model"], strict=False)
+    return draft.eval(), cfg, state
+
+
+def cmd_train(args) -> None:
+    from .train import TeacherData, TrainConfig, train
+
+    work = Path(args.work)
+    model, tokenizer = _target()
+    train_data = TeacherData(_shards(work / "train_tasks") + _shards(work / "train_self"))
+    held_out = TeacherData(_shards(work / "held_out")[:2])
+    print(f"training on {len(train_data)} answers, {train_data.n_answer_tokens:,} tokens")
+    cfg = TrainConfig(n_layers=args.layers, head_size=args.head_size, train_head=args.train_head,
+                      steps=args.steps, tokens_per_step=args.tokens_per_step, lr=args.lr,
+                      tv_weight=args.tv_weight, seed=args.seed)
+    train(model, train_data, held_out, cfg, work / "draft", eos_id=tokenizer.eos_token_id)
+
+
+def cmd_eval(args) -> None:
+    from . import evaluate
+    from .train import TeacherData
+
+    work = Path(args.work)
+    model, _ = _target()
+    draft, _, state = _load_run(work, model)
+    result = evaluate.acceptance(model, draft, TeacherData(_shards(work / "held_out")))
+    result |= evaluate.costs(model, draft)
+    result["train_step"] = state["step"]
+    (work / "eval.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+def cmd_export(args) -> None:
+    from ..models import DRAFT_DIR
+    from .export import write_draft
+
+    work = Path(args.work)
+    model, _ = _target()
+    draft, cfg, state = _load_run(work, model)
+    ev = json.loads((work / "eval.json").read_text())
+    log = [json.loads(line) for line in (work / "draft" / "log.jsonl").read_text().splitlines()]
+    fields = json.loads((work / "card.json").read_text()) if (work / "card.json").exists() else {}
+    fields.setdefault("data", f"See `specviz/distill/prompts.py`; work folder {work}.")
+    fields.setdefault("training", f"{state['step']} steps, {state['seen']:,} answer tokens seen, "
+                      f"seed {cfg.seed}, {log[-1]['seconds'] / 60:.0f} min.")
+    fields.setdefault("outside", ev.get("mass_outside_head", float("nan")))
+    fields.setdefault("cap", 1 - ev.get("mass_outside_head", float("nan")))
+    fields.setdefault("metrics", "\n".join(
+        f"- {k}: {v:.3f}" for k, v in ev.items() if isinstance(v, float)))
+    print(f"draft written to {write_draft(draft, Path(args.out or DRAFT_DIR), fields)}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m specviz.distill", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("data", help="sample the target's answers and cache its top-k logits")
+    p.add_argument("--work", default="runs/distill", help="working folder (default: runs/distill)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--max-new-tokens", type=int, default=192)
+    p.add_argument("--top-k", type=int, default=64, help="teacher logits kept per position")
+    p.add_argument("--held-out", type=int, default=256, help="held-out prompts to answer")
+    p.add_argument("--self-instruct", type=int, default=4000, help="self-written prompts to make")
+    p.set_defaults(func=cmd_data)
+    p = sub.add_parser("train", help="distil the draft from the cached teacher logits")
+    p.add_argument("--work", default="runs/distill")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--head-size", type=int, default=8192, help="tokens the draft's head scores")
+    p.add_argument("--train-head", action="store_true", help="train the head rows too")
+    p.add_argument("--steps", type=int, default=4000)
+    p.add_argument("--tokens-per-step", type=int, default=4096)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--tv-weight", type=float, default=1.0, help="weight of (1 - alpha) in the loss")
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("eval", help="exact alpha on held-out answers, and c")
+    p.add_argument("--work", default="runs/distill")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_eval)
+    p = sub.add_parser("export", help="write the draft and its model card into specviz/assets/draft")
+    p.add_argument("--work", default="runs/distill")
+    p.add_argument("--out", default=None, help="folder (default: the package's assets/draft)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_export)
+    args = parser.parse_args(argv)
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    args.func(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

