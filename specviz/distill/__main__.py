@@ -76,8 +76,8 @@ def cmd_train(args) -> None:
 
     work = Path(args.work)
     model, tokenizer = _target()
-    train_data = TeacherData(_shards(work / "train_tasks") + _shards(work / "train_self"))
-    held_out = TeacherData(_shards(work / "held_out")[:2])
+    train_data = TeacherData.from_shards(_shards(work / "train_tasks") + _shards(work / "train_self"))
+    held_out = TeacherData.from_shards(_shards(work / "held_out")[:2])
     print(f"training on {len(train_data)} answers, {train_data.n_answer_tokens:,} tokens")
     cfg = TrainConfig(n_layers=args.layers, head_size=args.head_size, train_head=args.train_head,
                       steps=args.steps, tokens_per_step=args.tokens_per_step, lr=args.lr,
@@ -92,7 +92,7 @@ def cmd_eval(args) -> None:
     work = Path(args.work)
     model, _ = _target()
     draft, _, state = _load_run(work, model)
-    result = evaluate.acceptance(model, draft, TeacherData(_shards(work / "held_out")))
+    result = evaluate.acceptance(model, draft, TeacherData.from_shards(_shards(work / "held_out")))
     result |= evaluate.costs(model, draft)
     result["train_step"] = state["step"]
     (work / "eval.json").write_text(json.dumps(result, indent=2))

@@ -49,6 +49,7 @@ def sample_batch(model, prompts: list[list[int]], temperatures: list[float], max
                  eos: set[int], top_k: int, generator: torch.Generator, pad_id: int = 0) -> Batch:
     """Sample one answer per prompt from ``model``, recording its top-k logits at each step."""
     n, width = len(prompts), max(len(p) for p in prompts)
+    top_k = min(top_k, model.config.vocab_size)
     ids = torch.full((n, width), pad_id, dtype=torch.long)
     mask = torch.zeros((n, width), dtype=torch.long)
     for row, p in enumerate(prompts):  # left padding: every row's last token is at the end

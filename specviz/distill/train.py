@@ -46,13 +46,10 @@ class TrainConfig:
 class TeacherData:
     """All shards of one split in memory: sequences and the teacher's top-k per answer token."""
 
-    def __init__(self, shard_paths: list[Path]):
-        if not shard_paths:
-            raise FileNotFoundError("no data shards found: run `python -m specviz.distill data` first")
+    def __init__(self, batches: list[Batch]):
         self.seqs, self.prompt_lens, self.temps, self.rows = [], [], [], []
         ids, probs, offset = [], [], 0
-        for path in shard_paths:
-            b = Batch.load(path)
+        for b in batches:
             start = 0
             for length, plen, temp in zip(b.seq_lens.tolist(), b.prompt_lens.tolist(), b.temperatures.tolist()):
                 self.seqs.append(b.tokens[start:start + length].long())
@@ -66,6 +63,12 @@ class TeacherData:
         self.topk_ids = torch.cat(ids)
         self.topk_probs = torch.cat(probs)
         self.n_answer_tokens = offset
+
+    @classmethod
+    def from_shards(cls, shard_paths: list[Path]) -> "TeacherData":
+        if not shard_paths:
+            raise FileNotFoundError("no data shards found: run `python -m specviz.distill data` first")
+        return cls([Batch.load(path) for path in shard_paths])
 
     def __len__(self) -> int:
         return len(self.seqs)
@@ -110,11 +113,18 @@ def head_ids_by_mass(data: TeacherData, n: int, always: list[int]) -> torch.Tens
     return mass.topk(min(n, len(mass))).indices.sort().values
 
 
-def losses(draft, x, rows, cols, t_ids, t_probs, vocab_to_head):
+def vocab_to_head(head_ids: torch.Tensor, vocab_size: int) -> torch.Tensor:
+    """Position of each token in the pruned head, -1 for tokens the head cannot emit."""
+    table = torch.full((vocab_size,), -1, dtype=torch.long)
+    table[head_ids.cpu()] = torch.arange(len(head_ids))
+    return table
+
+
+def losses(draft, x, rows, cols, t_ids, t_probs, to_head):
     """Mean CE and mean alpha (over the teacher's top-k) at every answer position."""
     hidden = draft.model(input_ids=x).last_hidden_state[rows, cols]
     logp = draft.lm_head.compact(hidden).float().log_softmax(-1)
-    mapped = vocab_to_head[t_ids]
+    mapped = to_head[t_ids]
     valid = mapped >= 0
     lp = logp.gather(1, mapped.clamp(min=0))
     ce = -(t_probs * lp * valid).sum(1).mean()
@@ -124,8 +134,9 @@ def losses(draft, x, rows, cols, t_ids, t_probs, vocab_to_head):
 
 
 @torch.no_grad()
-def evaluate(draft, data: TeacherData, vocab_to_head, tokens_per_batch=8192) -> dict:
+def evaluate(draft, data: TeacherData, to_head) -> dict:
     """Held-out CE, alpha (at T = 1, over the teacher's top-k) and greedy top-1 agreement."""
+    was_training = draft.training
     draft.eval()
     total = {"ce": 0.0, "alpha": 0.0, "top1": 0.0}
     n = 0
@@ -133,13 +144,13 @@ def evaluate(draft, data: TeacherData, vocab_to_head, tokens_per_batch=8192) -> 
     for start in range(0, len(order), 32):
         chunk = order[start:start + 32]
         x, rows, cols, t_ids, t_probs = data.batch(chunk)
-        ce, alpha, top1 = losses(draft, x, rows, cols, t_ids, t_probs, vocab_to_head)
+        ce, alpha, top1 = losses(draft, x, rows, cols, t_ids, t_probs, to_head)
         m = len(rows)
         total["ce"] += ce.item() * m
         total["alpha"] += alpha.item() * m
         total["top1"] += top1.item() * m
         n += m
-    draft.train()
+    draft.train(was_training)
     return {k: v / n for k, v in total.items()}
 
 
@@ -167,8 +178,7 @@ def train(target, train_data: TeacherData, held_out: TeacherData, cfg: TrainConf
     ckpt_path, log_path = out_dir / "checkpoint.pt", out_dir / "log.jsonl"
     head_ids = head_ids_by_mass(train_data, cfg.head_size, always=[eos_id])
     draft = make_draft(target, cfg, head_ids)
-    vocab_to_head = torch.full((target.config.vocab_size,), -1, dtype=torch.long)
-    vocab_to_head[head_ids] = torch.arange(len(head_ids))
+    to_head = vocab_to_head(head_ids, target.config.vocab_size)
     params = [p for p in draft.parameters() if p.requires_grad]
     norm = [draft.model.norm.weight]
     rest = [p for p in params if p is not draft.model.norm.weight]
@@ -192,7 +202,7 @@ def train(target, train_data: TeacherData, held_out: TeacherData, cfg: TrainConf
         for g in opt.param_groups:
             g["lr"] = lr * g["lr_scale"]
         x, rows, cols, t_ids, t_probs = train_data.batch(next(batches))
-        ce, alpha, top1 = losses(draft, x, rows, cols, t_ids, t_probs, vocab_to_head)
+        ce, alpha, top1 = losses(draft, x, rows, cols, t_ids, t_probs, to_head)
         loss = ce + cfg.tv_weight * (1 - alpha)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -205,7 +215,7 @@ def train(target, train_data: TeacherData, held_out: TeacherData, cfg: TrainConf
         if step % cfg.eval_every == 0 or step == cfg.steps:
             record = {"step": step, "tokens_seen": seen, "lr": lr, "train_ce": ce.item(),
                       "train_alpha": alpha.item(), "seconds": time.time() - t_start}
-            record.update({f"held_out_{k}": v for k, v in evaluate(draft, held_out, vocab_to_head).items()})
+            record.update({f"held_out_{k}": v for k, v in evaluate(draft, held_out, to_head).items()})
             with log_path.open("a") as f:
                 f.write(json.dumps(record) + "\n")
             bar.write(json.dumps(record))
