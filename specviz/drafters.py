@@ -76,3 +76,54 @@ class ModelDrafter:
 
     def rollback(self, length: int) -> None:
         rollback(self.cache, length)
+
+
+class PromptLookupDrafter:
+    """Prompt lookup (n-gram matching), as transformers' ``prompt_lookup_num_tokens`` and
+    vLLM's ``ngram`` drafter: find the most recent earlier occurrence of the last n tokens
+    (n = max_ngram down to min_ngram) and propose the up-to-k tokens that followed it.
+
+    No model, so no sampling: p_draft is a point mass on each proposed token. The acceptance
+    probability min(1, p_target(x) / p_draft(x)) is then simply p_target(x), and the residual is
+    p_target with x removed, renormalised. When nothing matches it proposes nothing and the
+    round is a plain target step (its token counts as the "bonus").
+
+    >>> d = PromptLookupDrafter(vocab_size=10, max_ngram=2)
+    >>> d.start([1, 2, 3, 4, 1, 2])
+    >>> d.propose([1, 2, 3, 4, 1, 2], k=3, temperature=1.0, rng=None, eos=set()).tokens
+    [3, 4, 1]
+    """
+
+    def __init__(self, vocab_size: int, max_ngram: int = 3, min_ngram: int = 1,
+                 name: str = "prompt-lookup"):
+        if not 1 <= min_ngram <= max_ngram:
+            raise ValueError(f"need 1 <= min_ngram <= max_ngram, got {min_ngram}, {max_ngram}")
+        self.vocab_size, self.max_ngram, self.min_ngram, self.name = vocab_size, max_ngram, min_ngram, name
+
+    def start(self, prompt_ids: list[int]) -> None:
+        pass  # stateless: every proposal searches the committed tokens afresh
+
+    def propose(self, committed, k, temperature, rng, eos) -> DraftProposal:
+        t0 = time.perf_counter()
+        tokens = self.lookup(committed, k)
+        for i, token in enumerate(tokens):
+            if token in eos:
+                tokens = tokens[:i + 1]
+                break
+        p_draft = torch.zeros(len(tokens), self.vocab_size)
+        if tokens:
+            p_draft[torch.arange(len(tokens)), tokens] = 1.0
+        seconds = (time.perf_counter() - t0) / max(len(tokens), 1)
+        return DraftProposal(tokens, p_draft, [seconds] * len(tokens))
+
+    def lookup(self, seq: list[int], k: int) -> list[int]:
+        """Tokens that followed the latest earlier match of the longest matching suffix."""
+        for n in range(min(self.max_ngram, len(seq) - 1), self.min_ngram - 1, -1):
+            suffix = seq[-n:]
+            for start in range(len(seq) - n - 1, -1, -1):  # most recent match first
+                if seq[start:start + n] == suffix:
+                    return seq[start + n:start + n + k]
+        return []
+
+    def rollback(self, length: int) -> None:
+        pass

@@ -10,7 +10,7 @@ PROMPT = [1, 2, 3]
 
 
 def hf_greedy(model, prompt, n):
-    ids = torch.tensor([prompt])
+    ids = torch.tensor([prompt], device=model.device)
     out = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
                          max_new_tokens=n, min_new_tokens=0)
     return out[0, len(prompt):].tolist()

@@ -33,8 +33,8 @@ def exact_prefix_probabilities(model, prompt, length, temperature):
     probs = {(): 1.0}
     for depth in range(length):
         prefixes = list(itertools.product(range(VOCAB), repeat=depth))
-        ids = torch.tensor([prompt + list(p) for p in prefixes])
-        nxt = distribution(model(input_ids=ids).logits[:, -1], temperature)
+        ids = torch.tensor([prompt + list(p) for p in prefixes], device=model.device)
+        nxt = distribution(model(input_ids=ids).logits[:, -1], temperature).cpu()
         probs = {p + (x,): probs[p] * nxt[i, x].item() for i, p in enumerate(prefixes) for x in range(VOCAB)}
     return probs
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import copy
+import os
 
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from specviz import ModelPair
+
+# bench/gpu_check.py reruns the engine tests with SPECVIZ_TEST_DEVICE=cuda
+DEVICE = torch.device(os.environ.get("SPECVIZ_TEST_DEVICE", "cpu"))
 
 
 def tiny_llama(vocab: int = 8, seed: int = 0, layers: int = 2, hidden: int = 32,
@@ -28,7 +32,7 @@ def tiny_llama(vocab: int = 8, seed: int = 0, layers: int = 2, hidden: int = 32,
     model.generation_config.eos_token_id = eos
     model.generation_config.pad_token_id = 0
     model.generation_config.bos_token_id = None
-    return model
+    return model.to(DEVICE)
 
 
 def noisy_copy(model: LlamaForCausalLM, noise: float, seed: int = 1) -> LlamaForCausalLM:
@@ -37,7 +41,7 @@ def noisy_copy(model: LlamaForCausalLM, noise: float, seed: int = 1) -> LlamaFor
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for p in draft.parameters():
-            p.add_(torch.randn(p.shape, generator=gen) * noise * p.std().nan_to_num(0.0))
+            p.add_(torch.randn(p.shape, generator=gen).to(p.device) * noise * p.std().nan_to_num(0.0))
     return draft
 
 

@@ -55,14 +55,18 @@ def step_seconds(model, prompt_len: int = 40, steps: int = 40, new_tokens: int =
     """Median seconds of one cached forward over ``new_tokens`` tokens after a prompt."""
     gen = torch.Generator().manual_seed(0)
     vocab = model.config.vocab_size
+    device = next(model.parameters()).device
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     times = []
     for _ in range(repeats):
         cache = new_cache(model)
         cached_forward(model, cache, torch.randint(vocab, (prompt_len,), generator=gen).tolist(), 1)
         for _ in range(steps):
             ids = torch.randint(vocab, (new_tokens,), generator=gen).tolist()
+            sync()
             t0 = time.perf_counter()
             cached_forward(model, cache, ids, new_tokens)
+            sync()
             times.append(time.perf_counter() - t0)
             if new_tokens > 1:  # verify-style: roll back so the context length stays put
                 cache.crop(-new_tokens)
