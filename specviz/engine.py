@@ -44,17 +44,22 @@ def speculate(pair: ModelPair, prompt, k: int = 5, max_new_tokens: int = 64,
     """
     _check_args(k=k, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
     run = _Run(pair, prompt, chat, temperature, seed)
-    drafter = drafter or ModelDrafter(pair.draft, name=pair.draft_name)
+    drafter = drafter or pair.drafter or ModelDrafter(pair.draft, name=pair.draft_name)
     greedy = temperature == 0
     eos = eos_ids(pair.target, pair.tokenizer)
     output: list[int] = []
     rounds: list[Round] = []
     stop = "max_new_tokens"
 
+    # A feature-level drafter (EAGLE) also reads the target's last hidden states.
+    features = getattr(drafter, "needs_target_features", False)
     start = time.perf_counter()
     target_cache = new_cache(pair.target)
-    cached_forward(pair.target, target_cache, run.prompt_ids[:-1], keep=1)
-    drafter.start(run.prompt_ids)
+    out = cached_forward(pair.target, target_cache, run.prompt_ids[:-1], keep=1, features=features)
+    if features:
+        drafter.start(run.prompt_ids, out[1])
+    else:
+        drafter.start(run.prompt_ids)
     _sync(pair.device)
     prefill = time.perf_counter() - start
 
@@ -66,7 +71,11 @@ def speculate(pair: ModelPair, prompt, k: int = 5, max_new_tokens: int = 64,
         # 2. Verify: one target pass over [last committed token, d_1 .. d_n] -> n + 1 rows.
         t0 = time.perf_counter()
         pending = committed[target_cache.get_seq_length():]
-        logits = cached_forward(pair.target, target_cache, pending + tokens, keep=len(tokens) + 1)
+        logits = cached_forward(pair.target, target_cache, pending + tokens, keep=len(tokens) + 1,
+                                features=features)
+        if features:
+            logits, hidden = logits
+            drafter.observe(hidden)
         p_target = distribution(logits, temperature).cpu()
         logits = logits.cpu()
         target_seconds = time.perf_counter() - t0

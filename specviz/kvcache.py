@@ -11,19 +11,28 @@ def new_cache(model) -> DynamicCache:
 
 
 @torch.no_grad()
-def cached_forward(model, cache: DynamicCache, ids: list[int], keep: int) -> torch.Tensor:
+def cached_forward(model, cache: DynamicCache, ids: list[int], keep: int, features: bool = False):
     """Feed ``ids`` after what ``cache`` holds; return the last ``keep`` rows of logits.
 
     Positions continue from the cache length (batch 1, no padding, so no mask is needed).
     Returns float32 logits of shape [keep, vocab] on the model's device; an empty ``ids``
     (a one-token prompt has nothing to prefill) returns an empty tensor.
+
+    ``features=True`` also returns the last hidden state of every fed position (what the LM
+    head reads; an EAGLE-style drafter drafts from it): ``(logits, hidden [len(ids), d])``.
+    It calls the decoder and the head separately, which is the same computation for
+    Llama-style models (the only ones such a drafter is built for).
     """
-    if not ids:
-        return torch.empty(0, model.config.vocab_size)
     device = next(model.parameters()).device
+    if not ids:
+        empty = torch.empty(0, model.config.vocab_size, device=device)
+        return (empty, torch.empty(0, model.config.hidden_size, device=device)) if features else empty
     x = torch.tensor([ids], device=device)
-    out = model(input_ids=x, cache=cache, use_cache=True, logits_to_keep=max(1, keep))
-    return out.logits[0].float()
+    if not features:
+        out = model(input_ids=x, cache=cache, use_cache=True, logits_to_keep=max(1, keep))
+        return out.logits[0].float()
+    hidden = model.model(input_ids=x, cache=cache, use_cache=True).last_hidden_state[0]
+    return model.lm_head(hidden[-max(1, keep):]).float(), hidden
 
 
 def rollback(cache: DynamicCache, length: int) -> None:

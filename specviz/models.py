@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -42,17 +42,25 @@ class ModelPair:
     """A target model T, a draft model S and (optionally) their shared tokenizer.
 
     Without a tokenizer, prompts are lists of token ids and token texts are the ids.
-    The two models must score the same vocabulary.
+    The two models must score the same vocabulary. ``drafter`` (see :mod:`specviz.drafters`)
+    replaces the draft model as the proposer, e.g. prompt lookup or an EAGLE-style head; the
+    draft may then be None.
     """
 
     target: torch.nn.Module
-    draft: torch.nn.Module
+    draft: torch.nn.Module | None = None
     tokenizer: object | None = None
     target_name: str = "target"
     draft_name: str = "draft"
-    notes: dict = field(default_factory=dict)
+    drafter: object | None = None
 
     def __post_init__(self):
+        self.target.eval()
+        if self.draft is None:
+            if self.drafter is None:
+                raise ModelLoadError("a ModelPair needs a draft model or a drafter")
+            self.draft_name = self.drafter.name
+            return
         v_target, v_draft = vocab_size(self.target), vocab_size(self.draft)
         if v_target != v_draft:
             raise ModelLoadError(
@@ -64,7 +72,6 @@ class ModelPair:
             raise ModelLoadError(
                 f"the tokenizer has {len(self.tokenizer)} tokens but '{self.target_name}' scores "
                 f"only {v_target}: they do not belong together.")
-        self.target.eval()
         self.draft.eval()
 
     @property
