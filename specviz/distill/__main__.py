@@ -119,22 +119,51 @@ def cmd_export(args) -> None:
     print(f"draft written to {write_draft(draft, Path(args.out or DRAFT_DIR), fields)}")
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m specviz.distill", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("data", help="sample the target's answers and cache its top-k logits")
-    p.add_argument("--work", default="runs/distill", help="working folder (default: runs/distill)")
-    p.add_argument("--seed", type=int, default=0)
+def cmd_eagle(args) -> None:
+    """Features, training, export of the EAGLE-style head (same data as the draft)."""
+    from ..models import EAGLE_DIR
+    from .eagle_train import EagleConfig, extract_features, train_eagle, write_eagle, make_head
+    from .train import TeacherData, head_ids_by_mass
+
+    work = Path(args.work)
+    model, tokenizer = _target()
+    train_data = TeacherData.from_shards(_shards(work / "train_tasks") + _shards(work / "train_self"))
+    held = TeacherData.from_shards(_shards(work / "held_out")[:2])
+    feats_path = work / "eagle" / "features.pt"
+    if feats_path.exists():
+        feats, held_feats = torch.load(feats_path, weights_only=True)
+    else:
+        feats, held_feats = extract_features(model, train_data), extract_features(model, held)
+        feats_path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save((feats, held_feats), feats_path)
+    head_ids = head_ids_by_mass(train_data, args.head_size, always=[tokenizer.eos_token_id])
+    cfg = EagleConfig(head_size=args.head_size, steps=args.steps, seed=args.seed)
+    ckpt = train_eagle(model, train_data, feats, held, held_feats, head_ids, cfg, work / "eagle")
+    state = torch.load(ckpt, weights_only=False)
+    eagle = make_head(model, state["head_ids"])
+    eagle.load_state_dict(state["model"], strict=False)
+    log = [json.loads(line) for line in (work / "eagle" / "log.jsonl").read_text().splitlines()]
+    card = json.loads((work / "eagle_card.json").read_text()) if (work / "eagle_card.json").exists() else {}
+    card.setdefault("training", f"{state['step']} steps, seed {cfg.seed}, {log[-1]['seconds'] / 60:.0f} min.")
+    card.setdefault("metrics", f"held-out alpha over the teacher's top-64 at T = 1 (teacher-forced "
+                    f"features): {log[-1]['held_out_alpha']:.3f}")
+    print(f"EAGLE head written to {write_eagle(eagle, Path(args.out or EAGLE_DIR), card)}")
+
+
+def cmd_all(args) -> None:
+    for step in (cmd_data, cmd_train, cmd_eval, cmd_export):
+        step(args)
+
+
+def _data_args(p) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--max-new-tokens", type=int, default=192)
     p.add_argument("--top-k", type=int, default=64, help="teacher logits kept per position")
     p.add_argument("--held-out", type=int, default=256, help="held-out prompts to answer")
     p.add_argument("--self-instruct", type=int, default=4000, help="self-written prompts to make")
-    p.set_defaults(func=cmd_data)
-    p = sub.add_parser("train", help="distil the draft from the cached teacher logits")
-    p.add_argument("--work", default="runs/distill")
-    p.add_argument("--seed", type=int, default=0)
+
+
+def _train_args(p) -> None:
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--head-size", type=int, default=8192, help="tokens the draft's head scores")
     p.add_argument("--train-head", action="store_true", help="train the head rows too")
@@ -142,16 +171,36 @@ def main(argv=None) -> int:
     p.add_argument("--tokens-per-step", type=int, default=4096)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--tv-weight", type=float, default=1.0, help="weight of (1 - alpha) in the loss")
-    p.set_defaults(func=cmd_train)
-    p = sub.add_parser("eval", help="exact alpha on held-out answers, and c")
-    p.add_argument("--work", default="runs/distill")
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=cmd_eval)
-    p = sub.add_parser("export", help="write the draft and its model card into specviz/assets/draft")
-    p.add_argument("--work", default="runs/distill")
-    p.add_argument("--out", default=None, help="folder (default: the package's assets/draft)")
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=cmd_export)
+
+
+def _eagle_args(p) -> None:
+    p.add_argument("--head-size", type=int, default=8192)
+    p.add_argument("--steps", type=int, default=3000)
+
+
+def _out_arg(p) -> None:
+    p.add_argument("--out", default=None, help="folder (default: inside the package's assets/)")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m specviz.distill", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    commands = {
+        "data": (cmd_data, "sample the target's answers and cache its top-k logits", [_data_args]),
+        "train": (cmd_train, "distil the draft from the cached teacher logits", [_train_args]),
+        "eval": (cmd_eval, "exact alpha on held-out answers, and c", []),
+        "export": (cmd_export, "write the draft and its model card into specviz/assets/draft", [_out_arg]),
+        "all": (cmd_all, "data, train, eval and export in a row", [_data_args, _train_args, _out_arg]),
+        "eagle": (cmd_eagle, "train and export the EAGLE-style head (after `data`)", [_eagle_args, _out_arg]),
+    }
+    for name, (func, text, groups) in commands.items():
+        p = sub.add_parser(name, help=text, description=text)
+        p.add_argument("--work", default="runs/distill", help="working folder (default: runs/distill)")
+        p.add_argument("--seed", type=int, default=0)
+        for group in groups:
+            group(p)
+        p.set_defaults(func=func)
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     random.seed(args.seed)
