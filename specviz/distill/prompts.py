@@ -113,6 +113,26 @@ HELD_OUT = [
     "Explain the rules of tic-tac-toe.",
 ]
 
+# Prompts whose answers copy from the prompt: where prompt lookup shines (benchmarks, notebook 07).
+COPY_PROMPTS = [
+    "Fix the spelling in this sentence and write it out again: 'The quick brown fox jumpd over "
+    "the lazy dog becuase it was in a hury to get home before dark.'",
+    "Rewrite this list in alphabetical order, one item per line: banana, cherry, apple, mango, "
+    "grape, kiwi, lemon, orange.",
+    "Copy this sentence exactly, then translate it into French: 'The library opens at nine "
+    "o'clock every morning except on Sundays.'",
+    "Turn these notes into full sentences: meeting moved to Tuesday; bring the budget report; "
+    "lunch will be provided; the room is on the third floor.",
+    "Here is a Python function: def add(a, b): return a + b. Rewrite it with type hints and a "
+    "docstring.",
+    "Repeat the following address on separate lines: 221B Baker Street, London, NW1 6XE, "
+    "United Kingdom.",
+    "Extract every number from this text and list them: 'In 2019 the town had 4,500 people, "
+    "3 schools and 12 shops; by 2023 it had 5,200 people and 15 shops.'",
+    "Change every 'cat' to 'dog' in this sentence: 'The cat sat near the cat door while "
+    "another cat watched the cat food bowl.'",
+]
+
 
 def task_prompts(held_out: bool = False) -> list[str]:
     """All TASKS x topics for the training topics, or for the held-out ones."""

@@ -91,18 +91,28 @@ class TeacherData:
         teacher = torch.cat(teacher)
         return x, torch.cat(rows), torch.cat(cols), self.topk_ids[teacher], self.topk_probs[teacher]
 
-    def batches(self, tokens_per_batch: int, rng: random.Random):
-        """Endless shuffled batches of about ``tokens_per_batch`` tokens each."""
+    def batches(self, tokens_per_batch: int, rng: random.Random, pool: int = 64):
+        """Endless shuffled batches of about ``tokens_per_batch`` tokens each.
+
+        Sequences are sorted by length within pools of ~``pool`` batches, so a batch holds
+        similar lengths and little compute goes to padding; the batches are then shuffled.
+        """
         while True:
             order = list(range(len(self)))
             rng.shuffle(order)
-            chunk, count = [], 0
-            for i in order:
-                chunk.append(i)
-                count += len(self.seqs[i])
-                if count >= tokens_per_batch:
-                    yield chunk
-                    chunk, count = [], 0
+            mean_len = sum(len(s) for s in self.seqs) / len(self)
+            per_pool = max(1, int(pool * tokens_per_batch / mean_len))
+            for p in range(0, len(order), per_pool):
+                chunk_ids = sorted(order[p:p + per_pool], key=lambda i: len(self.seqs[i]))
+                chunks, chunk, count = [], [], 0
+                for i in chunk_ids:
+                    chunk.append(i)
+                    count += len(self.seqs[i])
+                    if count >= tokens_per_batch:
+                        chunks.append(chunk)
+                        chunk, count = [], 0
+                rng.shuffle(chunks)
+                yield from chunks
 
 
 def head_ids_by_mass(data: TeacherData, n: int, always: list[int]) -> torch.Tensor:
