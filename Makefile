@@ -30,9 +30,22 @@ test: setup
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not browser"
 
+# JupyterLab on the first notebook with the project's kernel (widgets and plotly need no extra
+# step: their lab extensions come with the pip packages). Localhost only, token always on: a
+# fresh token per launch, set by a config file loaded after the user's own (so no personal
+# config can switch it off), passed in the environment rather than on the command line.
+LAB_NOTEBOOK := notebooks/00_start_here.ipynb
+LAB_CONFIG   := $(VENV)/etc/specviz-lab-config.py
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
-		--ServerApp.root_dir=notebooks notebooks/00_start_here.ipynb
+	@mkdir -p $(dir $(LAB_CONFIG))
+	@printf '%s\n' 'import os' 'c.IdentityProvider.token = os.environ["JUPYTER_TOKEN"]' > $(LAB_CONFIG)
+	@JUPYTER_TOKEN=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))'); \
+	export JUPYTER_TOKEN; \
+	echo "specviz: JupyterLab at http://127.0.0.1:$(PORT)/lab/tree/$(notdir $(LAB_NOTEBOOK))?token=$$JUPYTER_TOKEN"; \
+	exec $(BIN)/jupyter lab --config=$(LAB_CONFIG) --ServerApp.ip=127.0.0.1 \
+		--ServerApp.port=$(PORT) --ServerApp.port_retries=0 --ServerApp.root_dir=notebooks \
+		--MultiKernelManager.default_kernel_name=specviz \
+		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_NOTEBOOK)
 
 bench: setup
 	$(BIN)/python bench/speedup.py

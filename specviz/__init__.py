@@ -20,7 +20,13 @@ _EXPORTS = {
     "cost_factor": "theory", "acceptance_rate": "theory", "acceptance_probability": "theory",
     "Solution": "solutions", "explain_speedup": "solutions",
     "explain_classic_question": "solutions",
+    "RoundPlayer": "widgets", "AcceptanceRuleExplorer": "widgets_rule", "KExplorer": "widgets_k",
+    "SpeedupCalculator": "widgets_exam", "Quiz": "widgets_exam", "export_html": "html",
+    "plot_round": "plots", "PromptLookupDrafter": "drafters", "EagleDrafter": "eagle",
 }
+_MODULES = ("theory", "solutions", "exam", "trace", "engine", "models", "drafters", "eagle", "sweep",
+            "analysis", "plots", "plots_theory", "plots_interactive", "widgets", "html", "replay",
+            "simulate", "console")
 
 __all__ = sorted(_EXPORTS) + ["theory", "solutions", "exam"]
 
@@ -28,7 +34,7 @@ __all__ = sorted(_EXPORTS) + ["theory", "solutions", "exam"]
 def __getattr__(name):
     if name in _EXPORTS:
         return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
-    if name in ("theory", "solutions", "exam", "trace", "engine", "models", "plots", "widgets"):
+    if name in _MODULES:
         return import_module(f".{name}", __name__)
     raise AttributeError(f"module 'specviz' has no attribute '{name}'")
 

@@ -25,7 +25,8 @@ def show_token(text: str) -> str:
 
 
 def format_round(r: Round, colour: bool = True) -> str:
-    """``round 3 | the cat ~sat -> ^was | +3 tokens | draft 3 x 2.1 ms, target 35.0 ms``."""
+    """``round 3 | the cat ~sat -> ^was | +3 | draft 3 x 2.1 ms, target 35.0 ms`` (1-based, as
+    every view numbers rounds; ``trace.rounds[i]`` is round i + 1)."""
     parts = []
     for p in r.proposals:
         shown = show_token(p.text)
@@ -41,7 +42,7 @@ def format_round(r: Round, colour: bool = True) -> str:
     timing = f"draft {len(r.draft_seconds)} x {draft_ms / max(len(r.draft_seconds), 1):.1f} ms, " \
              f"target {r.target_seconds * 1000:.1f} ms"
     end = f" [{r.stop}{', trimmed ' + str(r.trimmed) if r.trimmed else ''}]" if r.stop else ""
-    return f"round {r.index:3d} | {' '.join(parts)} | +{len(r.committed)} | {timing}{end}"
+    return f"round {r.index + 1:3d} | {' '.join(parts)} | +{len(r.committed)} | {timing}{end}"
 
 
 def summary(trace: Trace) -> str:

@@ -1,0 +1,253 @@
+"""HTML views of a trace: coloured tokens with hover numbers, a table of one round's proposals,
+the colour legend - and :func:`export_html`, a self-contained page that animates every round
+without a kernel or a network (for lecture slides).
+
+Styles are inline, so the same markup works in an ipywidgets ``HTML`` widget, in Jupyter's
+output area and in a standalone page. Reads traces only.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import json
+import math
+from pathlib import Path
+
+from .replay import (COLOURS, LABELS, TokenView, check_round, describe_round, explain_so_far,
+                     fmt_p, round_views, so_far)
+from .trace import Trace
+
+TEXT_STYLE = ("font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; "
+              "font-size: 13px; line-height: 2; white-space: pre-wrap; word-break: break-word")
+LEGEND_ORDER = ("accepted", "rejected", "correction", "bonus", "discarded")
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _visible(text: str) -> str:
+    """Escaped token text with newlines and tabs made visible (the line still breaks)."""
+    shown = _html.escape(text).replace("\t", "⇥").replace("\n", "↵\n")
+    return shown if shown.strip() or not shown else shown.replace(" ", "·")
+
+
+def token_html(view: TokenView) -> str:
+    """One token as a coloured ``<span>``; its ``title`` (the hover) gives p_T, p_S, ratio, u."""
+    colour = view.colour
+    style = [f"background: {_rgba(colour, 0.28 if view.current else 0.13)}",
+             f"border-bottom: {3 if view.current else 2}px solid {colour}",
+             "border-radius: 3px", "padding: 1px 0"]
+    if view.status in ("rejected", "discarded"):
+        style.append("text-decoration: line-through")
+    if view.status == "discarded":
+        style += ["color: #777", "font-style: italic"]
+    classes = f"sv-tok sv-{view.status}" + (" sv-current" if view.current else "")
+    return (f'<span class="{classes}" style="{"; ".join(style)}" '
+            f'title="{_html.escape(view.tooltip)}">{_visible(view.text)}</span>')
+
+
+def segments(trace: Trace) -> tuple[list[str], list[str]]:
+    """Per round: the HTML of what it committed, and of everything it tried (when shown)."""
+    committed = ["".join(token_html(v) for v in round_views(trace, r, current=False))
+                 for r in range(len(trace.rounds))]
+    current = ["".join(token_html(v) for v in round_views(trace, r, current=True))
+               for r in range(len(trace.rounds))]
+    return committed, current
+
+
+def text_html(trace: Trace, i: int) -> str:
+    """The text after round ``i``: earlier rounds' tokens muted, round i's in full colour."""
+    check_round(trace, i)
+    committed = "".join("".join(token_html(v) for v in round_views(trace, r, current=False))
+                        for r in range(i))
+    current = "".join(token_html(v) for v in round_views(trace, i, current=True))
+    return f'<div class="sv-text" style="{TEXT_STYLE}">{committed}{current}</div>'
+
+
+def legend_html() -> str:
+    items = "".join(
+        f'<span style="margin-right: 14px; white-space: nowrap"><span style="display: '
+        f'inline-block; width: 11px; height: 11px; border-radius: 2px; background: '
+        f'{COLOURS[s]}; margin-right: 4px; vertical-align: -1px"></span>{LABELS[s]}</span>'
+        for s in LEGEND_ORDER)
+    return f'<div class="sv-legend" style="font-size: 12px; color: #444">{items}</div>'
+
+
+def proposals_html(trace: Trace, i: int) -> str:
+    """Round ``i`` as a table: each proposal's p_T, p_S, ratio, min(1, ratio), u and verdict,
+    then the correction or bonus token."""
+    rnd = trace.rounds[check_round(trace, i)]
+    head = "".join(f"<th style='padding: 2px 8px'>{h}</th>" for h in
+                   ("#", "token", "p_T", "p_S", "ratio", "min(1, ratio)", "u", "verdict"))
+    rows = []
+    for j, p in enumerate(rnd.proposals, 1):
+        verdict = p.status if p.checked else "never checked"
+        if p.checked and p.u is None:
+            verdict += " (argmax)" if p.accepted else " (not argmax)"
+        cells = [str(j), f"<code>{_visible(p.text)}</code>", fmt_p(p.p_target), fmt_p(p.p_draft),
+                 fmt_p(p.ratio), fmt_p(min(1.0, p.ratio)), fmt_p(p.u), verdict]
+        rows.append(f"<tr class='sv-row sv-{p.status}' style='color: {COLOURS[p.status]}'>" +
+                    "".join(f"<td style='padding: 2px 8px'>{c}</td>" for c in cells) + "</tr>")
+    if rnd.draw is not None:
+        if trace.temperature == 0:
+            how = f"{rnd.draw.kind}: the target's argmax"
+        else:
+            source = "residual" if rnd.draw.kind == "correction" else "p_T"
+            how = (f"{rnd.draw.kind}, drawn from {source} with probability "
+                   f"{fmt_p(rnd.draw.probability)}")
+        rows.append(f"<tr class='sv-row sv-{rnd.draw.kind}' style='color: "
+                    f"{COLOURS[rnd.draw.kind]}'><td style='padding: 2px 8px'>+</td>"
+                    f"<td style='padding: 2px 8px'><code>{_visible(rnd.draw.text)}</code></td>"
+                    f"<td colspan='6' style='padding: 2px 8px'>{how}</td></tr>")
+    return (f"<table class='sv-proposals' style='border-collapse: collapse; font-size: 12px; "
+            f"line-height: 1.4; white-space: nowrap'>"
+            f"<tr style='border-bottom: 1px solid #ccc'>{head}</tr>{''.join(rows)}</table>")
+
+
+def header_html(trace: Trace, i: int) -> str:
+    line = _html.escape(describe_round(trace, i))
+    return f"<div class='sv-header' style='font-weight: 600'>{line}</div>"
+
+
+def summary_line(trace: Trace, i: int) -> str:
+    """``12 tokens / 11 target calls = 1.09 per call · alpha 0.083 · theory 0.48× ...``"""
+    s = so_far(trace, i)
+    parts = [f"{s.tokens} tokens / {s.rounds} target calls = {s.tokens_per_call:.2f} per call"]
+    if not math.isnan(s.alpha):
+        parts.append(f"alpha {s.accepted}/{s.checked} = {s.alpha:.3f}")
+    if s.c is not None:
+        parts.append(f"c = {s.c:.3f}")
+    if s.predicted is not None:
+        parts.append(f"theory {s.predicted:.2f}×")
+    if s.measured is not None:
+        parts.append(f"measured {s.measured:.2f}×")
+    return " · ".join(parts)
+
+
+# --------------------------------------------------------------------------------------------
+# A self-contained page
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>__TITLE__</title>
+<style>
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px auto;
+       max-width: 1100px; color: #222; padding: 0 16px; }
+.sv-controls { display: flex; gap: 8px; align-items: center; margin: 12px 0; }
+.sv-controls button { font-size: 15px; padding: 4px 12px; }
+.sv-controls input[type=range] { flex: 1; }
+.sv-meta, .sv-stats { color: #555; font-size: 13px; }
+details pre { font-size: 12px; background: #f6f6f6; padding: 8px; white-space: pre-wrap; }
+</style></head><body>
+<h2>__TITLE__</h2>
+<div class="sv-meta">__META__</div>
+<div class="sv-meta">Prompt: <i>__PROMPT__</i></div>
+<div class="sv-controls">
+ <button id="sv-play" title="play / pause">▶</button>
+ <button id="sv-prev" title="previous round">◀ prev</button>
+ <button id="sv-next" title="next round">next ▶</button>
+ <input id="sv-slider" type="range" min="0" max="__LAST__" value="0" step="1">
+ <span id="sv-label"></span>
+</div>
+__LEGEND__
+<div id="sv-header" class="sv-header" style="font-weight: 600; margin: 10px 0 4px"></div>
+<div id="sv-text" class="sv-text" style="__TEXT_STYLE__"></div>
+<div id="sv-stats" class="sv-stats"></div>
+<div id="sv-chart" style="height: 340px"></div>
+<details><summary>Worked speed-up calculation for this run so far</summary>
+<pre id="sv-work"></pre></details>
+<script>__PLOTLYJS__</script>
+<script>
+const SV = __DATA__;
+(function () {
+  const $ = (id) => document.getElementById(id);
+  let current = 0, timer = null;
+  function show(i) {
+    current = Math.max(0, Math.min(SV.rounds - 1, i));
+    $("sv-text").innerHTML = SV.committed.slice(0, current).join("") + SV.current[current];
+    $("sv-header").textContent = SV.headers[current];
+    $("sv-stats").textContent = SV.stats[current];
+    $("sv-work").textContent = SV.work[current];
+    $("sv-slider").value = current;
+    $("sv-label").textContent = "round " + (current + 1) + " / " + SV.rounds;
+    Plotly.animate("sv-chart", ["r" + current], {mode: "immediate",
+      frame: {duration: 0, redraw: true}, transition: {duration: 0}});
+    window.svRound = current;
+  }
+  function stop() { clearInterval(timer); timer = null; $("sv-play").textContent = "▶"; }
+  function play() {
+    if (current >= SV.rounds - 1) show(0);
+    $("sv-play").textContent = "❚❚";
+    timer = setInterval(() => { if (current >= SV.rounds - 1) stop(); else show(current + 1); },
+                        SV.interval);
+  }
+  $("sv-play").onclick = () => (timer ? stop() : play());
+  $("sv-prev").onclick = () => { stop(); show(current - 1); };
+  $("sv-next").onclick = () => { stop(); show(current + 1); };
+  $("sv-slider").oninput = (e) => { stop(); show(parseInt(e.target.value, 10)); };
+  const fig = SV.figure;
+  Plotly.newPlot("sv-chart", fig.data, fig.layout, {displaylogo: false, responsive: true})
+    .then(() => Plotly.addFrames("sv-chart", fig.frames))
+    .then(() => { show(0); window.svReady = true; });
+})();
+</script>
+</body></html>
+"""
+
+
+def _script_json(value) -> str:
+    """JSON safe inside a <script> element."""
+    return json.dumps(value).replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def export_html(trace: Trace, path, title: str | None = None, interval_ms: int = 1200) -> Path:
+    """Write a self-contained HTML page that animates the trace's rounds: play / pause, step,
+    a slider, the coloured text (hover for p_T, p_S, ratio, u), the acceptance test as a plotly
+    chart with one frame per round, and the run's numbers so far. plotly.js is embedded, so the
+    page works offline and from a USB stick. Returns the path written."""
+    from plotly.io import to_json
+    from plotly.offline import get_plotlyjs
+
+    from .plots_interactive import acceptance_figure
+
+    check_round(trace, 0)
+    committed, current = segments(trace)
+    n = len(trace.rounds)
+    data = {"rounds": n, "interval": interval_ms, "committed": committed, "current": current,
+            "headers": [describe_round(trace, i) for i in range(n)],
+            "stats": [summary_line(trace, i) for i in range(n)],
+            "work": [explain_so_far(trace, i).to_text() for i in range(n)],
+            "figure": json.loads(to_json(acceptance_figure(trace)))}
+    title = title or "Speculative decoding, round by round"
+    meta = (f"{trace.target_name} + {trace.draft_name} · K = {trace.k} · temperature "
+            f"{trace.temperature:g} · seed {trace.seed} · {len(trace.output_ids)} tokens in "
+            f"{n} rounds · alpha {trace.acceptance_rate:.3f}")
+    if trace.speedup is not None:
+        meta += f" · wall-clock speed-up {trace.speedup:.2f}×"
+    page = (_PAGE.replace("__TITLE__", _html.escape(title)).replace("__META__", _html.escape(meta))
+            .replace("__PROMPT__", _html.escape(trace.prompt)).replace("__LAST__", str(n - 1))
+            .replace("__LEGEND__", legend_html()).replace("__TEXT_STYLE__", TEXT_STYLE))
+    page = page.replace("__DATA__", _script_json(data))
+    page = page.replace("__PLOTLYJS__", get_plotlyjs().replace("</script", "<\\/script"))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def sweep_table_html(points) -> str:
+    """A K sweep (``SweepPoint``s) as a table: measured numbers next to theory's."""
+    head = ("K", "alpha", "tokens / round", "theory E", "c", "verify cost v", "speed-up",
+            "theory (measured v)", "theory (v = 1)", "target calls", "target alone")
+    rows = []
+    for p in sorted(points, key=lambda p: p.k):
+        cells = [p.k, f"{p.alpha:.3f}", f"{p.tokens_per_round:.2f}",
+                 f"{p.predicted_tokens_per_round:.2f}", f"{p.c:.3f}", f"{p.verify_cost:.2f}",
+                 f"<b>{p.speedup:.2f}×</b>", f"{p.predicted:.2f}×", f"{p.predicted_paper:.2f}×",
+                 p.target_calls, p.baseline_target_calls]
+        rows.append("<tr>" + "".join(f"<td style='padding: 2px 10px; text-align: right'>{c}</td>"
+                                     for c in cells) + "</tr>")
+    header = "".join(f"<th style='padding: 2px 10px'>{h}</th>" for h in head)
+    return (f"<table class='sv-sweep' style='border-collapse: collapse; font-size: 12px'>"
+            f"<tr style='border-bottom: 1px solid #ccc'>{header}</tr>{''.join(rows)}</table>")

@@ -1,0 +1,137 @@
+"""Run K experiments on a model pair from a notebook: a K slider, run and sweep buttons, a
+progress bar, and measured alpha, tokens per round and speed-up against ``theory.speedup``.
+
+The engine runs inside the button callbacks (imported there, through :mod:`specviz.sweep`);
+every result is cached per K, so moving the slider back shows it again at once.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import ipywidgets as widgets
+
+from . import sweep, theory
+from .plots_theory import HOMEWORK_KS, plot_sweep
+from .widgets import _View, show_in
+
+
+class KExplorer(_View):
+    """``KExplorer(pair, prompts)``: choose K (1..15; the homework's 5, 10 and 15 one click
+    away), run it or sweep every K, and compare measurement with theory; the best K is starred.
+
+    ``points`` seeds the cache with ``SweepPoint``s from an earlier ``sweep.run_sweep`` and
+    ``baselines`` with its target-only traces (same pair, prompts and settings), so nothing is
+    measured twice. Drive it from Python with ``run(k)`` and ``sweep()``.
+    """
+
+    def __init__(self, pair, prompts, ks=range(1, 16), max_new_tokens: int = 32,
+                 temperature: float = 0.0, seed: int = 0, points=(), baselines=None):
+        if not prompts:
+            raise ValueError("give at least one prompt")
+        self.pair, self.prompts, self.ks = pair, list(prompts), sorted(set(ks))
+        self.settings = dict(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
+        self.cache = {p.k: p for p in points}
+        self._baselines = list(baselines) if baselines else None
+        self.k = widgets.IntSlider(value=5, min=1, max=15, description="K",
+                                   layout=widgets.Layout(width="360px"))
+        self.homework = widgets.ToggleButtons(options=[str(k) for k in HOMEWORK_KS], value="5",
+                                              description="homework", tooltips=[
+                                                  f"K = {k}" for k in HOMEWORK_KS],
+                                              style=widgets.ToggleButtonsStyle(button_width="44px"))
+        self.run_button = widgets.Button(description="run this K", icon="play")
+        self.sweep_button = widgets.Button(description=f"sweep K = {self.ks[0]}..{self.ks[-1]}",
+                                           icon="forward")
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
+        self.status = widgets.HTML()
+        self.chart = widgets.Output()
+        self.widget = widgets.VBox([
+            widgets.HBox([self.k, self.homework]),
+            widgets.HBox([self.run_button, self.sweep_button, self.progress]),
+            self.status, self.chart])
+        self.widget.add_class("specviz-k-explorer")
+        self.k.observe(self.chart.capture()(lambda _: self._render()), names="value")
+        self.homework.observe(self._homework_chosen, names="value")
+        self.k.observe(self._sync_homework, names="value")
+        self.run_button.on_click(self.chart.capture()(lambda _: self.run(self.k.value)))
+        self.sweep_button.on_click(self.chart.capture()(lambda _: self.sweep()))
+        self._render()
+
+    def _homework_chosen(self, change) -> None:
+        if change["new"] is not None:
+            self.k.value = int(change["new"])
+
+    def _sync_homework(self, change) -> None:
+        self.homework.value = str(change["new"]) if change["new"] in HOMEWORK_KS else None
+
+    @property
+    def points(self) -> list:
+        return [self.cache[k] for k in sorted(self.cache)]
+
+    @property
+    def best(self):
+        """The cached point with the highest measured speed-up (None before any run)."""
+        return sweep.best(self.points) if self.cache else None
+
+    def run(self, k: int):
+        """Measure one K (cached) and show it."""
+        self.k.value = k
+        self._measure([k])
+        return self.cache[k]
+
+    def sweep(self, ks=None) -> list:
+        """Measure every K of ``ks`` (default: the explorer's) not measured yet; show all."""
+        self._measure(sorted(set(ks or self.ks)))
+        return self.points
+
+    def _measure(self, ks) -> None:
+        todo = [k for k in ks if k not in self.cache]
+        if not todo:
+            self._render()
+            return
+        runs = len(todo) * len(self.prompts) + (0 if self._baselines else len(self.prompts))
+        self.progress.max, self.progress.value = runs, 0
+        self._set_busy(True)
+        try:
+            if self._baselines is None:
+                self.status.value = "running the target alone (the baseline)..."
+                self._baselines = sweep.run_baselines(self.pair, self.prompts, **self.settings)
+                self.progress.value = len(self.prompts)
+            start = self.progress.value
+            self.status.value = f"speculating with K = {', '.join(map(str, todo))}..."
+
+            def tick(done, total):
+                self.progress.value = start + done
+
+            for point in sweep.run_sweep(self.pair, self.prompts, todo, baselines=self._baselines,
+                                         progress=tick, **self.settings):
+                self.cache[point.k] = point
+        finally:
+            self._set_busy(False)
+        self._render()
+
+    def _set_busy(self, busy: bool) -> None:
+        self.run_button.disabled = self.sweep_button.disabled = busy
+
+    def _render(self) -> None:
+        k = self.k.value
+        point = self.cache.get(k)
+        if point is None:
+            self.status.value = (f"K = {k} not measured yet: press <b>run this K</b> or "
+                                 "<b>sweep</b>.")
+        else:
+            best = self.best
+            self.status.value = (
+                f"<b>K = {k}</b>: alpha {point.alpha:.3f} · tokens per round "
+                f"{point.tokens_per_round:.2f} (theory {point.predicted_tokens_per_round:.2f}) · "
+                f"c = {point.c:.3f} · verify cost {point.verify_cost:.2f} · speed-up "
+                f"<b>{point.speedup:.2f}×</b> measured, {point.predicted:.2f}× theory "
+                f"({point.predicted_paper:.2f}× with v = 1) · target calls {point.target_calls} "
+                f"vs {point.baseline_target_calls} alone<br>best measured so far: "
+                f"<b>K = {best.k}</b> ({best.speedup:.2f}×); the paper's model (v = 1) with "
+                f"this alpha and c picks K = "
+                f"{theory.optimal_k(min(max(point.alpha, 0.0), 1.0), point.c, 15)}")
+        if self.cache:
+            show_in(self.chart, plot_sweep(self.points, selected=k))
+        else:
+            show_in(self.chart, escape("(no measurements yet)"))

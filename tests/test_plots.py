@@ -1,0 +1,313 @@
+"""Static and interactive figures, the HTML views and export_html, on hand-built traces.
+
+Figures are built without pyplot (so on Agg, off screen); tests look at what was drawn: bar
+colours, labels, the number of panels and frames.
+"""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+
+from handmade_traces import greedy_trace, sampled_trace, sweep_points
+from specviz import html, plots, plots_interactive, plots_theory, replay, simulate, theory
+from specviz.replay import COLOURS
+
+
+def _bar_colours(ax):
+    return [to_hex(p.get_facecolor()) for p in ax.patches]
+
+
+def test_the_views_never_import_torch_or_pyplot():
+    code = ("import sys; import specviz.plots, specviz.plots_theory, specviz.plots_interactive, "
+            "specviz.html, specviz.replay, specviz.simulate, specviz.widgets, specviz.widgets_rule, "
+            "specviz.widgets_k, specviz.widgets_exam; "
+            "print(sorted(m for m in ('torch', 'matplotlib.pyplot') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_acceptance_panel_colours_each_proposal_by_its_verdict():
+    fig = plots.plot_acceptance(sampled_trace(), 0)
+    ax = fig.axes[0]
+    # accepted green, rejected red, never checked grey - in proposal order
+    assert _bar_colours(ax) == [COLOURS["accepted"], COLOURS["rejected"], COLOURS["discarded"]]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["'The'", "' cat'", "' sat'"]
+    assert [to_hex(t.get_color()) for t in ax.get_xticklabels()][1] == COLOURS["rejected"]
+    u_marks = [line for line in ax.lines if line.get_marker() == "D"]
+    assert [m.get_ydata()[0] for m in u_marks] == [0.1, 0.9]   # the never-checked one drew no u
+    assert "u (◆) < min(1, p_T / p_S)" in ax.get_title()
+
+
+def test_greedy_rounds_compare_with_the_targets_argmax():
+    ax = plots.plot_acceptance(greedy_trace(), 0).axes[0]
+    assert "greedy" in ax.get_title() and ax.get_ylabel() == "p_T(token)"
+    assert not [line for line in ax.lines if line.get_marker() == "D"]   # no u when greedy
+    # ' A' (p_T 0.2) is rejected: the target's argmax 'The' has p_T 0.7
+    assert [p.get_height() for p in ax.patches] == [0.2, 0.3]
+    assert [line.get_ydata()[0] for line in ax.lines if line.get_marker() == "_"] == [0.7]
+    fig = plots_interactive.acceptance_figure(greedy_trace())
+    assert list(fig.frames[0].data[1].y) == [0.7, None]
+
+
+def test_plot_round_has_every_panel():
+    trace = sampled_trace()
+    fig = plots.plot_round(trace, 0)
+    assert isinstance(fig, Figure)
+    titles = " | ".join(ax.get_title() for ax in fig.axes)
+    assert "acceptance test" in titles and "correction" in titles and "Timeline" in titles
+    # 2 checked proposals get a p_T-vs-p_S panel each (K = 3 columns, the spare one switched off)
+    assert sum(ax.axison for ax in fig.axes) == 2 + 2 + 1
+    assert "round 1 of 3" in fig._suptitle.get_text()
+
+
+def test_plot_round_into_given_axes_draws_the_acceptance_test_there():
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert plots.plot_round(sampled_trace(), 1, ax=ax) is fig
+    assert _bar_colours(ax) == [COLOURS["accepted"]] * 3
+
+
+def test_the_round_without_a_draw_says_why():
+    fig = plots.plot_round(sampled_trace(), 2)
+    assert any("end-of-text" in t.get_text() for ax in fig.axes for t in ax.texts)
+
+
+@pytest.mark.parametrize("bad", [-1, 3, 1.0, True])
+def test_bad_round_numbers_are_refused(bad):
+    with pytest.raises(ValueError, match=r"round must be an integer in 0..2"):
+        plots.plot_round(sampled_trace(), bad)
+
+
+def test_a_target_only_trace_has_no_rounds_to_plot():
+    trace = sampled_trace()
+    alone = type(trace)(**{**trace.__dict__, "draft_name": None, "k": None, "rounds": []})
+    with pytest.raises(ValueError, match="target-only"):
+        plots.plot_round(alone, 0)
+
+
+def test_proposal_panel_shows_the_proposed_token_even_outside_its_alternatives():
+    proposal = sampled_trace().rounds[0].proposals[1]          # ' cat', rejected
+    ax = plots.plot_proposal(proposal).axes[0]
+    labels = {t.get_text(): to_hex(t.get_color()) for t in ax.get_yticklabels()}
+    assert labels["' cat'"] == COLOURS["rejected"]
+    assert "u=0.90 ≥ 0.25" in ax.get_title()
+
+
+def test_correction_panel_shows_the_residual_and_bonus_panel_p_target():
+    trace = sampled_trace()
+    ax = plots.plot_draw(trace.rounds[0].draw).axes[0]
+    assert COLOURS["correction"] in _bar_colours(ax)
+    assert "residual" in ax.get_title() and "p=0.800" in ax.get_title()
+    ax = plots.plot_draw(trace.rounds[1].draw).axes[0]
+    assert set(_bar_colours(ax)) == {COLOURS["bonus"]}
+    assert "'\\n'" in [t.get_text() for t in ax.get_yticklabels()]   # newline made visible
+
+
+def test_a_drawn_token_outside_the_alternatives_is_still_shown():
+    draw = sampled_trace().rounds[0].draw
+    rare = type(draw)("correction", 1, 9, " sat", 0.0004, draw.alternatives[:1])
+    ax = plots.plot_draw(rare).axes[0]
+    labels = {t.get_text(): to_hex(t.get_color()) for t in ax.get_yticklabels()}
+    assert labels["' sat'"] == COLOURS["correction"]
+    assert "p=4.0e-04" in ax.get_title() and ax.get_xlim()[1] < 1.0   # zoomed to what is shown
+
+
+def test_timeline_compares_with_the_target_alone_when_there_is_a_baseline():
+    ax = plots.plot_timeline(sampled_trace(), upto=1).axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["target alone", "speculative"]
+    # rounds 0-1: 6 draft calls x 10 ms + 2 verify passes x 50 ms = 160 ms; 6 tokens x 50 ms alone
+    assert any("160 ms, 6 tokens" in t.get_text() for t in ax.texts)
+    assert any("300 ms" in t.get_text() for t in ax.texts)
+    ax = plots.plot_timeline(sampled_trace(baseline=False)).axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["speculative"]
+
+
+def test_token_labels_escape_mathtext_and_show_whitespace():
+    assert plots.label("$5") == r"'\$5'"
+    assert plots.label("a\nb\t") == r"'a\nb\t'"
+    assert plots.label("x" * 30, width=5) == "'xxxx…'"
+
+
+def test_figures_render_to_png():
+    png = plots.figure_png(plots.plot_round(sampled_trace(), 1))
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+
+
+def test_scatter_and_acceptance_by_kind():
+    fig = plots.plot_proposal_scatter(sampled_trace())
+    assert "accepted draft (5)" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    from specviz.analysis import KindStats
+    fig = plots.plot_acceptance_by_kind([KindStats("punctuation", 3, 4), KindStats("word", 0, 0)])
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["punctuation (3/4)"]
+
+
+# ---- theory figures ------------------------------------------------------------------------
+
+def test_rule_figure_states_alpha_and_the_rejection_probability():
+    fig = plots_theory.plot_rule([0.5, 0.3, 0.2], [0.2, 0.2, 0.6], ["cat", "dog", "sat"])
+    left, right = fig.axes
+    assert "alpha = Σ min(p_T, p_S) = 0.600" in left.get_title()
+    assert "probability 0.400" in right.get_title()
+    assert [t.get_text() for t in left.texts] == ["1.00", "1.00", "0.33"]
+
+
+def test_simulation_figure_reports_both_tv_distances():
+    exact, biased = simulate.simulate_rule([0.5, 0.3, 0.2], [0.2, 0.2, 0.6], 5000)
+    fig = plots_theory.plot_simulation([0.5, 0.3, 0.2], simulate.frequencies(exact, 3),
+                                       simulate.frequencies(biased, 3), p_draft=[0.2, 0.2, 0.6])
+    legend = " ".join(t.get_text() for t in fig.axes[0].get_legend().get_texts())
+    assert "replace from residual (TV" in legend and "replace from p_T (TV" in legend
+
+
+def test_speedup_curve_marks_the_best_k():
+    fig = plots_theory.plot_speedup_curve(0.8, 0.2, k=10)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == [f"best K = 4: {theory.speedup(0.8, 4, 0.2):.2f}×",
+                      f"K = 10: {theory.speedup(0.8, 10, 0.2):.2f}×"]
+
+
+def test_sweep_figure_stars_the_best_measured_k():
+    fig = plots_theory.plot_sweep(sweep_points(), selected=5)
+    assert len(fig.axes) == 3
+    legend = [t.get_text() for t in fig.axes[2].get_legend().get_texts()]
+    assert "best K = 3" in legend
+    assert 5 in fig.axes[0].get_xticks() and 1 in fig.axes[0].get_xticks()
+    with pytest.raises(ValueError, match="no sweep points"):
+        plots_theory.plot_sweep([])
+
+
+def test_convergence_figure():
+    fig = plots_theory.plot_convergence([10, 100], [0.1, 0.01], [0.2, 0.1], bound=[0.3, 0.1])
+    assert fig.axes[0].get_xscale() == "log" and len(fig.axes[0].lines) == 3
+
+
+# ---- simulation ----------------------------------------------------------------------------
+
+def test_simulation_is_exact_with_the_residual_and_biased_without():
+    p_target, p_draft = [0.4, 0.3, 0.2, 0.1], [0.1, 0.2, 0.3, 0.4]
+    n = 100_000
+    exact, biased = simulate.simulate_rule(p_target, p_draft, n, seed=3)
+    bound = simulate.tv_bound(n, 4, failure=1e-6)   # each check fails by chance w.p. < 1e-6
+    assert theory.total_variation(simulate.frequencies(exact, 4), p_target) < bound
+    expected_bias = theory.biased_output_distribution(p_target, p_draft)
+    assert theory.total_variation(simulate.frequencies(biased, 4), expected_bias) < bound
+    assert theory.total_variation(expected_bias, p_target) > 3 * bound
+
+
+def test_simulation_checks_its_arguments():
+    with pytest.raises(ValueError, match="n .* must be an integer >= 1"):
+        simulate.simulate_rule([0.5, 0.5], [0.5, 0.5], 0)
+    with pytest.raises(ValueError, match="p_draft must sum to 1"):
+        simulate.simulate_rule([0.5, 0.5], [0.5, 0.6], 10)
+
+
+# ---- HTML views ----------------------------------------------------------------------------
+
+def test_token_html_colours_and_hover():
+    views = replay.token_views(sampled_trace(), 0)
+    assert [v.status for v in views] == ["accepted", "rejected", "discarded", "correction"]
+    markup = html.text_html(sampled_trace(), 0)
+    assert markup.count("sv-current") == 4
+    cat = re.search(r'<span class="sv-tok sv-rejected[^"]*" style="([^"]*)" title="([^"]*)">', markup)
+    assert "rgba(214,39,40," in cat.group(1) and "line-through" in cat.group(1)
+    assert "p_T=0.100 p_S=0.400 ratio=0.250 u=0.900" in cat.group(2)
+
+
+def test_earlier_rounds_show_only_what_they_committed():
+    views = replay.token_views(sampled_trace(), 2)
+    assert [(v.text, v.status, v.current) for v in views] == [
+        ("The", "accepted", False), (" dog", "correction", False), (" ran", "accepted", False),
+        (" away", "accepted", False), (".", "accepted", False), ("\n", "bonus", False),
+        ("<|im_end|>", "accepted", True)]
+    assert "↵" in html.text_html(sampled_trace(), 2)       # the newline is visible
+    assert "&lt;|im_end|&gt;" in html.text_html(sampled_trace(), 2)
+
+
+def test_proposals_table_lists_the_numbers_and_the_draw():
+    table = html.proposals_html(sampled_trace(), 0)
+    assert table.count("<tr class='sv-row") == 4
+    assert "0.250" in table and "0.900" in table and "never checked" in table
+    assert "correction, drawn from residual with probability 0.800" in table
+    assert "rejected (not argmax)" in html.proposals_html(greedy_trace(), 0)
+
+
+def test_run_so_far_numbers():
+    s = replay.so_far(sampled_trace(), 1)
+    assert (s.tokens, s.rounds, s.accepted, s.checked) == (6, 2, 4, 5)
+    assert s.c == pytest.approx(0.2) and s.verify_cost == pytest.approx(1.0)
+    assert s.predicted == pytest.approx(theory.speedup(0.8, 3, 0.2, 1.0))
+    assert s.measured == pytest.approx(6 * 0.05 / (0.06 + 0.1))
+    answer = replay.explain_so_far(sampled_trace(), 1).answer_text
+    assert answer == (f"theory {s.predicted:.2f}×, measured 1.88× so far "
+                      "(whole run, wall clock: 1.25×)")
+
+
+def test_without_a_baseline_c_is_measured_against_the_verify_pass():
+    solution = replay.explain_so_far(sampled_trace(baseline=False), 0)
+    assert replay.so_far(sampled_trace(baseline=False), 0).c == pytest.approx(0.2)
+    assert any("no target-only baseline" in step.sentence for step in solution.steps)
+    assert "measured" not in solution.answer_text
+
+
+def test_greedy_runs_never_claim_a_residual_or_a_u():
+    trace = greedy_trace()
+    assert replay.describe_round(trace, 0) == (
+        "Round 1 of 2: 0 of 2 drafts accepted, then the target's own choice 'The'; +1 token")
+    assert "correction: the target's argmax" in html.proposals_html(trace, 0)
+    tips = [v.tooltip for v in replay.token_views(trace, 0)]
+    assert "greedy: accepted iff it is the target's argmax" in tips[0] and "u=" not in tips[0]
+    assert tips[-1] == "correction: the target's own choice, its argmax (greedy) (round 1)"
+    ax = plots.plot_draw(trace.rounds[0].draw).axes[0]        # greedy inferred: no residual
+    assert "the target's argmax (greedy)" in ax.get_title() and "residual" not in ax.get_title()
+
+
+def test_describe_round():
+    assert replay.describe_round(sampled_trace(), 1) == (
+        "Round 2 of 3: 3 of 3 drafts accepted, so the target adds a bonus token '\\n'; +4 tokens")
+
+
+# ---- plotly and the exported page ----------------------------------------------------------
+
+def test_acceptance_figure_has_a_frame_per_round_and_hover_numbers():
+    fig = plots_interactive.acceptance_figure(sampled_trace())
+    assert [f.name for f in fig.frames] == ["r0", "r1", "r2"]
+    bars = fig.frames[0].data[0]
+    assert list(bars.marker.color) == [COLOURS["accepted"], COLOURS["rejected"], COLOURS["discarded"]]
+    assert "p_T = %{customdata[2]}" in bars.hovertemplate
+    assert "u = %{customdata[5]}" in bars.hovertemplate
+    assert bars.customdata[1][5] == "0.900"
+    assert len(fig.frames[2].data[0].y) == 3     # padded to the widest round
+
+
+def test_other_plotly_figures():
+    proposal = sampled_trace().rounds[0].proposals[0]
+    assert len(plots_interactive.proposal_figure(proposal).data) == 2
+    fig = plots_interactive.sweep_figure(sweep_points())
+    assert [d.name for d in fig.data] == ["measured", "theory (measured v)", "theory (v = 1)"]
+
+
+def test_export_html_is_self_contained(tmp_path):
+    path = html.export_html(sampled_trace(), tmp_path / "sub" / "run.html", title="Demo <1>")
+    page = path.read_text(encoding="utf-8")
+    assert "<title>Demo &lt;1&gt;</title>" in page
+    assert not re.search(r"<script[^>]+src=", page)          # nothing fetched: plotly.js inline
+    assert not re.search(r"<link[^>]+href=", page)
+    data = json.loads(re.search(r"const SV = (.*);\n", page).group(1))
+    assert data["rounds"] == 3 and len(data["figure"]["frames"]) == 3
+    assert len(data["committed"]) == len(data["current"]) == 3
+    assert "sv-bonus" in data["current"][1]
+    assert "Tell me about &lt;dogs&gt; &amp; cats" in page
+
+
+def test_export_html_cannot_be_broken_out_of_by_token_text(tmp_path):
+    trace = sampled_trace()
+    evil = type(trace)(**{**trace.__dict__, "prompt": "</script><script>alert(1)</script>"})
+    page = html.export_html(evil, tmp_path / "x.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)" not in page

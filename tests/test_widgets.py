@@ -1,0 +1,277 @@
+"""Widgets driven from Python, as a notebook user drives them: set a control, check what shows.
+
+No kernel is needed: every widget keeps its state in traitlets (slider values, HTML strings,
+Output widgets' ``outputs``), which is what the browser renders.
+"""
+
+import json
+
+import pytest
+
+from handmade_traces import greedy_trace, sampled_trace, sweep_points
+from specviz import exam, theory
+from specviz.replay import COLOURS
+from specviz.trace import Trace
+from specviz.widgets import (AcceptanceRuleExplorer, KExplorer, Quiz, RoundPlayer,
+                             SpeedupCalculator, show_in)
+from specviz.widgets_rule import PRESETS
+
+
+def _markdown(out):
+    return "".join(o["data"].get("text/markdown", "") for o in out.outputs)
+
+
+def _has_png(out):
+    return any("image/png" in o["data"] for o in out.outputs)
+
+
+# ---- RoundPlayer ---------------------------------------------------------------------------
+
+@pytest.fixture
+def player():
+    return RoundPlayer(sampled_trace(), charts=False)
+
+
+def test_player_starts_on_the_first_round(player):
+    assert player.round == 0 and player.slider.value == 1
+    assert (player.slider.min, player.slider.max) == (1, 3) == (player.play.min, player.play.max)
+    assert "Round 1 of 3: 1 of 3 drafts accepted, then a correction" in player.header.value
+    assert "sv-correction" in player.text.value
+
+
+def test_show_round_moves_the_slider_and_redraws(player):
+    player.show_round(1)
+    assert player.slider.value == 2 and player.play.value == 2 and player.round == 1
+    assert "Round 2 of 3" in player.header.value
+    text = player.text.value
+    assert text.count("sv-current") == 4                    # round 2's three drafts + the bonus
+    assert f"border-bottom: 3px solid {COLOURS['bonus']}" in text
+    assert "sv-rejected" not in text                        # round 1's rejected draft is gone
+    assert "p_T=0.800 p_S=0.600 ratio=1.333 u=0.700" in text  # hover numbers of ' away'
+
+
+def test_moving_the_slider_changes_the_round(player):
+    player.slider.value = 3
+    assert player.round == 2 and "Round 3 of 3" in player.header.value
+    assert "stopped: eos" in player.header.value
+
+
+def test_play_drives_the_slider(player):
+    player.play.value = 2                                   # what a Play tick does
+    assert player.slider.value == 2 and "Round 2 of 3" in player.header.value
+
+
+def test_prev_and_next_buttons_stop_at_the_ends(player):
+    player.prev.click()
+    assert player.round == 0
+    player.next.click()
+    player.next.click()
+    player.next.click()
+    assert player.round == 2
+
+
+def test_table_and_worked_speedup_follow_the_round(player):
+    player.show_round(0)
+    assert player.table.value.count("<tr class='sv-row") == 4
+    maths = _markdown(player.maths)
+    assert "after round 1 of 3" in maths and r"\frac{2}{1} = 2.00" in maths   # 2 tokens, 1 call
+    assert "So far: 2 tokens / 1 target calls = 2.00 per call · alpha 1/2 = 0.500" in \
+        player.summary.value
+    player.show_round(2)
+    assert "7 tokens / 3 target calls" in player.summary.value
+    maths = _markdown(player.maths)
+    assert r"\alpha = \frac{5}{6} = 0.833" in maths
+    assert "$$" in maths and "whole run, wall clock: 1.25×" in maths
+
+
+def test_showing_the_same_round_again_redraws(player):
+    player.header.value = ""
+    player.show_round(0)
+    assert "Round 1 of 3" in player.header.value
+
+
+@pytest.mark.parametrize("bad", [-1, 3, "1"])
+def test_bad_rounds_are_refused(player, bad):
+    with pytest.raises(ValueError, match=r"round must be an integer in 0..2"):
+        player.show_round(bad)
+    assert player.round == 0
+
+
+def test_the_chart_shows_the_round_as_an_image():
+    player = RoundPlayer(greedy_trace())
+    assert _has_png(player.chart)
+    before = player.chart.outputs
+    player.show_round(1)
+    assert _has_png(player.chart) and player.chart.outputs != before
+
+
+def test_player_needs_a_speculative_trace():
+    trace = sampled_trace()
+    alone = Trace(**{**trace.__dict__, "draft_name": None, "k": None, "rounds": []})
+    with pytest.raises(ValueError, match="target-only"):
+        RoundPlayer(alone)
+
+
+def test_player_displays_as_a_widget(player):
+    bundle = player._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "specviz-round-player" in player.widget._dom_classes
+
+
+def test_player_replays_an_engine_trace_loaded_from_json(pair, tmp_path):
+    from specviz import speculate
+    trace = speculate(pair, [1, 2, 3], k=3, max_new_tokens=12, temperature=1.0, seed=5)
+    loaded = Trace.from_json(trace.to_json(tmp_path / "t.json"))
+    player = RoundPlayer(loaded, charts=False)
+    for i in range(len(loaded.rounds)):
+        player.show_round(i)
+        statuses = {p.status for p in loaded.rounds[i].proposals}
+        for status in statuses:
+            assert f"sv-{status}" in player.text.value
+    shown = player.text.value.count("sv-tok") - player.text.value.count("sv-current")
+    assert shown == len(loaded.output_ids) - len(loaded.rounds[-1].committed)
+
+
+def test_show_in_replaces_the_outputs():
+    import ipywidgets
+    out = ipywidgets.Output()
+    show_in(out, "first")
+    show_in(out, exam.draw("speedup", seed=1, variant="classic"), "second")
+    assert len(out.outputs) == 2 and out.outputs[1]["data"]["text/plain"] == "second"
+    assert "K = 10" in out.outputs[0]["data"]["text/markdown"]
+    show_in(out)
+    assert out.outputs == ()
+
+
+# ---- AcceptanceRuleExplorer ----------------------------------------------------------------
+
+def test_rule_explorer_presets_set_the_distributions():
+    explorer = AcceptanceRuleExplorer(preset="study sheet example")
+    assert explorer.alpha == pytest.approx(0.6)
+    assert "alpha = Σ min(p_T, p_S) = 0.600" in explorer.table.value
+    assert _has_png(explorer.rule_chart) and _has_png(explorer.sim_chart)
+    explorer.preset.value = "identical (alpha = 1)"
+    assert explorer.alpha == pytest.approx(1.0)
+    explorer.preset.value = "disjoint (alpha = 0)"
+    assert explorer.alpha == 0.0
+
+
+def test_rule_explorer_simulation_converges_to_p_target_only_with_the_residual():
+    explorer = AcceptanceRuleExplorer(preset="draft over-confident")
+    explorer.show_draws(100_000)
+    result = explorer.result
+    assert result["draws"] == 100_000
+    assert result["tv_exact"] < 0.012                # fails by chance with probability < 1e-6
+    assert abs(result["tv_biased"] - result["tv_biased_theory"]) < 0.012
+    assert result["tv_biased_theory"] == pytest.approx(
+        theory.total_variation(theory.biased_output_distribution(*PRESETS["draft over-confident"]),
+                               PRESETS["draft over-confident"][0]))
+
+
+def test_rule_explorer_play_grows_the_number_of_draws():
+    explorer = AcceptanceRuleExplorer()
+    explorer.play.value = 0
+    assert explorer.result["draws"] == 10
+    explorer.play.value = 4
+    assert explorer.draws.value == 1_000
+
+
+def test_rule_explorer_sliders_are_weights():
+    explorer = AcceptanceRuleExplorer()
+    explorer.set(p_target=[2, 2, 0, 0, 0], p_draft=[1, 0, 0, 0, 0])
+    assert explorer.p_target.tolist() == [0.5, 0.5, 0, 0, 0]
+    assert explorer.alpha == pytest.approx(0.5)
+    explorer.draft_sliders[1].value = 1.0                    # a user drags a slider
+    assert explorer.alpha == pytest.approx(1.0)
+    for s in explorer.draft_sliders:
+        s.value = 0.0
+    assert "at least one token a weight above 0" in explorer.table.value
+    with pytest.raises(ValueError, match="draws must be one of"):
+        explorer.show_draws(7)
+
+
+# ---- SpeedupCalculator and Quiz ------------------------------------------------------------
+
+def test_calculator_works_the_speedup():
+    calc = SpeedupCalculator(alpha=0.8, k=4, ratio=20)
+    assert calc.solution.answer == pytest.approx(theory.speedup(0.8, 4, 0.05))
+    assert "≈ 2.8× faster" in calc.result.value
+    assert "$$" in _markdown(calc.working) and _has_png(calc.chart)
+    calc.set(verify_cost=1.3)
+    assert calc.solution.answer == pytest.approx(theory.speedup(0.8, 4, 0.05, 1.3))
+
+
+def test_calculator_classic_question():
+    calc = SpeedupCalculator(k=10, ratio=5)
+    calc.set(classic=True)
+    assert calc.solution.answer == pytest.approx(11 / 3)
+    assert "≈ 3.67×" in calc.result.value and "9.09" in calc.result.value
+    assert calc.alpha.disabled
+    with pytest.raises(ValueError, match="unknown input"):
+        calc.set(beta=1)
+
+
+def test_quiz_checks_answers_and_keeps_score():
+    quiz = Quiz(kind="speedup", seed=7)
+    question = quiz.question
+    assert question == exam.draw("speedup", 7)
+    assert question.prompt[:40] in _markdown(quiz.question_view)
+    feedback = quiz.answer(f"{question.answer:.4f}")
+    assert feedback.correct and "✅" in _markdown(quiz.feedback_view)
+    assert "1 of 1" in quiz.score_view.value
+    quiz.answer("1000")
+    assert "1 of 2" in quiz.score_view.value and "❌" in _markdown(quiz.feedback_view)
+    quiz.answer("no idea")                                  # not a number: not an attempt
+    assert "1 of 2" in quiz.score_view.value
+
+
+def test_quiz_free_text_and_buttons():
+    quiz = Quiz(kind="pros_cons", seed=1)
+    quiz.reply.value = quiz.question.model_answer
+    quiz.check_button.click()
+    assert "🔑" in _markdown(quiz.feedback_view)
+    quiz.kind.value = "api"
+    quiz.new_button.click()
+    assert quiz.question.kind == "api" and quiz.feedback_view.outputs == ()
+
+
+# ---- KExplorer (tiny models) ---------------------------------------------------------------
+
+def test_k_explorer_runs_caches_and_sweeps(pair, monkeypatch):
+    from specviz import sweep as sweep_module
+    explorer = KExplorer(pair, [[1, 2, 3], [4, 5]], ks=[1, 2, 4], max_new_tokens=6)
+    assert "not measured yet" in explorer.status.value
+    point = explorer.run(2)
+    assert point.k == 2 and explorer.k.value == 2 and 0 <= point.alpha <= 1
+    assert "<b>K = 2</b>" in explorer.status.value and _has_png(explorer.chart)
+    assert explorer.progress.value == explorer.progress.max == 4   # 2 baselines + 2 runs
+    calls = []
+    real = sweep_module.run_sweep
+    monkeypatch.setattr(sweep_module, "run_sweep",
+                        lambda *a, **kw: calls.append(a[2]) or real(*a, **kw))
+    explorer.run(2)                                             # cached: the engine is not run
+    assert calls == []
+    explorer.sweep_button.click()
+    assert calls == [[1, 4]] and [p.k for p in explorer.points] == [1, 2, 4]
+    assert explorer.best.speedup == max(p.speedup for p in explorer.points)
+    assert not explorer.run_button.disabled
+
+
+def test_k_explorer_homework_buttons_and_seeded_points(pair):
+    explorer = KExplorer(pair, ["unused"], points=sweep_points())
+    explorer.homework.value = "10"
+    assert explorer.k.value == 10 and "not measured yet" in explorer.status.value
+    explorer.k.value = 3
+    assert explorer.homework.value is None
+    assert "speed-up <b>1.50×</b>" in explorer.status.value
+    assert "best measured so far: <b>K = 3</b> (1.50×)" in explorer.status.value
+    explorer.k.value = 5
+    assert explorer.homework.value == "5"
+    with pytest.raises(ValueError, match="at least one prompt"):
+        KExplorer(pair, [])
+
+
+def test_widget_state_is_json_serialisable(player):
+    # what travels to the browser must be plain JSON (no numpy scalars, no bytes)
+    for widget in (player.slider, player.play, player.header, player.text, player.maths):
+        json.dumps(widget.get_state(), default=None)
