@@ -266,8 +266,10 @@ def explain_residual(p_target=(0.5, 0.3, 0.2), p_draft=(0.2, 0.2, 0.6)) -> Solut
                   _tex(r"p_T - \min(p_T, p_S) = \max(0, p_T - p_S) = <ex> \;\Rightarrow\; "
                        r"\text{residual} = <res>",
                        ex=_vec(p_target - overlap), res=_vec(residual(p_target, p_draft)))),
-             Step("Drawing the replacement from p_T instead (\"let the target generate\") adds "
-                  "mass to tokens the draft already over-proposes: the output is biased.",
+             Step("Drawing the replacement from p_T instead (\"let the target generate\") gives "
+                  "every token (1 - alpha) p_T more on top of its overlap. A token the draft "
+                  "over-proposes (p_S >= p_T) already had all of p_T from accepted drafts, so it "
+                  "ends up with too much, and the others share the shortfall: the output is biased.",
                   _tex(r"\min(p_T, p_S) + (1-\alpha)\,p_T = <b> \neq p_T = <pt>",
                        b=_vec(biased), pt=_vec(p_target))),
              Step("The bias is measurable; with greedy decoding (one-hot distributions) the "
