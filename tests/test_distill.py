@@ -75,3 +75,22 @@ def test_finetuning_raises_alpha_on_the_teachers_answers():
     after = evaluate(pair.draft, data, to_head)["alpha"]
     assert len(history) == 60 and after > before + 0.1, (before, after)
     assert isinstance(pair.draft.lm_head, PrunedHead) and not pair.draft.training
+
+
+def test_training_checkpoints_and_resumes(tmp_path):
+    import json
+
+    from specviz.distill.train import TrainConfig, train
+
+    target = tiny_llama(vocab=VOCAB, seed=0, sharpness=1.0)
+    batch = sample_batch(target, [[1, 2], [3, 4], [5, 6, 7], [8]], [1.0] * 4, 10, set(), top_k=8,
+                         generator=torch.Generator().manual_seed(0))
+    data = TeacherData([batch])
+    cfg = TrainConfig(n_layers=1, head_size=VOCAB, steps=4, eval_every=2, warmup_steps=1,
+                      tokens_per_step=16)
+    train(target, data, data, cfg, tmp_path, eos_id=0)
+    cfg.steps = 6  # interrupted at 4 of 6: the second call picks up where the first stopped
+    train(target, data, data, cfg, tmp_path, eos_id=0)
+    steps = [json.loads(line)["step"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert steps == [2, 4, 6]
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 6

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import json
-import math
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -24,7 +23,7 @@ from tqdm.auto import tqdm
 
 from ..draft_model import PrunedHead
 from ..eagle import EagleHead
-from .train import TeacherData, vocab_to_head
+from .train import TeacherData, checkpoint, lr_at, resume, teacher_losses, vocab_to_head
 
 
 @dataclass
@@ -103,11 +102,7 @@ def losses(eagle: EagleHead, b, to_head, noise: float = 0.0):
     pred = eagle(f_in, nxt)[rows, cols]
     reg = torch.nn.functional.smooth_l1_loss(pred, f_true)
     logp = eagle.head.compact(pred).float().log_softmax(-1)
-    mapped = to_head[t_ids]
-    valid = mapped >= 0
-    lp = logp.gather(1, mapped.clamp(min=0))
-    ce = -(t_probs * lp * valid).sum(1).mean()
-    alpha = (torch.minimum(t_probs, lp.exp()) * valid).sum(1).mean()
+    ce, alpha, _ = teacher_losses(logp, eagle.head.ids, t_ids, t_probs, to_head)
     return reg, ce, alpha
 
 
@@ -135,22 +130,15 @@ def train_eagle(target, data, feats, held, held_feats, head_ids, cfg: EagleConfi
     to_head = vocab_to_head(head_ids, target.config.vocab_size)
     params = [p for p in eagle.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.95))
-    step, rng = 0, random.Random(cfg.seed)
-    if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
-        eagle.load_state_dict(state["model"], strict=False)
-        opt.load_state_dict(state["opt"])
-        step = state["step"]
-        rng.setstate(state["rng"])
+    rng = random.Random(cfg.seed)
+    step = resume(ckpt, eagle, opt, rng).get("step", 0)
     (out_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     batches = data.batches(cfg.tokens_per_step, rng)
     eagle.train()
     t0 = time.time()
     bar = tqdm(total=cfg.steps, initial=step, desc="eagle", unit="step")
     while step < cfg.steps:
-        progress = max(0.0, (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps))
-        lr = cfg.lr * (min(1.0, (step + 1) / cfg.warmup_steps) if step < cfg.warmup_steps else
-                       cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+        lr = lr_at(step, cfg)
         for g in opt.param_groups:
             g["lr"] = lr
         reg, ce, alpha = losses(eagle, batch(data, feats, next(batches)), to_head, cfg.noise)
@@ -165,11 +153,8 @@ def train_eagle(target, data, feats, held, held_feats, head_ids, cfg: EagleConfi
         if step % cfg.eval_every == 0 or step == cfg.steps:
             record = {"step": step, "lr": lr, "seconds": time.time() - t0, "train_alpha": alpha.item()}
             record |= {f"held_out_{k}": v for k, v in evaluate(eagle, held, held_feats, to_head).items()}
-            with log.open("a") as f:
-                f.write(json.dumps(record) + "\n")
+            checkpoint(ckpt, log, record, eagle, opt, rng, step=step, head_ids=head_ids)
             bar.write(json.dumps(record))
-            torch.save({"model": eagle.state_dict(), "opt": opt.state_dict(), "step": step,
-                        "rng": rng.getstate(), "head_ids": head_ids}, ckpt)
     bar.close()
     return ckpt
 

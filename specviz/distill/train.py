@@ -130,17 +130,26 @@ def vocab_to_head(head_ids: torch.Tensor, vocab_size: int) -> torch.Tensor:
     return table
 
 
-def losses(draft, x, rows, cols, t_ids, t_probs, to_head):
-    """Mean CE and mean alpha (over the teacher's top-k) at every answer position."""
-    hidden = draft.model(input_ids=x).last_hidden_state[rows, cols]
-    logp = draft.lm_head.compact(hidden).float().log_softmax(-1)
+def teacher_losses(logp, head_ids, t_ids, t_probs, to_head):
+    """Mean CE, mean alpha and top-1 agreement against the teacher's top-k, per position.
+
+    ``logp``: the draft's log-probabilities over its pruned head [positions, head size].
+    Teacher tokens the head cannot emit contribute nothing (p_draft is 0 there).
+    """
     mapped = to_head[t_ids]
     valid = mapped >= 0
     lp = logp.gather(1, mapped.clamp(min=0))
     ce = -(t_probs * lp * valid).sum(1).mean()
     alpha = (torch.minimum(t_probs, lp.exp()) * valid).sum(1).mean()
-    top1 = draft.lm_head.ids[logp.argmax(-1)] == t_ids[:, 0]
+    top1 = head_ids[logp.argmax(-1)] == t_ids[:, 0]
     return ce, alpha, top1.float().mean()
+
+
+def losses(draft, x, rows, cols, t_ids, t_probs, to_head):
+    """Mean CE, alpha and top-1 agreement of the draft at every answer position."""
+    hidden = draft.model(input_ids=x).last_hidden_state[rows, cols]
+    logp = draft.lm_head.compact(hidden).float().log_softmax(-1)
+    return teacher_losses(logp, draft.lm_head.ids, t_ids, t_probs, to_head)
 
 
 @torch.no_grad()
@@ -194,21 +203,16 @@ def train(target, train_data: TeacherData, held_out: TeacherData, cfg: TrainConf
     rest = [p for p in params if p is not draft.model.norm.weight]
     opt = torch.optim.AdamW([{"params": rest, "lr_scale": 1.0}, {"params": norm, "lr_scale": 10.0}],
                             lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95))
-    step, seen = 0, 0
     rng = random.Random(cfg.seed)
-    if ckpt_path.exists():
-        state = torch.load(ckpt_path, weights_only=False)
-        draft.load_state_dict(state["model"], strict=False)
-        opt.load_state_dict(state["opt"])
-        step, seen = state["step"], state["seen"]
-        rng.setstate(state["rng"])
+    state = resume(ckpt_path, draft, opt, rng)
+    step, seen = state.get("step", 0), state.get("seen", 0)
     (out_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     batches = train_data.batches(cfg.tokens_per_step, rng)
     draft.train()
     t_start = time.time()
     bar = tqdm(total=cfg.steps, initial=step, desc="distil", unit="step")
     while step < cfg.steps:
-        lr = _lr(step, cfg)
+        lr = lr_at(step, cfg)
         for g in opt.param_groups:
             g["lr"] = lr * g["lr_scale"]
         x, rows, cols, t_ids, t_probs = train_data.batch(next(batches))
@@ -226,16 +230,37 @@ def train(target, train_data: TeacherData, held_out: TeacherData, cfg: TrainConf
             record = {"step": step, "tokens_seen": seen, "lr": lr, "train_ce": ce.item(),
                       "train_alpha": alpha.item(), "seconds": time.time() - t_start}
             record.update({f"held_out_{k}": v for k, v in evaluate(draft, held_out, to_head).items()})
-            with log_path.open("a") as f:
-                f.write(json.dumps(record) + "\n")
+            checkpoint(ckpt_path, log_path, record, draft, opt, rng, step=step, seen=seen,
+                       head_ids=head_ids)
             bar.write(json.dumps(record))
-            torch.save({"model": draft.state_dict(), "opt": opt.state_dict(), "step": step,
-                        "seen": seen, "rng": rng.getstate(), "head_ids": head_ids}, ckpt_path)
     bar.close()
     return ckpt_path
 
 
-def _lr(step: int, cfg: TrainConfig) -> float:
+def resume(path: Path, model, opt, rng: random.Random) -> dict:
+    """Restore model, optimiser and data-order state from ``path`` if a run was interrupted.
+
+    Returns the checkpoint's other entries (step, ...), or {} for a fresh start. The data order
+    resumes with a fresh shuffle from the saved random state.
+    """
+    if not path.exists():
+        return {}
+    state = torch.load(path, weights_only=False)
+    model.load_state_dict(state.pop("model"), strict=False)
+    opt.load_state_dict(state.pop("opt"))
+    rng.setstate(state.pop("rng"))
+    return state
+
+
+def checkpoint(path: Path, log_path: Path, record: dict, model, opt, rng, **extra) -> None:
+    """Append ``record`` to the JSON-lines log and save everything needed to resume."""
+    with log_path.open("a") as f:
+        f.write(json.dumps(record) + "\n")
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "rng": rng.getstate()} | extra,
+               path)
+
+
+def lr_at(step: int, cfg) -> float:
     """Linear warm-up, then cosine decay to ``min_lr_ratio * lr``."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
