@@ -167,6 +167,8 @@ class _Run:
         idx = torch.arange(len(tokens))
         pt = p_target[idx, tokens].tolist() if tokens else []
         pd = p_draft[idx, tokens].tolist() if tokens else []
+        top_target = top_ids(p_target)  # one batched search per round, for the bar charts
+        top_draft = top_ids(p_draft) if tokens else None
         for i, x in enumerate(tokens):
             ratio = pt[i] / pd[i] if pd[i] > 0 else math.inf
             u = None
@@ -180,7 +182,8 @@ class _Run:
             proposals.append(Proposal(
                 position=start + i, token_id=x, text=self.text(x), p_draft=pd[i], p_target=pt[i],
                 ratio=ratio, u=u, accepted=ok, checked=not rejected,
-                alternatives=self.alternatives(p_target[i], p_draft[i])))
+                alternatives=self.alternatives(p_target[i], p_draft[i], None,
+                                               (top_target[i], top_draft[i]))))
             n_ok += ok
             rejected = rejected or not ok
         return proposals, n_ok
@@ -202,11 +205,15 @@ class _Run:
         prob = 1.0 if greedy else float(p_target[token])
         return Draw("bonus", position, token, self.text(token), prob, self.alternatives(p_target))
 
-    def alternatives(self, p_target, p_draft=None, p_residual=None) -> tuple[Alternative, ...]:
-        """The union of the top tokens of each distribution, most likely first."""
+    def alternatives(self, p_target, p_draft=None, p_residual=None, tops=None) -> tuple[Alternative, ...]:
+        """The union of the top tokens of each distribution, most likely first.
+
+        ``tops``: the rows' top token ids when already known (from one batched search).
+        """
         rows = [r for r in (p_target, p_draft, p_residual) if r is not None]
-        top = min(TOP_ALTERNATIVES, p_target.shape[-1])
-        ids = torch.cat([r.topk(top).indices for r in rows]).unique()
+        if tops is None:
+            tops = [top_ids(r[None])[0] for r in rows]
+        ids = torch.cat(list(tops)).unique()
         values = [r[ids].tolist() for r in rows] + [None, None]
         best = torch.stack([r[ids] for r in rows]).amax(0).argsort(descending=True)
         out = []
@@ -224,6 +231,25 @@ class _Run:
                      dtype=str(pair.dtype).removeprefix("torch."), output_ids=output,
                      text=decode(pair.tokenizer, output),
                      token_texts=[self.text(t) for t in output], stop=stop, **kw)
+
+
+def top_ids(rows: torch.Tensor, k: int = TOP_ALTERNATIVES, block: int = 512) -> torch.Tensor:
+    """Indices of the ``k`` largest entries of each row of ``rows`` [n, vocab].
+
+    Same answer as ``rows.topk(k).indices`` (up to ties), about twice as fast on a CPU for a
+    large vocabulary: the k largest entries all lie in the k blocks with the largest maxima, so
+    only those k blocks are searched. Recording must cost nothing visible.
+    """
+    n, vocab = rows.shape
+    k = min(k, vocab)
+    if vocab <= 4 * block:
+        return rows.topk(k, dim=-1).indices
+    padded = torch.nn.functional.pad(rows, (0, (-vocab) % block), value=float("-inf"))
+    blocks = padded.view(n, -1, block)
+    best = blocks.amax(-1).topk(k, dim=-1).indices                        # [n, k] block numbers
+    cand = blocks.gather(1, best[..., None].expand(-1, -1, block)).flatten(1)
+    j = cand.topk(k, dim=-1).indices                                      # [n, k] within cand
+    return best.gather(1, j // block) * block + j % block
 
 
 def _trim(new: list[int], eos: set[int], budget: int):

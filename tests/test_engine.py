@@ -132,3 +132,12 @@ def test_bad_input_gets_a_clear_error(pair, kwargs, message):
 def test_mismatched_vocabularies_name_both_models():
     with pytest.raises(ModelLoadError, match=r"'big' scores 16 tokens but draft 'small' scores 8"):
         ModelPair(tiny_llama(vocab=16), tiny_llama(vocab=8), target_name="big", draft_name="small")
+
+
+@pytest.mark.parametrize("vocab", [7, 2048, 49152, 50001])
+def test_top_ids_matches_topk(vocab):
+    from specviz.engine import top_ids
+
+    rows = torch.softmax(torch.randn(5, vocab, generator=torch.Generator().manual_seed(vocab)) * 4, -1)
+    expected = rows.topk(min(10, vocab), dim=-1).indices.sort(-1).values
+    assert torch.equal(top_ids(rows).sort(-1).values, expected)
