@@ -34,23 +34,8 @@ from specviz.tokens import encode_prompt
 
 def pairs_for(drafters: list[str], device, dtype) -> dict[str, ModelPair]:
     """One target in memory, shared by every drafter."""
-    from specviz.drafters import PromptLookupDrafter
-    from specviz.models import load_default_eagle
-
     base = load_pair(device=device, dtype=dtype)
-    out = {}
-    for name in drafters:
-        if name == "draft":
-            out[name] = base
-        elif name == "prompt-lookup":
-            out[name] = ModelPair(base.target, None, base.tokenizer, base.target_name,
-                                  drafter=PromptLookupDrafter(base.vocab_size))
-        elif name == "eagle":
-            out[name] = ModelPair(base.target, None, base.tokenizer, base.target_name,
-                                  drafter=load_default_eagle(base.target))
-        else:
-            raise SystemExit(f"unknown drafter {name!r}")
-    return out
+    return {name: base if name == "draft" else base.with_drafter(name) for name in drafters}
 
 
 def specviz_vs_hf(pair, prompts, k, max_new_tokens) -> float:

@@ -95,10 +95,11 @@ class PromptLookupDrafter:
     """
 
     def __init__(self, vocab_size: int, max_ngram: int = 3, min_ngram: int = 1,
-                 name: str = "prompt-lookup"):
+                 name: str = "prompt-lookup", never_propose=frozenset()):
         if not 1 <= min_ngram <= max_ngram:
             raise ValueError(f"need 1 <= min_ngram <= max_ngram, got {min_ngram}, {max_ngram}")
         self.vocab_size, self.max_ngram, self.min_ngram, self.name = vocab_size, max_ngram, min_ngram, name
+        self.never_propose = frozenset(never_propose)  # e.g. chat markup tokens
 
     def start(self, prompt_ids: list[int]) -> None:
         pass  # stateless: every proposal searches the committed tokens afresh
@@ -107,6 +108,9 @@ class PromptLookupDrafter:
         t0 = time.perf_counter()
         tokens = self.lookup(committed, k)
         for i, token in enumerate(tokens):
+            if token in self.never_propose:
+                tokens = tokens[:i]
+                break
             if token in eos:
                 tokens = tokens[:i + 1]
                 break

@@ -86,10 +86,17 @@ def proposals_html(trace: Trace, i: int) -> str:
         verdict = p.status if p.checked else "never checked"
         if p.checked and p.u is None:
             verdict += " (argmax)" if p.accepted else " (not argmax)"
+        elif p.checked and p.p_draft == 1.0:
+            verdict += " (point mass: accepted with probability p_T)"
         cells = [str(j), f"<code>{_visible(p.text)}</code>", fmt_p(p.p_target), fmt_p(p.p_draft),
                  fmt_p(p.ratio), fmt_p(min(1.0, p.ratio)), fmt_p(p.u), verdict]
         rows.append(f"<tr class='sv-row sv-{p.status}' style='color: {COLOURS[p.status]}'>" +
                     "".join(f"<td style='padding: 2px 8px'>{c}</td>" for c in cells) + "</tr>")
+    if any(p.p_draft == 1.0 for p in rnd.proposals) and trace.temperature != 0:
+        rows.append("<tr class='sv-row sv-note'><td></td><td colspan='7' style='padding: 2px 8px; "
+                    "color: #444'>p_S = 1: a deterministic drafter (e.g. prompt lookup) puts all "
+                    "its mass on its proposal, so min(1, p_T/p_S) = p_T and the residual is p_T "
+                    "without that token, renormalised.</td></tr>")
     if rnd.draw is not None:
         if trace.temperature == 0:
             how = f"{rnd.draw.kind}: the target's argmax"

@@ -87,6 +87,12 @@ class ModelPair:
     def vocab_size(self) -> int:
         return vocab_size(self.target)
 
+    def with_drafter(self, drafter: str) -> "ModelPair":
+        """The same target (shared in memory) with another proposer: ``"prompt-lookup"`` or
+        ``"eagle"`` (specviz's EAGLE-style head; default target only)."""
+        proposer = make_drafter(drafter, self.target, self.tokenizer, self.target_name)
+        return ModelPair(self.target, None, self.tokenizer, self.target_name, drafter=proposer)
+
 
 def vocab_size(model) -> int:
     """Number of logits a causal LM produces per position."""
@@ -94,6 +100,24 @@ def vocab_size(model) -> int:
 
 
 DRAFTERS = ("draft", "prompt-lookup", "eagle")
+
+
+def make_drafter(name: str, target, tokenizer, target_name: str):
+    """A model-free or feature-level proposer for ``target``: prompt lookup or the EAGLE head."""
+    if name == "prompt-lookup":
+        from .drafters import PromptLookupDrafter
+
+        # never propose chat markup such as <|im_start|>: copying it is always rejected
+        special = set(getattr(tokenizer, "all_special_ids", None) or [])
+        special.discard(getattr(tokenizer, "eos_token_id", None))
+        return PromptLookupDrafter(vocab_size(target), never_propose=special)
+    if name == "eagle":
+        if target_name != DEFAULT_TARGET:
+            raise ModelLoadError("specviz's EAGLE-style head is trained for the default target "
+                                 f"({DEFAULT_TARGET}) only; use drafter='draft' or 'prompt-lookup'")
+        return load_default_eagle(target)
+    raise ValueError(f"unknown drafter '{name}'; choose one of {DRAFTERS}")
+
 
 
 def load_pair(target: str | None = None, draft: str | None = None, device: str = "auto",
@@ -116,17 +140,9 @@ def load_pair(target: str | None = None, draft: str | None = None, device: str =
         target_model, tokenizer = _load_default_target(dev, dt)
     else:
         target_model, tokenizer = _load_hf(target, dev, dt, with_tokenizer=True)
-    if drafter == "prompt-lookup":
-        from .drafters import PromptLookupDrafter
-
-        return ModelPair(target_model, None, tokenizer, target_name,
-                         drafter=PromptLookupDrafter(vocab_size(target_model)))
-    if drafter == "eagle":
-        if target_name != DEFAULT_TARGET:
-            raise ModelLoadError("specviz's EAGLE-style head is trained for the default target "
-                                 f"({DEFAULT_TARGET}) only; use drafter='draft' or 'prompt-lookup'")
-        return ModelPair(target_model, None, tokenizer, target_name,
-                         drafter=load_default_eagle(target_model))
+    if drafter != "draft":
+        proposer = make_drafter(drafter, target_model, tokenizer, target_name)
+        return ModelPair(target_model, None, tokenizer, target_name, drafter=proposer)
     if draft in (None, DEFAULT_DRAFT):
         draft_name = DEFAULT_DRAFT
         shared = target_model if target_name == DEFAULT_TARGET else None

@@ -1,5 +1,5 @@
 """Static figures of the theory and of experiments (matplotlib): the acceptance rule on a toy
-vocabulary, its simulation, speed-up curves and K sweeps.
+vocabulary, its simulation, speed-up curves and K sweeps (one pair, or several drafters compared).
 
 Like :mod:`specviz.plots`, every function returns a pyplot-free ``Figure`` (``ax=`` or
 ``axes=`` to draw into your own). Inputs are plain numbers, :mod:`specviz.theory` results and
@@ -16,6 +16,10 @@ from .plots import _axes
 from .replay import COLOURS
 
 HOMEWORK_KS = (5, 10, 15)
+# One line per drafter in plot_sweeps: colours outside the status code (green, red, orange, blue,
+# grey) and the timeline's model-call colours, with a marker each for colour-blind readers.
+SERIES_STYLES = (("#444444", "o"), ("#17becf", "s"), ("#e377c2", "^"), ("#bcbd22", "D"),
+                 ("#7b4173", "v"))
 
 
 def _labels(labels, size: int) -> list[str]:
@@ -158,4 +162,45 @@ def plot_sweep(points, selected: int | None = None, axes=None) -> Figure:
         ax.set_xticks(sorted(set(ks) | {k for k in HOMEWORK_KS if ks[0] <= k <= ks[-1]}))
         if selected is not None:
             ax.axvline(selected, color="#999999", linewidth=1)
+    return axes[0].figure
+
+
+def plot_sweeps(sweeps: dict, title: str | None = None, axes=None) -> Figure:
+    """Several K sweeps on shared axes, one line per drafter (``{label: [SweepPoint, ...]}``):
+    measured alpha, tokens per target call and wall-clock speed-up against K, each sweep's best
+    measured K starred. Run the sweeps with the same prompts and shared baselines
+    (``sweep.run_baselines``), so every speed-up divides by the same target-alone time.
+    A point whose drafter proposed nothing has alpha nan and leaves a gap in the alpha line."""
+    series = {name: sorted(points, key=lambda p: p.k) for name, points in sweeps.items() if points}
+    if not series:
+        raise ValueError("no sweep points to plot: run a sweep first")
+    if axes is None:
+        fig = Figure(figsize=(12, 3.2), layout="constrained")
+        axes = fig.subplots(1, 3)
+    a_ax, t_ax, s_ax = axes
+    ks = set()
+    for i, (name, points) in enumerate(series.items()):
+        colour, marker = SERIES_STYLES[i % len(SERIES_STYLES)]
+        x = [p.k for p in points]
+        ks.update(x)
+        style = dict(color=colour, marker=marker, label=name)
+        a_ax.plot(x, [p.alpha for p in points], **style)
+        t_ax.plot(x, [p.tokens_per_round for p in points], **style)
+        s_ax.plot(x, [p.speedup for p in points], **style)
+        top = max(points, key=lambda p: p.speedup)
+        s_ax.plot(top.k, top.speedup, marker="*", markersize=16, color=colour, linestyle="none",
+                  label=f"{name}: best K = {top.k}")
+    a_ax.set(ylim=(0, 1), ylabel="measured alpha", title="Acceptance rate")
+    a_ax.legend(fontsize=8)
+    tops = [p.tokens_per_round for points in series.values() for p in points]
+    t_ax.set(ylabel="tokens per target call", title="Tokens per round",
+             ylim=(0.9, max(2.0, max(tops) * 1.15)))
+    s_ax.axhline(1, color="black", linewidth=0.8, linestyle=":")
+    s_ax.set(ylabel="speed-up over the target alone", title="Speed-up (★ best measured K)")
+    s_ax.legend(handles=[h for h in s_ax.get_lines() if h.get_marker() == "*"], fontsize=8)
+    for ax in axes:
+        ax.set_xlabel("K")
+        ax.set_xticks(sorted(ks))
+    if title:
+        axes[0].figure.suptitle(title, fontsize=11)
     return axes[0].figure

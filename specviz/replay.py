@@ -66,6 +66,8 @@ class TokenView:
                  f"ratio={fmt_p(self.ratio)}"]
         if self.u is not None:
             parts.append(f"u={fmt_p(self.u)} vs min(1, ratio)={fmt_p(min(1.0, self.ratio))}")
+            if self.p_draft == 1.0:
+                parts.append("(p_S is a point mass: accepted with probability p_T)")
         elif self.status != "discarded":
             parts.append("greedy: accepted iff it is the target's argmax")
         return " ".join(parts) + f" -> {LABELS[self.status]} {where}"

@@ -94,3 +94,13 @@ def test_training_checkpoints_and_resumes(tmp_path):
     steps = [json.loads(line)["step"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert steps == [2, 4, 6]
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 6
+
+
+def test_data_smaller_than_one_batch_still_yields_a_batch():
+    target = tiny_llama(vocab=VOCAB, seed=0)
+    batch = sample_batch(target, [[1, 2], [3]], [1.0, 1.0], 4, set(), top_k=8,
+                         generator=torch.Generator().manual_seed(0))
+    import random
+
+    first = next(TeacherData([batch]).batches(10_000, random.Random(0)))
+    assert sorted(first) == [0, 1]

@@ -141,3 +141,29 @@ def test_top_ids_matches_topk(vocab):
     rows = torch.softmax(torch.randn(5, vocab, generator=torch.Generator().manual_seed(vocab)) * 4, -1)
     expected = rows.topk(min(10, vocab), dim=-1).indices.sort(-1).values
     assert torch.equal(top_ids(rows).sort(-1).values, expected)
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_greedy_prompt_lookup_equals_target_greedy(k):
+    from specviz.drafters import PromptLookupDrafter
+
+    pair = tiny_pair(vocab=16, seed=2)
+    prompt = [1, 2, 3, 4, 1, 2, 3, 4, 1, 2]
+    trace = speculate(pair, prompt, k=k, max_new_tokens=20, temperature=0,
+                      drafter=PromptLookupDrafter(16))
+    assert trace.output_ids == hf_greedy(pair.target, prompt, 20)
+    assert trace.draft_name == "prompt-lookup"
+    for p in trace.proposals:  # a point mass: the acceptance probability is p_target itself
+        assert p.p_draft == 1.0 and p.ratio == p.p_target
+
+
+def test_prompt_lookup_proposes_what_followed_the_last_match_and_skips_markup():
+    from specviz.drafters import PromptLookupDrafter
+
+    d = PromptLookupDrafter(vocab_size=20, max_ngram=2, never_propose={9})
+    assert d.lookup([5, 6, 7, 8, 5, 6], k=2) == [7, 8]       # bigram (5, 6) seen before
+    assert d.lookup([1, 2, 3], k=2) == []                     # nothing repeats
+    proposal = d.propose([5, 9, 4, 5], k=3, temperature=1.0, rng=None, eos=set())
+    assert proposal.tokens == []                              # 9 is markup: never proposed
+    proposal = d.propose([5, 6, 7, 5, 6], k=3, temperature=1.0, rng=None, eos={7})
+    assert proposal.tokens == [7] and proposal.p_draft[0, 7] == 1.0  # stops after EOS

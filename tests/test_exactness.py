@@ -9,8 +9,9 @@ outputs of many seeded ``speculate`` runs by chi-square goodness-of-fit tests:
 * the marginal distribution of every position up to k + 1, which reaches the deepest proposal
   and the bonus token of a full round.
 
-Each test uses significance 1e-5 and a configuration runs 1 + (k + 1) tests, so a correct engine
-fails this file with probability below 6 * 10 * 1e-5 = 6e-4. A biased engine (e.g. drawing from
+Each test uses significance 1e-5 and a configuration runs 1 + (k + 1) tests (46 in all, over the
+draft model at k = 1, 3, 8 and prompt lookup at k = 3, each at two temperatures), so a correct
+engine fails this file with probability below 46 * 1e-5 < 5e-4. A biased engine (e.g. drawing from
 p_target instead of the residual) fails every time: see the last test.
 """
 
@@ -49,9 +50,9 @@ def chi_square_passes(counts: dict, expected_p: dict, n: int) -> tuple[bool, flo
     return stat < chi2.ppf(1 - SIGNIFICANCE, df=len(exp) - 1), stat
 
 
-def run_many(pair, k, temperature, length):
-    return [tuple(speculate(pair, PROMPT, k=k, max_new_tokens=length, temperature=temperature,
-                            seed=seed).output_ids) for seed in range(N_RUNS)]
+def run_many(pair, k, temperature, length, prompt=PROMPT, drafter=None):
+    return [tuple(speculate(pair, prompt, k=k, max_new_tokens=length, temperature=temperature,
+                            seed=seed, drafter=drafter).output_ids) for seed in range(N_RUNS)]
 
 
 @pytest.mark.slow
@@ -59,9 +60,24 @@ def run_many(pair, k, temperature, length):
 @pytest.mark.parametrize("k", [1, 3, 8])
 def test_output_distribution_equals_the_target(k, temperature):
     pair = tiny_pair(vocab=VOCAB, noise=0.6, sharpness=0.5)
+    assert_exact(pair, k, temperature, PROMPT)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("temperature", [0.7, 1.0])
+def test_prompt_lookup_output_distribution_equals_the_target(temperature):
+    """Point-mass proposals: accepted with probability p_T(x), residual = p_T without x."""
+    from specviz.drafters import PromptLookupDrafter
+
+    pair = tiny_pair(vocab=VOCAB, noise=0.6, sharpness=0.5)
+    # a repetitive prompt, so the n-gram search finds something to propose in most rounds
+    assert_exact(pair, 3, temperature, [1, 2, 3, 1, 2, 3, 1, 2], PromptLookupDrafter(VOCAB))
+
+
+def assert_exact(pair, k, temperature, prompt, drafter=None):
     length = k + 1
-    outputs = run_many(pair, k, temperature, length)
-    exact = exact_prefix_probabilities(pair.target, PROMPT, length, temperature)
+    outputs = run_many(pair, k, temperature, length, prompt, drafter)
+    exact = exact_prefix_probabilities(pair.target, prompt, length, temperature)
     failures = []
     # joint of the first two tokens
     joint = {}

@@ -5,9 +5,11 @@ colours, labels, the number of panels and frames.
 """
 
 import json
+import math
 import re
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 from matplotlib.colors import to_hex
@@ -181,6 +183,28 @@ def test_sweep_figure_stars_the_best_measured_k():
     assert 5 in fig.axes[0].get_xticks() and 1 in fig.axes[0].get_xticks()
     with pytest.raises(ValueError, match="no sweep points"):
         plots_theory.plot_sweep([])
+
+
+def test_sweeps_figure_draws_one_line_per_drafter_and_stars_each_best_k():
+    draft = sweep_points()                                   # best K = 3 (speed-up 1.5)
+    lookup = [replace(p, alpha=math.nan if p.k == 1 else 0.3, speedup=2.0 - 0.1 * p.k)
+              for p in sweep_points()]                       # best K = 1; nothing proposed at K = 1
+    fig = plots_theory.plot_sweeps({"draft model": draft, "prompt lookup": lookup, "none": []},
+                                   title="copying tasks")
+    alpha_ax, tokens_ax, speed_ax = fig.axes
+    assert [line.get_label() for line in alpha_ax.lines] == ["draft model", "prompt lookup"]
+    assert len(tokens_ax.lines) == 2                          # an empty sweep draws nothing
+    colours = {line.get_color() for line in alpha_ax.lines}
+    assert len(colours) == 2 and not colours & set(COLOURS.values())   # not the status colours
+    assert math.isnan(alpha_ax.lines[1].get_ydata()[0])       # a gap where nothing was proposed
+    stars = [line for line in speed_ax.lines if line.get_marker() == "*"]
+    assert [(s.get_xdata()[0], s.get_ydata()[0]) for s in stars] == [(3, 1.5), (1, 1.9)]
+    assert [t.get_text() for t in speed_ax.get_legend().get_texts()] == [
+        "draft model: best K = 3", "prompt lookup: best K = 1"]
+    assert list(alpha_ax.get_xticks()) == [1, 3, 5]
+    assert fig._suptitle.get_text() == "copying tasks"
+    with pytest.raises(ValueError, match="no sweep points"):
+        plots_theory.plot_sweeps({"draft model": []})
 
 
 def test_convergence_figure():

@@ -56,21 +56,24 @@ def sample_batch(model, prompts: list[list[int]], temperatures: list[float], max
         ids[row, width - len(p):] = torch.tensor(p)
         mask[row, width - len(p):] = 1
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    device = next(model.parameters()).device
+    ids, mask, positions = ids.to(device), mask.to(device), positions.to(device)
     cache = DynamicCache(config=model.config)
     logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache,
                    use_cache=True, logits_to_keep=1).logits[:, -1].float()
-    temps = torch.tensor(temperatures, dtype=torch.float32)
+    temps = torch.tensor(temperatures, dtype=torch.float32, device=device)
     last_pos = positions[:, -1]
-    rows = torch.arange(n)  # original index of each row still generating
+    rows = torch.arange(n, device=device)  # original index of each row still generating
     answers = [[] for _ in range(n)]
     records = [[] for _ in range(n)]
-    eos_t = torch.tensor(sorted(eos))
+    eos_t = torch.tensor(sorted(eos), dtype=torch.long, device=device)
     for _ in range(max_new_tokens):
         top_v, top_i = logits.topk(top_k, dim=-1)
         lse = logits.logsumexp(-1)
+        top_v, top_i, lse = top_v.cpu(), top_i.cpu(), lse.cpu()  # one transfer per step
         t = temps[rows]
         scaled = logits / t.clamp(min=1e-5)[:, None]
-        sampled = torch.multinomial(scaled.softmax(-1), 1, generator=generator)[:, 0]
+        sampled = torch.multinomial(scaled.softmax(-1).cpu(), 1, generator=generator)[:, 0].to(device)
         token = torch.where(t == 0, logits.argmax(-1), sampled)
         for j, row in enumerate(rows.tolist()):
             answers[row].append(int(token[j]))
@@ -92,7 +95,7 @@ def sample_batch(model, prompts: list[list[int]], temperatures: list[float], max
         tokens=torch.tensor([t for s in seqs for t in s], dtype=torch.int32),
         seq_lens=torch.tensor([len(s) for s in seqs], dtype=torch.int32),
         prompt_lens=torch.tensor([len(p) for p in prompts], dtype=torch.int32),
-        temperatures=temps,
+        temperatures=temps.cpu(),
         topk_ids=torch.stack([r[0] for r in recs]).to(torch.int32),
         topk_logits=torch.stack([r[1] for r in recs]).to(torch.float16),
         lse=torch.stack([r[2] for r in recs]).float(),

@@ -41,8 +41,7 @@ def finetune(pair, data: TeacherData, steps: int = 20, lr: float = 3e-4, tokens_
     try:
         for step in tqdm(range(steps), desc="fine-tune", disable=not progress):
             x, rows, cols, t_ids, t_probs = data.batch(next(batches))
-            ce, alpha, _ = losses(draft, x.to(pair.device), rows, cols, t_ids.to(pair.device),
-                                  t_probs.to(pair.device), to_head.to(pair.device))
+            ce, alpha, _ = losses(draft, x, rows, cols, t_ids, t_probs, to_head)
             loss = ce + tv_weight * (1 - alpha)
             opt.zero_grad(set_to_none=True)
             loss.backward()

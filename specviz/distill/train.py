@@ -111,6 +111,8 @@ class TeacherData:
                     if count >= tokens_per_batch:
                         chunks.append(chunk)
                         chunk, count = [], 0
+                if chunk and (2 * count >= tokens_per_batch or not chunks):
+                    chunks.append(chunk)  # a short last batch, rather than none at all
                 rng.shuffle(chunks)
                 yield from chunks
 
@@ -147,7 +149,9 @@ def teacher_losses(logp, head_ids, t_ids, t_probs, to_head):
 
 def losses(draft, x, rows, cols, t_ids, t_probs, to_head):
     """Mean CE, alpha and top-1 agreement of the draft at every answer position."""
-    hidden = draft.model(input_ids=x).last_hidden_state[rows, cols]
+    device = next(draft.parameters()).device  # data is built on the CPU; the draft may not be
+    x, t_ids, t_probs, to_head = (t.to(device) for t in (x, t_ids, t_probs, to_head))
+    hidden = draft.model(input_ids=x).last_hidden_state[rows.to(device), cols.to(device)]
     logp = draft.lm_head.compact(hidden).float().log_softmax(-1)
     return teacher_losses(logp, draft.lm_head.ids, t_ids, t_probs, to_head)
 
