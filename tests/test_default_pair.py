@@ -45,6 +45,17 @@ def test_greedy_speculation_equals_target_generate(pair32, prompt):
     assert trace.acceptance_rate > 0
 
 
+@pytest.mark.parametrize("drafter", ["prompt-lookup", "eagle"])
+def test_shipped_drafters_keep_the_target_greedy_output(pair32, drafter):
+    # The shipped EAGLE head (and prompt lookup) on the real target: same text, real acceptance.
+    pair = pair32.with_drafter(drafter)
+    assert pair.target is pair32.target
+    prompt = "Repeat this sentence exactly: the quick brown fox jumps over the lazy dog."
+    trace = speculate(pair, prompt, k=3, max_new_tokens=30, temperature=0)
+    assert trace.output_ids == greedy_reference(pair32, prompt, 30)
+    assert trace.acceptance_rate > 0.2
+
+
 @pytest.mark.parametrize("k", [2, 5])
 def test_agrees_with_transformers_assisted_generation(pair32, k):
     # The trap: generate() reads K from the ASSISTANT's generation_config, not from its own

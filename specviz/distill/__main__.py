@@ -111,12 +111,33 @@ def cmd_export(args) -> None:
     fields = json.loads((work / "card.json").read_text()) if (work / "card.json").exists() else {}
     fields.setdefault("data", f"See `specviz/distill/prompts.py`; work folder {work}.")
     fields.setdefault("training", f"{state['step']} steps, {state['seen']:,} answer tokens seen, "
-                      f"seed {cfg.seed}, {log[-1]['seconds'] / 60:.0f} min.")
+                      f"seed {cfg.seed}, {log[-1]['seconds'] / 60:.0f} min.\n\n"
+                      "Held-out alpha (T = 1, over the teacher's top-64, teacher-forced) against "
+                      "answer tokens seen:\n\n| step | tokens seen | held-out alpha | training-batch alpha |\n"
+                      "|---|---|---|---|\n" + "\n".join(
+                          f"| {r['step']} | {r['tokens_seen']:,} | {r['held_out_alpha']:.3f} | "
+                          f"{r['train_alpha']:.3f} |" for r in log))
     fields.setdefault("outside", ev.get("mass_outside_head", float("nan")))
     fields.setdefault("cap", 1 - ev.get("mass_outside_head", float("nan")))
-    fields.setdefault("metrics", "\n".join(
-        f"- {k}: {v:.3f}" for k, v in ev.items() if isinstance(v, float)))
+    fields.setdefault("metrics", _metrics_md(ev))
     print(f"draft written to {write_draft(draft, Path(args.out or DRAFT_DIR), fields)}")
+
+
+def _metrics_md(ev: dict) -> str:
+    """The model card's numbers from ``eval.json`` (exact, teacher-forced on held-out answers)."""
+    n = ev.get("positions", {})
+    verify = ", ".join(f"q={q}: {v:.2f}x" for q, v in ev["verify_cost"].items())
+    return "\n".join([
+        f"- alpha = sum min(p_T, p_S) at T = 1: **{ev['alpha_t1']:.3f}** "
+        f"({n.get('alpha_t1', '?')} positions of answers sampled at T = 1)",
+        f"- alpha at T = 0.7: **{ev['alpha_t07']:.3f}** ({n.get('alpha_t07', '?')} positions)",
+        f"- greedy agreement (draft argmax = target argmax on greedy answers): "
+        f"**{ev['greedy_agreement']:.3f}** ({n.get('greedy_agreement', '?')} positions)",
+        f"- target probability outside the draft's head: {ev['mass_outside_head']:.3f}",
+        f"- c = draft step / target step: **{ev['c']:.3f}** ({ev['draft_ms_per_token']:.1f} vs "
+        f"{ev['target_ms_per_token']:.1f} ms per token, batch 1, KV cache, float32, 2 CPU threads)",
+        f"- verify cost, one target pass over q tokens / one over 1 token: {verify}",
+    ])
 
 
 def cmd_eagle(args) -> None:
@@ -127,11 +148,16 @@ def cmd_eagle(args) -> None:
 
     work = Path(args.work)
     model, tokenizer = _target()
-    train_data = TeacherData.from_shards(_shards(work / "train_tasks") + _shards(work / "train_self"))
+    shards = _shards(work / "train_tasks") + _shards(work / "train_self")
+    if args.max_shards and args.max_shards < len(shards):
+        shards = [shards[i * len(shards) // args.max_shards] for i in range(args.max_shards)]
+    train_data = TeacherData.from_shards(shards)
     held = TeacherData.from_shards(_shards(work / "held_out")[:2])
+    print(f"EAGLE head: training on {len(train_data)} answers from {len(shards)} shards")
     feats_path = work / "eagle" / "features.pt"
-    if feats_path.exists():
-        feats, held_feats = torch.load(feats_path, weights_only=True)
+    cached = torch.load(feats_path, weights_only=True) if feats_path.exists() else None
+    if cached is not None and len(cached[0]) == len(train_data):   # same shards as last time
+        feats, held_feats = cached
     else:
         feats, held_feats = extract_features(model, train_data), extract_features(model, held)
         feats_path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,7 +170,12 @@ def cmd_eagle(args) -> None:
     eagle.load_state_dict(state["model"], strict=False)
     log = [json.loads(line) for line in (work / "eagle" / "log.jsonl").read_text().splitlines()]
     card = json.loads((work / "eagle_card.json").read_text()) if (work / "eagle_card.json").exists() else {}
-    card.setdefault("training", f"{state['step']} steps, seed {cfg.seed}, {log[-1]['seconds'] / 60:.0f} min.")
+    card.setdefault("training", f"{len(train_data):,} of the draft's target-written answers "
+                    f"({train_data.n_answer_tokens:,} answer tokens, {len(shards)} shards), the target's "
+                    f"last hidden state at every position cached once; {state['step']} steps of "
+                    f"{cfg.tokens_per_step} tokens, seed {cfg.seed}, {log[-1]['seconds'] / 60:.0f} min "
+                    "on 2 CPU cores.\n\n| step | held-out alpha |\n|---|---|\n" + "\n".join(
+                        f"| {r['step']} | {r['held_out_alpha']:.3f} |" for r in log))
     card.setdefault("metrics", f"held-out alpha over the teacher's top-64 at T = 1 (teacher-forced "
                     f"features): {log[-1]['held_out_alpha']:.3f}")
     print(f"EAGLE head written to {write_eagle(eagle, Path(args.out or EAGLE_DIR), card)}")
@@ -176,6 +207,9 @@ def _train_args(p) -> None:
 def _eagle_args(p) -> None:
     p.add_argument("--head-size", type=int, default=8192)
     p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--max-shards", type=int, default=None,
+                   help="train on at most this many shards, spread evenly over the data (the "
+                        "target's features cost one forward pass per token: ~1 min per shard on 2 cores)")
 
 
 def _out_arg(p) -> None:
