@@ -209,7 +209,7 @@ def _eagle_args(p) -> None:
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--max-shards", type=int, default=None,
                    help="train on at most this many shards, spread evenly over the data (the "
-                        "target's features cost one forward pass per token: ~1 min per shard on 2 cores)")
+                        "target's features cost one forward pass per token: ~15 s per shard on 2 cores)")
 
 
 def _out_arg(p) -> None:
