@@ -22,7 +22,7 @@ from torch import nn
 from transformers import DynamicCache, LlamaConfig, LlamaModel
 
 from .draft_model import PrunedHead
-from .drafters import DraftProposal
+from .drafters import DraftProposal, Drafter
 from .rule import distribution, sample
 
 
@@ -53,7 +53,7 @@ class EagleHead(nn.Module):
         return state
 
 
-class EagleDrafter:
+class EagleDrafter(Drafter):
     """Proposes tokens with an :class:`EagleHead`, fed the target's features by the engine.
 
     Entry j of the head's KV cache was computed from (f_j, x_{j+1}). Only entries whose feature
@@ -69,8 +69,11 @@ class EagleDrafter:
         self.cache = None
         self.n_true = 0  # cache entries built on true features (the rest are guesses)
 
-    def start(self, prompt_ids: list[int], features: torch.Tensor) -> None:
+    def start(self, prompt_ids: list[int], features: torch.Tensor | None = None) -> None:
         """``features``: the target's features for prompt_ids[:-1] (its prefill)."""
+        if features is None:
+            raise ValueError("the EAGLE drafter drafts from the target's hidden states: start it "
+                             "with the target's features of prompt_ids[:-1]")
         self.cache = DynamicCache(config=self.head.config)
         self.features = list(features)
         self.n_true = 0

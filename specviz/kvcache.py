@@ -40,3 +40,26 @@ def rollback(cache: DynamicCache, length: int) -> None:
     extra = cache.get_seq_length() - length
     if extra > 0:
         cache.crop(-extra)
+
+
+class CachedModel:
+    """A causal LM and its KV cache: feed tokens after what the cache holds, roll back after a
+    rejection. ``name`` is the model's name in error messages."""
+
+    def __init__(self, model, name: str = "model"):
+        self.model, self.name = model, name
+        self.cache = new_cache(model)
+
+    @property
+    def length(self) -> int:
+        """Positions the cache holds."""
+        return self.cache.get_seq_length()
+
+    def extend(self, ids: list[int], keep: int, features: bool = False):
+        """Logits of the last ``keep`` fed positions and, with ``features``, the hidden states of
+        every fed position (else None): ``(logits [keep, vocab], hidden [len(ids), d] | None)``."""
+        out = cached_forward(self.model, self.cache, ids, keep, features=features)
+        return out if features else (out, None)
+
+    def rollback(self, length: int) -> None:
+        rollback(self.cache, length)

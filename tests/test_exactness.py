@@ -104,9 +104,9 @@ def assert_exact(pair, k, temperature, prompt, drafter=None):
 @pytest.mark.slow
 def test_the_check_catches_a_biased_engine(monkeypatch):
     """Sanity check of the test itself: resampling from p_target after a rejection is caught."""
-    import specviz.engine as engine
+    import specviz.rule as rule
 
-    monkeypatch.setattr(engine, "residual", lambda p_target, p_draft: p_target)
+    monkeypatch.setattr(rule, "residual", lambda p_target, p_draft: p_target)
     pair = tiny_pair(vocab=VOCAB, noise=0.6, sharpness=0.5)
     outputs = run_many(pair, 3, 1.0, 2)
     exact = exact_prefix_probabilities(pair.target, PROMPT, 2, 1.0)
