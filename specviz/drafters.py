@@ -23,7 +23,7 @@ class DraftProposal:
     """Up to k proposed tokens, their distributions and the seconds each draft call took."""
 
     tokens: list[int]
-    p_draft: torch.Tensor                 # float32 [len(tokens), vocab]
+    p_draft: torch.Tensor                 # float32 [len(tokens), vocab], on any device
     seconds: list[float] = field(default_factory=list)
 
 
@@ -77,7 +77,7 @@ class ModelDrafter(Drafter):
         for _ in range(k):
             t0 = time.perf_counter()
             logits = self.cached.extend(pending, keep=1)[0][-1]
-            probs = distribution(logits, temperature).cpu()
+            probs = distribution(logits, temperature)  # stays on the model's device
             if temperature == 0:
                 token = int(logits.argmax())
             else:
@@ -88,7 +88,7 @@ class ModelDrafter(Drafter):
             if token in eos:
                 break
             pending = [token]
-        return DraftProposal(tokens, torch.stack(rows), seconds)
+        return DraftProposal(tokens, _stack(rows, self.model.config.vocab_size), seconds)
 
     def rollback(self, length: int) -> None:
         self.cached.rollback(length)
@@ -147,3 +147,9 @@ class PromptLookupDrafter(Drafter):
 
     def rollback(self, length: int) -> None:
         pass
+
+
+def _stack(rows: list[torch.Tensor], vocab: int) -> torch.Tensor:
+    """The draft's rows as one [n, vocab] tensor on their device (the engine copies it to the
+    host once per round, not once per token: each copy is a GPU sync); [0, vocab] for none."""
+    return torch.stack(rows) if rows else torch.zeros(0, vocab)

@@ -19,10 +19,11 @@ import time
 
 import torch
 from torch import nn
-from transformers import DynamicCache, LlamaConfig, LlamaModel
+from transformers import LlamaConfig, LlamaModel
 
 from .draft_model import PrunedHead
-from .drafters import DraftProposal, Drafter
+from .drafters import DraftProposal, Drafter, _stack
+from .kvcache import new_cache, rollback
 from .rule import distribution, sample
 
 
@@ -74,7 +75,7 @@ class EagleDrafter(Drafter):
         if features is None:
             raise ValueError("the EAGLE drafter drafts from the target's hidden states: start it "
                              "with the target's features of prompt_ids[:-1]")
-        self.cache = DynamicCache(config=self.head.config)
+        self.cache = new_cache(self.head)
         self.features = list(features)
         self.n_true = 0
 
@@ -86,15 +87,13 @@ class EagleDrafter(Drafter):
         """Keep features of the first ``length`` positions; drop cache entries built on guesses."""
         del self.features[length:]
         self.n_true = min(self.n_true, max(0, length - 1))
-        extra = self.cache.get_seq_length() - self.n_true
-        if extra > 0:
-            self.cache.crop(-extra)
+        rollback(self.cache, self.n_true)
 
     @torch.no_grad()
     def propose(self, committed, k, temperature, rng, eos) -> DraftProposal:
         tokens, rows, seconds = [], [], []
-        if len(committed) < 2:  # no target feature yet: let the target decode this one alone
-            return DraftProposal([], torch.zeros(0, self.head.head.vocab_size), [])
+        if len(committed) < 2 or k == 0:  # no target feature yet: the target decodes alone
+            return DraftProposal([], _stack([], self.head.head.vocab_size), [])
         # Entries still missing: (f_j, x_{j+1}) for every j with a true feature not yet cached.
         start = self.cache.get_seq_length()
         feats = torch.stack(self.features[start:len(committed) - 1])[None]
@@ -104,7 +103,7 @@ class EagleDrafter(Drafter):
             t0 = time.perf_counter()
             predicted = self.head(feats, nxt, cache=self.cache)[:, -1:]
             logits = self.head.head(predicted[0, -1]).float()
-            probs = distribution(logits, temperature).cpu()
+            probs = distribution(logits, temperature)  # stays on the device
             token = int(logits.argmax()) if temperature == 0 else sample(probs, rng.random())
             seconds.append(time.perf_counter() - t0)
             tokens.append(token)
@@ -112,4 +111,4 @@ class EagleDrafter(Drafter):
             if token in eos:
                 break
             feats, nxt = predicted, torch.tensor([[token]], device=feats.device)
-        return DraftProposal(tokens, torch.stack(rows), seconds)
+        return DraftProposal(tokens, _stack(rows, self.head.head.vocab_size), seconds)

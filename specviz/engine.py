@@ -10,6 +10,9 @@ One round of :func:`speculate` (Leviathan et al. 2023, Algorithm 1):
 5. Roll back both KV caches to the committed tokens (no recomputation of the prefix).
 6. Trim at EOS / max_new_tokens and record the round.
 
+As in transformers' assisted decoding, a round drafts at most (tokens still allowed - 1), so no
+draft call is spent on a token the budget would cut; each round records the k it drafted with.
+
 Steps 3-4 are :func:`specviz.rule.verify`, a pure function; the records are written by
 :class:`specviz.recorder.Recorder`. At temperature 0 the rule becomes greedy: a proposal passes
 iff it is the target's argmax, and the output equals the target's own greedy decoding token for
@@ -58,15 +61,18 @@ def speculate(pair: ModelPair, prompt, k: int = 5, max_new_tokens: int = 64,
 
     while len(output) < max_new_tokens:
         committed = run.prompt_ids + output
-        # 1. Draft: x_1..x_n ~ p_draft, one by one (n <= k: a drafter stops after EOS).
-        draft = drafter.propose(committed, k, temperature, run.rng, eos)
-        tokens = _check_draft(draft, k, drafter)
+        # 1. Draft: x_1..x_n ~ p_draft, one by one (n <= k: a drafter stops after EOS). The
+        #    round yields at most n + 1 tokens, so n never exceeds what the budget can take.
+        k_round = min(k, max_new_tokens - len(output) - 1)
+        draft = drafter.propose(committed, k_round, temperature, run.rng, eos)
+        tokens = _check_draft(draft, k_round, drafter)
         # 2. Score: one target pass over [newest committed token, x_1..x_n] -> n + 1 rows.
         t0 = time.perf_counter()
         logits, hidden = target.extend(committed[target.length:] + tokens, keep=len(tokens) + 1,
                                        features=features)
         drafter.observe(hidden)
-        p_target, p_draft = distribution(logits, temperature).cpu(), draft.p_draft
+        p_target = distribution(logits, temperature).cpu()
+        p_draft = draft.p_draft.cpu()  # one copy per round of the rows the drafter kept on its device
         target_seconds = time.perf_counter() - t0
         # 3. Accept x_i while u_i < min(1, p_target/p_draft); 4. then one token from the residual
         #    (after a rejection) or a bonus token from p_target (all accepted, unless EOS).
@@ -84,8 +90,8 @@ def speculate(pair: ModelPair, prompt, k: int = 5, max_new_tokens: int = 64,
         new, trimmed, round_stop = _trim(new, eos, max_new_tokens - len(output))
         rounds.append(run.recorder.round(
             len(rounds), len(output), tokens, p_draft, p_target, n_ok, token,
-            None if greedy else draws.taken, committed=tuple(new), trimmed=trimmed, stop=round_stop,
-            draft_seconds=tuple(draft.seconds), target_seconds=target_seconds))
+            None if greedy else draws.taken, k=k_round, committed=tuple(new), trimmed=trimmed,
+            stop=round_stop, draft_seconds=tuple(draft.seconds), target_seconds=target_seconds))
         output += new
         if round_stop:
             stop = round_stop
