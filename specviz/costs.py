@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from . import hardware
 from .hardware import Device, ModelShape
 
-NOISY_SPREAD = 0.25    # middle half of a run's call times wider than 25% of the median: noisy
-MIN_SAMPLES = 3        # fewer timed calls than this (after the first round): too few to trust
+NOISY_SPREAD = 0.5     # middle half of a run's call times wider than half their median: noisy
+MIN_SAMPLES = 2        # fewer timed calls than this (after the first round): too few to trust
 REFERENCE_CONTEXT = 64
 
 
@@ -65,6 +65,13 @@ class CostModel:
     def c(self) -> float:
         """One draft step in target decoding steps."""
         return self.draft_seconds() / self.target_seconds(1)
+
+    @property
+    def costs_text(self) -> str:
+        """``modelled: the costs of <target> on <device>`` - for numbers that are not a run."""
+        if self.measured:
+            return f"measured on this machine: {self.target}, {self.device}"
+        return f"modelled: the costs of {self.target} on {self.device}"
 
     @property
     def label(self) -> str:
@@ -250,18 +257,21 @@ class RunTimings:
             return None
         return spread.q1 / self.step.median, spread.q3 / self.step.median
 
+    def _timed(self) -> dict:          # a baseline's mean alone (n = 0) has no spread to judge
+        names = {"draft call": self.draft, "verify pass": self.verify, "target step": self.step}
+        return {name: s for name, s in names.items() if s is not None and s.n > 0}
+
     @property
     def spreads(self) -> dict[str, float]:
-        names = {"draft call": self.draft, "verify pass": self.verify, "target step": self.step}
-        return {name: s.relative for name, s in names.items() if s is not None}
+        return {name: s.relative for name, s in self._timed().items()}
 
     @property
     def samples(self) -> int:
-        return min((s.n for s in (self.draft, self.verify, self.step) if s is not None), default=0)
+        return min((s.n for s in self._timed().values()), default=0)
 
     @property
     def noisy(self) -> bool:
-        return (self.samples < MIN_SAMPLES or self.step is None or self.verify is None
+        return (self.samples < MIN_SAMPLES or self.verify is None
                 or any(s > NOISY_SPREAD for s in self.spreads.values()))
 
     def costs(self) -> MeasuredCosts | None:
@@ -285,7 +295,7 @@ def run_timings(trace) -> RunTimings:
     step = Spread.of(list(base.step_seconds)[1:]) if base is not None and base.step_seconds else None
     if step is None and base is not None and base.tokens:      # an older trace: the mean only
         mean = base.seconds_per_token
-        step = Spread(mean, mean, mean, 1)
+        step = Spread(mean, mean, mean, 0)
     return RunTimings(draft, verify, step, q, trace.target_name, f"{trace.device} {trace.dtype}")
 
 
@@ -312,9 +322,16 @@ class PricedRun:
     c: float
     v: float                   # a full verify pass (K + 1 tokens), in target steps
     rounds: tuple[PricedRound, ...]
-    baseline_seconds: float
+    baseline_steps: tuple[float, ...]   # target-only decoding, one pass per output token
     prefill_seconds: float
-    tokens: int
+
+    @property
+    def tokens(self) -> int:
+        return len(self.baseline_steps)
+
+    @property
+    def baseline_seconds(self) -> float:
+        return sum(self.baseline_steps)
 
     @property
     def seconds(self) -> float:
@@ -328,10 +345,16 @@ class PricedRun:
     def tokens_per_second(self) -> float | None:
         return self.tokens / self.seconds if self.unit == "s" else None
 
-    def until(self, i: int) -> tuple[float, int]:
-        """(time spent, tokens committed) after rounds 0..i."""
+    def until(self, i: int) -> tuple[float, int, float]:
+        """After rounds 0..i: (time spent, tokens committed, the target alone's time for them)."""
         done = self.rounds[:i + 1]
-        return sum(r.draft_seconds + r.verify_seconds for r in done), sum(r.tokens for r in done)
+        tokens = sum(r.tokens for r in done)
+        return (sum(r.draft_seconds + r.verify_seconds for r in done), tokens,
+                sum(self.baseline_steps[:tokens]))
+
+    def speedup_until(self, i: int) -> float:
+        spent, _, alone = self.until(i)
+        return alone / spent
 
 
 def price(trace, costs: CostModel) -> PricedRun:
@@ -351,12 +374,11 @@ def price(trace, costs: CostModel) -> PricedRun:
         draft = sum(costs.draft_seconds(ctx + j) for j in range(len(r.draft_seconds)))
         verify = costs.target_seconds(len(r.proposals) + 1, ctx)
         rounds.append(PricedRound(r.index, draft, verify, len(r.committed)))
-    tokens = len(trace.output_ids)
-    baseline = sum(costs.target_seconds(1, prompt - 1 + i) for i in range(tokens))
+    steps = tuple(costs.target_seconds(1, prompt - 1 + i) for i in range(len(trace.output_ids)))
     prefill = costs.target_seconds(prompt - 1, 0) if prompt > 1 else 0.0
     q = (trace.k or 0) + 1
     return PricedRun(costs.name, costs.label, costs.unit, costs.c, costs.v(q), tuple(rounds),
-                     baseline, prefill, tokens)
+                     steps, prefill)
 
 
 def choices(trace) -> dict[str, CostModel]:
@@ -370,12 +392,19 @@ def choices(trace) -> dict[str, CostModel]:
         paper = CostModel.fixed(round(measured.c, 3), 1.0)
         paper.name = f"paper: v = 1, this run's c = {measured.c:.3f}"
         out[paper.name] = paper
+    return out | presets_for(trace.target_name, trace.draft_name)
+
+
+def presets_for(target_name: str, draft_name: str | None) -> dict[str, "Roofline"]:
+    """The roofline of every device preset that holds the target, for recorded model names
+    (empty when no shape is known for them)."""
     try:
-        target = hardware.model_shape(trace.target_name)
-        draft = (None if trace.draft_name in hardware.NO_MODEL_DRAFTERS
-                 else hardware.model_shape(trace.draft_name))
+        target = hardware.model_shape(target_name)
+        draft = (None if draft_name in hardware.NO_MODEL_DRAFTERS or draft_name is None
+                 else hardware.model_shape(draft_name))
     except KeyError:
-        return out
+        return {}
+    out = {}
     for dev in hardware.DEVICES.values():
         try:
             model = Roofline(target, draft, dev)

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from handmade_traces import greedy_trace, sampled_trace
+from handmade_traces import greedy_trace, sampled_trace, timed_trace
 from specviz import costs, theory
 from specviz.costs import CostModel, MeasuredCosts, Roofline, price, run_timings
 from specviz.hardware import DEVICES, MODELS, Device, ModelShape, model_shape, ridge_tokens
@@ -58,7 +58,7 @@ def test_a_handmade_trace_priced_by_hand():
     priced = price(sampled_trace(), CostModel.fixed(0.1, lambda q: 1 + 0.1 * (q - 1)))
     assert [round(r.draft_seconds + r.verify_seconds, 9) for r in priced.rounds] == [1.6, 1.6, 1.2]
     assert priced.speedup == pytest.approx(7 / 4.4)
-    assert priced.until(1) == (pytest.approx(3.2), 6)
+    assert priced.until(1) == (pytest.approx(3.2), 6, 6.0)
     assert priced.unit == "target steps" and priced.tokens_per_second is None
 
 
@@ -200,7 +200,10 @@ def test_run_timings_are_medians_without_the_first_round():
 
 
 def test_too_few_rounds_are_flagged_noisy():
-    assert run_timings(sampled_trace()).noisy      # 2 rounds after the first: fewer than 3
+    # sampled_trace has one full verify pass after the first round: too few to trust
+    assert run_timings(sampled_trace()).noisy and run_timings(sampled_trace()).samples == 1
+    timings = run_timings(timed_trace())
+    assert not timings.noisy and (timings.c, timings.v) == (pytest.approx(0.2), pytest.approx(1.0))
 
 
 # ---- measuring and fitting -------------------------------------------------------------------

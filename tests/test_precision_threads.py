@@ -1,8 +1,6 @@
 """Default precision and CPU threads: decided by rule, never by a timing probe."""
 
 import os
-import subprocess
-import sys
 import time
 
 import pytest
@@ -29,24 +27,40 @@ def test_gpu_default_is_bfloat16_where_supported(monkeypatch, bf16, expected):
     assert models.pick_dtype(torch.device("cuda")) == expected
 
 
-def _threads(env: dict, code: str = "") -> str:
-    script = ("import torch; from specviz.models import resolve_device; resolve_device('cpu'); "
-              + code + "print(torch.get_num_threads())")
-    clean = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", models.THREADS_ENV)}
-    out = subprocess.run([sys.executable, "-c", script], env=clean | env, capture_output=True,
-                         text=True, timeout=120)
-    return out.stdout.strip() if out.returncode == 0 else out.stderr
+@pytest.fixture
+def fresh(monkeypatch):
+    """This process as if no model had been loaded yet; torch's thread count restored after."""
+    before = torch.get_num_threads()
+    monkeypatch.setattr(models, "_threads_chosen", None)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv(models.THREADS_ENV, raising=False)
+    yield monkeypatch
+    torch.set_num_threads(before)
 
 
-def test_cpu_runs_leave_one_core_free():
+def test_cpu_runs_leave_one_core_free(fresh):
     # fails if CPU loads keep torch's default (every core), which stalls beside a busy process
-    cores = len(os.sched_getaffinity(0))
-    assert _threads({}) == str(max(1, cores - 1)) == str(models.default_threads())
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    models.resolve_device("cpu")
+    assert torch.get_num_threads() == models.default_threads() == \
+        max(1, len(os.sched_getaffinity(0)) - 1)
 
 
-def test_the_thread_count_can_be_chosen_and_is_never_overridden():
-    assert _threads({models.THREADS_ENV: "3"}) == "3"
-    assert _threads({"OMP_NUM_THREADS": "2"}) == "2"                  # the user's OpenMP setting
-    # a user's own choice after the first load survives a second load
-    assert _threads({}, "torch.set_num_threads(2); resolve_device('cpu'); ") == "2"
-    assert "SPECVIZ_THREADS must be a whole number" in _threads({models.THREADS_ENV: "two"})
+def test_the_thread_count_can_be_chosen(fresh):
+    fresh.setenv(models.THREADS_ENV, "3")
+    assert models.use_default_threads() == 3 == torch.get_num_threads()
+
+
+def test_a_users_openmp_setting_and_later_choice_are_kept(fresh):
+    fresh.setenv("OMP_NUM_THREADS", "2")
+    torch.set_num_threads(2)
+    assert models.use_default_threads() == 2
+    torch.set_num_threads(4)                  # the user's own choice after the first load
+    models.resolve_device("cpu")
+    assert torch.get_num_threads() == 4
+
+
+def test_a_bad_thread_count_says_what_to_fix(fresh):
+    fresh.setenv(models.THREADS_ENV, "two")
+    with pytest.raises(ValueError, match="SPECVIZ_THREADS must be a whole number"):
+        models.use_default_threads()
