@@ -219,6 +219,8 @@ def calibrate(costs: PassCosts, target: ModelShape, draft: ModelShape | None = N
     work = np.array([s.flops(q, ctx) for _, s, q, _ in rows])
     layers = np.array([float(s.layers) for _, s, _, _ in rows])
     seconds = np.array([t for *_, t in rows])
+    # t(1) is what every v(q) and c is divided by: it weighs as much as all other rows together
+    weights = np.array([math.sqrt(len(rows)) if label == "t(1)" else 1.0 for label, *_ in rows])
     best = None
     bw_range, fl_range = (np.log10(moved.min() / seconds.max()) - 1, 13.0), \
         (np.log10(work.min() / seconds.max()) - 1, 16.0)
@@ -228,7 +230,7 @@ def calibrate(costs: PassCosts, target: ModelShape, draft: ModelShape | None = N
         for bw in bws:
             for fl in fls:
                 roof = np.maximum(moved / bw, work / fl)
-                o_layer, o_call, err = _overheads(roof, layers, seconds)
+                o_layer, o_call, err = _overheads(roof, layers, seconds, weights)
                 if best is None or err < best[0]:
                     best = (err, bw, fl, o_layer, o_call)
         _, bw, fl = best[:3]
@@ -247,10 +249,10 @@ def calibrate(costs: PassCosts, target: ModelShape, draft: ModelShape | None = N
     return roofline, Fit(dev, {label: float(t) for label, _, _, t in rows}, predicted)
 
 
-def _overheads(roof, layers, seconds):
-    """Least squares on relative error for t = o_layer * layers + o_call + roof, with both
-    overheads >= 0: the unconstrained solution, else the best with one of them at 0."""
-    w = 1 / seconds
+def _overheads(roof, layers, seconds, weights):
+    """Weighted least squares on relative error for t = o_layer * layers + o_call + roof, with
+    both overheads >= 0: the unconstrained solution, else the best with one of them at 0."""
+    w = weights / seconds
     residual = (seconds - roof) * w
     a = np.stack([layers * w, w], axis=1)
     candidates = []
