@@ -7,6 +7,7 @@ feedback from :mod:`specviz.exam`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import ipywidgets as widgets
@@ -141,12 +142,16 @@ class SpeedupCalculator(_View):
         c = 1.0 / self.ratio.value if classic else self.c
         verify = (lambda k: 1.0) if classic else self.v
         curve = [verify(k) for k in range(1, 21)]
-        best = theory.optimal_k(alpha, c, 20, curve)
+        # your own v is one number for every K (S may then grow forever); a model's moves with K
+        best = theory.optimal_k(alpha, c, 20, curve[0] if own or classic else curve)
         solution = self.solution
         note = "" if own or classic else f" · {self._model_or_none().costs_text}"
+        if best != math.inf:
+            best_text = f"{best} ({theory.speedup(alpha, best, c, curve[best - 1]):.2f}×)"
+        else:
+            best_text = f"none: S grows with every K, below 1/c = {1 / c:g}×"
         self.result.value = (f"<b>Answer: {solution.answer_text}</b> · best K for these numbers: "
-                             f"{best} ({theory.speedup(alpha, best, c, curve[best - 1]):.2f}×)"
-                             f"{note}")
+                             f"{best_text}{note}")
         show_in(self.working, solution)
         if own or classic:
             chart = plot_speedup_curve(alpha, c, 1.0 if classic else self.verify_cost.value,
