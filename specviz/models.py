@@ -11,13 +11,11 @@ The default pair works offline:
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import json
 import os
 import shutil
 import tempfile
-import time
 from dataclasses import InitVar, dataclass
 from pathlib import Path
 
@@ -153,8 +151,9 @@ def load_pair(target: str | None = None, draft: str | None = None, device: str =
     embedded default pair (SmolLM2-135M-Instruct and specviz's distilled draft). ``drafter``
     chooses the proposer: ``"draft"`` (a draft model, the classic algorithm), ``"prompt-lookup"``
     (n-gram matching, no model) or ``"eagle"`` (specviz's EAGLE-style head, default target only).
-    ``device="auto"`` picks CUDA when present; ``dtype=None`` picks the fastest precision
-    measured for that device (see :func:`pick_dtype`).
+    ``device="auto"`` picks CUDA when present; ``dtype=None`` picks float32 on CPUs and
+    bfloat16 (float16 where unsupported) on GPUs (see :func:`pick_dtype`); CPU runs use
+    :func:`default_threads` threads (see :func:`use_default_threads`).
     """
     if drafter not in DRAFTERS:
         raise ValueError(f"unknown drafter '{drafter}'; choose one of {DRAFTERS}")
@@ -186,11 +185,14 @@ def load_pair(target: str | None = None, draft: str | None = None, device: str =
 
 def resolve_device(device: str | torch.device) -> torch.device:
     if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ModelLoadError(f"device '{device}' was asked for but PyTorch sees no CUDA GPU; "
-                             "use device='cpu' or 'auto'.")
+        dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        dev = torch.device(device)
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ModelLoadError(f"device '{device}' was asked for but PyTorch sees no CUDA GPU; "
+                                 "use device='cpu' or 'auto'.")
+    if dev.type == "cpu":
+        use_default_threads()
     return dev
 
 
@@ -206,40 +208,64 @@ def resolve_dtype(dtype, device: torch.device) -> torch.dtype:
     return names[dtype]
 
 
-@functools.lru_cache(maxsize=None)
 def pick_dtype(device: torch.device) -> torch.dtype:
-    """The weight precision speculative decoding runs fastest in on ``device``.
+    """The default weight precision on ``device``, decided by the device type alone.
 
-    GPUs: bfloat16 where supported, else float16. CPUs: bfloat16 only if a measurement says the
-    CPU multiplies bfloat16 matrices at least as fast as float32 *and* a verify-sized batch
-    (q = 8 rows) costs about the same as one row - that is what makes verification nearly free.
-    Otherwise float32. (On the 2-core Xeon this was built on, float32 verify of q = 2..9 tokens
-    costs 1.5-2x one token; bfloat16 ~1.0x.) The probe takes ~0.1 s, once per process.
+    CPUs (and any device that is not a CUDA GPU): float32. CUDA GPUs: bfloat16 where the GPU
+    supports it, else float16. Never chosen by timing, so the same command gives the same text
+    and the same trace on every CPU (a timing probe picked bfloat16 on CPUs with fast bfloat16
+    matrix units and float32 elsewhere). bfloat16 on a CPU stays one argument away
+    (``load_pair(dtype="bfloat16")``); it changes the verify cost, and greedy output can then
+    differ from float32's where two tokens are nearly tied (``make bench`` measures both).
+
+    >>> pick_dtype(torch.device("cpu"))
+    torch.float32
     """
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.type != "cpu":
-        return torch.float32
-    timings = {dt: _matmul_seconds(dt) for dt in (torch.float32, torch.bfloat16)}
-    (f1, f8), (b1, b8) = timings[torch.float32], timings[torch.bfloat16]
-    return torch.bfloat16 if (b1 <= 1.2 * f1 and b8 <= 1.3 * b1) else torch.float32
+    return torch.float32
 
 
-def _matmul_seconds(dtype: torch.dtype, width: int = 576, hidden: int = 1536, reps: int = 30):
-    """Median seconds of an MLP-shaped product for 1 and for 8 rows (decode vs verify)."""
-    weight = torch.randn(hidden, width).to(dtype)
-    out = []
-    for rows in (1, 8):
-        x = torch.randn(rows, width).to(dtype)
-        for _ in range(5):
-            x @ weight.T
-        ts = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            x @ weight.T
-            ts.append(time.perf_counter() - t0)
-        out.append(sorted(ts)[reps // 2])
-    return tuple(out)
+# CPU threads. A forward pass splits each matrix product over an OpenMP team that waits for its
+# slowest thread; when another process takes one of the cores, that thread is descheduled and
+# the pass stalls (measured on a shared 2-core machine: 2 threads, median 1.37 s per verify
+# pass beside one busy process, against 72 ms with 1 thread). Leaving one core free keeps the
+# team off the cores the rest of the machine (Jupyter, the browser, other work) is using; the
+# quiet-machine cost is measured by `make bench` (bench/threads.py).
+THREADS_ENV = "SPECVIZ_THREADS"
+_threads_chosen: int | None = None
+
+
+def default_threads(cores: int | None = None) -> int:
+    """Threads for CPU inference: every core but one, at least one.
+
+    >>> [default_threads(n) for n in (1, 2, 4, 16)]
+    [1, 1, 3, 15]
+    """
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) - 1)
+
+
+def use_default_threads() -> int:
+    """Set torch's CPU thread count once per process and return it.
+
+    ``SPECVIZ_THREADS=n`` chooses n; a user's ``OMP_NUM_THREADS`` is left as it is (torch read
+    it at start-up); otherwise :func:`default_threads`. A later ``torch.set_num_threads`` by the
+    user is never overridden: this runs only on the first CPU load of the process.
+    """
+    global _threads_chosen
+    if _threads_chosen is None:
+        wanted = os.environ.get(THREADS_ENV)
+        if wanted is not None:
+            if not wanted.isdigit() or int(wanted) < 1:
+                raise ValueError(f"{THREADS_ENV} must be a whole number of threads >= 1, "
+                                 f"got {wanted!r}")
+            torch.set_num_threads(int(wanted))
+        elif "OMP_NUM_THREADS" not in os.environ:
+            torch.set_num_threads(default_threads())
+        _threads_chosen = torch.get_num_threads()
+    return _threads_chosen
 
 
 # --------------------------------------------------------------------------------------------
