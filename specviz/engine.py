@@ -56,7 +56,7 @@ def speculate(pair: ModelPair, prompt, k: int = 5, max_new_tokens: int = 64,
     # 0. Prefill: the target's cache holds every committed token but the newest one.
     _, hidden = target.extend(run.prompt_ids[:-1], keep=1, features=features)
     drafter.start(run.prompt_ids, hidden)
-    _sync(pair.device)
+    _sync(pair)
     prefill = time.perf_counter() - start
 
     while len(output) < max_new_tokens:
@@ -110,7 +110,7 @@ def autoregressive(pair: ModelPair, prompt, max_new_tokens: int = 64, temperatur
     start = time.perf_counter()
     target = CachedModel(pair.target, pair.target_name)
     target.extend(run.prompt_ids[:-1], keep=1)
-    _sync(pair.device)
+    _sync(pair)
     prefill = time.perf_counter() - start
     last = run.prompt_ids[-1]
     while len(output) < max_new_tokens:
@@ -151,7 +151,8 @@ class _Run:
     def trace(self, output, stop, **kw) -> Trace:
         pair, text = self.pair, self.recorder.text
         return Trace(prompt=self.prompt, prompt_ids=self.prompt_ids, target_name=pair.target_name,
-                     temperature=self.temperature, seed=self.seed, device=str(pair.device),
+                     temperature=self.temperature, seed=self.seed,
+                     device="+".join(str(d) for d in pair.devices),
                      dtype=str(pair.dtype).removeprefix("torch."), output_ids=output,
                      text=decode(pair.tokenizer, output),
                      token_texts=[text(t) for t in output], stop=stop, **kw)
@@ -218,6 +219,8 @@ def _check_draft(draft, k: int, drafter) -> list[int]:
     return tokens
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+def _sync(pair: ModelPair) -> None:
+    """Wait for every GPU the pair runs on (a device map may spread the target over several)."""
+    for device in pair.devices:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)

@@ -78,7 +78,16 @@ class ModelPair:
 
     @property
     def device(self) -> torch.device:
-        return next(self.target.parameters()).device
+        """Where the target's inputs go (its embedding's device)."""
+        return input_device(self.target)
+
+    @property
+    def devices(self) -> tuple[torch.device, ...]:
+        """Every device the target and the draft compute on (several with a device map;
+        weights offloaded by accelerate sit on the meta device and run elsewhere)."""
+        models = [m for m in (self.target, self.draft) if m is not None]
+        found = dict.fromkeys([self.device] + [p.device for m in models for p in m.parameters()])
+        return tuple(d for d in found if d.type != "meta")
 
     @property
     def dtype(self) -> torch.dtype:
@@ -93,6 +102,17 @@ class ModelPair:
         ``"eagle"`` (specviz's EAGLE-style head; default target only)."""
         proposer = make_drafter(drafter, self.target, self.tokenizer, self.target_name)
         return ModelPair(self.target, None, self.tokenizer, self.target_name, drafter=proposer)
+
+
+def input_device(model) -> torch.device:
+    """Where a model's input ids go: its embedding's device. A model spread by accelerate
+    (``device_map``) moves activations between its devices itself; an embedding offloaded to
+    disk (weights on the meta device) runs on its hook's execution device."""
+    embedding = model.get_input_embeddings()
+    if embedding.weight.device.type != "meta":
+        return embedding.weight.device
+    hook = getattr(embedding, "_hf_hook", None)
+    return torch.device(getattr(hook, "execution_device", None) or "cpu")
 
 
 def vocab_size(model) -> int:
@@ -143,7 +163,8 @@ def make_drafter(name: str, target, tokenizer, target_name: str):
 
 
 def load_pair(target: str | None = None, draft: str | None = None, device: str = "auto",
-              dtype: str | torch.dtype | None = None, drafter: str = "draft") -> ModelPair:
+              dtype: str | torch.dtype | None = None, drafter: str = "draft",
+              device_map: str | dict | None = None, max_memory: dict | None = None) -> ModelPair:
     """Load a target and what proposes tokens for it.
 
     ``target`` and ``draft`` are Hugging Face hub ids or local folders. With no arguments: the
@@ -153,16 +174,26 @@ def load_pair(target: str | None = None, draft: str | None = None, device: str =
     ``device="auto"`` picks CUDA when present; ``dtype=None`` picks float32 on CPUs and
     bfloat16 (float16 where unsupported) on GPUs (see :func:`pick_dtype`); CPU runs use
     :func:`default_threads` threads (see :func:`use_default_threads`).
+
+    A target too big for one GPU (a 70B model) is spread over several with accelerate:
+    ``device_map="auto"`` (or any transformers device map) places its layers, ``max_memory``
+    caps each device, e.g. ``{0: "70GiB", 1: "70GiB", "cpu": "200GiB"}``. The draft stays on
+    ``device``; the engine feeds the target's inputs to its embedding's device and reads the
+    logits wherever its last layer puts them.
     """
     if drafter not in DRAFTERS:
         raise ValueError(f"unknown drafter '{drafter}'; choose one of {DRAFTERS}")
+    if max_memory is not None and device_map is None:
+        raise ValueError("max_memory caps what device_map may place on each device: pass "
+                         "device_map='auto' with it")
     dev = resolve_device(device)
     dt = resolve_dtype(dtype, dev)
+    spread = {"device_map": device_map, "max_memory": max_memory} if device_map is not None else {}
     target_name = target or DEFAULT_TARGET
     if target in (None, DEFAULT_TARGET):
-        target_model, tokenizer = _load_default_target(dev, dt)
+        target_model, tokenizer = _load_default_target(dev, dt, spread)
     else:
-        target_model, tokenizer = _load_hf(target, dev, dt, with_tokenizer=True)
+        target_model, tokenizer = _load_hf(target, dev, dt, with_tokenizer=True, spread=spread)
     if drafter != "draft":
         proposer = make_drafter(drafter, target_model, tokenizer, target_name)
         return ModelPair(target_model, None, tokenizer, target_name, drafter=proposer)
@@ -271,20 +302,30 @@ def use_default_threads() -> int:
 # Loading
 
 
-def _load_default_target(device, dtype):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def _load_default_target(device, dtype, spread: dict):
+    from transformers import AutoTokenizer
 
     folder = default_target_dir()
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype).to(device)
+    model = _from_pretrained(str(folder), device, dtype, spread)
     return model.eval(), AutoTokenizer.from_pretrained(folder)
 
 
-def _load_hf(name: str, device, dtype, with_tokenizer: bool | str):
+def _from_pretrained(source: str, device, dtype, spread: dict):
+    """The model on ``device``, or placed by accelerate when ``spread`` has a device map."""
+    from transformers import AutoModelForCausalLM
+
+    if spread:
+        return AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **spread)
+    return AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(device)
+
+
+def _load_hf(name: str, device, dtype, with_tokenizer: bool | str, spread: dict | None = None):
     """A hub id or a local folder, with an error that says what to fix when it is neither.
 
     ``with_tokenizer``: True (required), False, or ``"if present"`` (None when there is none).
+    ``spread``: ``device_map`` / ``max_memory`` for accelerate (see :func:`load_pair`).
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     path = Path(name).expanduser()
     looks_local = name.startswith(("/", "./", "../", "~")) or path.exists()
@@ -293,7 +334,7 @@ def _load_hf(name: str, device, dtype, with_tokenizer: bool | str):
                              "with config.json and weights, or a Hugging Face hub id.")
     source = str(path) if looks_local else name
     try:
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(device)
+        model = _from_pretrained(source, device, dtype, spread or {})
         tokenizer = None
         if with_tokenizer is True:
             tokenizer = AutoTokenizer.from_pretrained(source)
