@@ -105,8 +105,10 @@ def threads_table(data: dict) -> str:
     lines = ["| threads | OMP_WAIT_POLICY | verify of 6 tokens, quiet | beside one busy process | "
              "slowdown | worst pass, busy |", "|---|---|---|---|---|---|"]
     for r in data["settings"]:
-        mark = " (specviz's default)" if r["threads"] == data["default_threads"] and \
-            r["policy"] == "default" else ""
+        policy = data.get("default_policy", "default")
+        mark = (" (specviz's default)" if (r["threads"], r["policy"]) == (data["default_threads"], policy)
+                else " (fallback: torch loaded before specviz)"
+                if (r["threads"], r["policy"]) == (data.get("fallback_threads"), "default") else "")
         lines.append(f"| {r['threads']}{mark} | {r['policy']} | "
                      f"{1000 * r['quiet']['t6']['median']:.0f} ms | "
                      f"{1000 * r['busy']['t6']['median']:.0f} ms | x{r['slowdown']:.2f} | "

@@ -9,7 +9,16 @@ Names are imported lazily, so ``specviz.theory``, ``specviz.trace`` and the view
 without loading torch or any model.
 """
 
+import os as _os
+import sys as _sys
 from importlib import import_module
+
+# CPU runs: OpenMP threads that wait by sleeping, not by spinning. With the default (spin, then
+# sleep) a forward pass stalls for seconds when another process shares the cores; see
+# specviz.models.default_threads and bench/threads.py. OpenMP reads this once, when torch loads,
+# so it is set only if torch is not loaded yet, and never over the user's own setting.
+if "torch" not in _sys.modules:
+    _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _EXPORTS = {
     "speculate": "engine", "autoregressive": "engine",
