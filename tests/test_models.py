@@ -41,3 +41,20 @@ def test_load_pair_compares_the_tokenizers_saved_with_the_models(tmp_path):
     trace = speculate(pair, "the cat sat on the mat", k=3, max_new_tokens=6, temperature=0)
     assert trace.token_texts[0] in WORDS
     assert trace.output_ids == hf_greedy(pair.target, trace.prompt_ids, 6)
+
+
+def test_unreachable_hub_id_gets_a_clear_error_without_touching_the_network(monkeypatch):
+    """huggingface_hub reads HF_HUB_OFFLINE once, when imported: setting the variable in a
+    running process changes nothing, so its constant is patched. Fails if the load reaches for
+    the network (the error chain then lacks huggingface_hub's offline refusal)."""
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(ModelLoadError, match="could not load model 'nobody/no-such-model' "
+                                             "from the Hugging Face hub") as info:
+        load_pair(target="nobody/no-such-model", draft="nobody/no-such-model", device="cpu")
+    chain, err = [], info.value
+    while err is not None:
+        chain.append(str(err))
+        err = err.__cause__ or err.__context__
+    assert any("outgoing traffic has been disabled" in message for message in chain), chain
