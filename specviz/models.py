@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from pathlib import Path
 
 import torch
@@ -41,9 +41,10 @@ class ModelPair:
     """A target model T, a draft model S and (optionally) their shared tokenizer.
 
     Without a tokenizer, prompts are lists of token ids and token texts are the ids.
-    The two models must score the same vocabulary. ``drafter`` (see :mod:`specviz.drafters`)
-    replaces the draft model as the proposer, e.g. prompt lookup or an EAGLE-style head; the
-    draft may then be None.
+    The two models must score the same vocabulary: the same number of tokens and, when the
+    draft's own tokenizer is given (``draft_tokenizer``, used for this check only), the same
+    token for every id. ``drafter`` (see :mod:`specviz.drafters`) replaces the draft model as
+    the proposer, e.g. prompt lookup or an EAGLE-style head; the draft may then be None.
     """
 
     target: torch.nn.Module
@@ -52,8 +53,9 @@ class ModelPair:
     target_name: str = "target"
     draft_name: str = "draft"
     drafter: object | None = None
+    draft_tokenizer: InitVar[object | None] = None
 
-    def __post_init__(self):
+    def __post_init__(self, draft_tokenizer=None):
         self.target.eval()
         if self.draft is None:
             if self.drafter is None:
@@ -71,6 +73,8 @@ class ModelPair:
             raise ModelLoadError(
                 f"the tokenizer has {len(self.tokenizer)} tokens but '{self.target_name}' scores "
                 f"only {v_target}: they do not belong together.")
+        if self.tokenizer is not None and draft_tokenizer is not None:
+            check_same_vocabulary(self.tokenizer, draft_tokenizer, self.target_name, self.draft_name)
         self.draft.eval()
 
     @property
@@ -95,6 +99,27 @@ class ModelPair:
 def vocab_size(model) -> int:
     """Number of logits a causal LM produces per position."""
     return int(model.config.vocab_size)
+
+
+def check_same_vocabulary(target_tokenizer, draft_tokenizer, target_name: str = "target",
+                          draft_name: str = "draft") -> None:
+    """Raise :class:`ModelLoadError` unless both tokenizers map the same tokens to the same ids.
+
+    Equal vocabulary *sizes* prove nothing: Llama-2 and Mistral both have 32,000 tokens, and a
+    draft proposing Mistral's token 1000 would be scored by Llama-2 as another word.
+    """
+    vocab_t, vocab_d = target_tokenizer.get_vocab(), draft_tokenizer.get_vocab()
+    if vocab_t == vocab_d:
+        return
+    by_id_t = {i: t for t, i in vocab_t.items()}
+    by_id_d = {i: t for t, i in vocab_d.items()}
+    ids = sorted(i for i in by_id_t.keys() | by_id_d.keys() if by_id_t.get(i) != by_id_d.get(i))
+    shown = "; ".join(f"id {i} is {by_id_t.get(i)!r} for the target, {by_id_d.get(i)!r} for the "
+                      "draft" for i in ids[:3])
+    raise ModelLoadError(
+        f"draft '{draft_name}' and target '{target_name}' use different tokenizers: {len(ids)} "
+        f"token ids differ ({shown}). The draft must use the target's vocabulary: pick one from "
+        "the same model family (same tokenizer).")
 
 
 DRAFTERS = ("draft", "prompt-lookup", "eagle")
@@ -142,14 +167,16 @@ def load_pair(target: str | None = None, draft: str | None = None, device: str =
     if drafter != "draft":
         proposer = make_drafter(drafter, target_model, tokenizer, target_name)
         return ModelPair(target_model, None, tokenizer, target_name, drafter=proposer)
+    draft_tokenizer = None  # the default draft has no tokenizer of its own: it is the target's
     if draft in (None, DEFAULT_DRAFT):
         draft_name = DEFAULT_DRAFT
         shared = target_model if target_name == DEFAULT_TARGET else None
         draft_model = load_default_draft(dev, dt, target=shared)
     else:
         draft_name = draft
-        draft_model, _ = _load_hf(draft, dev, dt, with_tokenizer=False)
-    return ModelPair(target_model, draft_model, tokenizer, target_name, draft_name)
+        draft_model, draft_tokenizer = _load_hf(draft, dev, dt, with_tokenizer="if present")
+    return ModelPair(target_model, draft_model, tokenizer, target_name, draft_name,
+                     draft_tokenizer=draft_tokenizer)
 
 
 # --------------------------------------------------------------------------------------------
@@ -311,8 +338,11 @@ def _load_default_target(device, dtype):
     return model.eval(), AutoTokenizer.from_pretrained(folder)
 
 
-def _load_hf(name: str, device, dtype, with_tokenizer: bool):
-    """A hub id or a local folder, with an error that says what to fix when it is neither."""
+def _load_hf(name: str, device, dtype, with_tokenizer: bool | str):
+    """A hub id or a local folder, with an error that says what to fix when it is neither.
+
+    ``with_tokenizer``: True (required), False, or ``"if present"`` (None when there is none).
+    """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path = Path(name).expanduser()
@@ -323,7 +353,14 @@ def _load_hf(name: str, device, dtype, with_tokenizer: bool):
     source = str(path) if looks_local else name
     try:
         model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(device)
-        tokenizer = AutoTokenizer.from_pretrained(source) if with_tokenizer else None
+        tokenizer = None
+        if with_tokenizer is True:
+            tokenizer = AutoTokenizer.from_pretrained(source)
+        elif with_tokenizer:
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(source)
+            except (OSError, ValueError):
+                tokenizer = None  # a model without a tokenizer of its own: nothing to compare
     except (OSError, ValueError) as err:
         where = "the folder" if looks_local else "the Hugging Face hub (are you online?)"
         raise ModelLoadError(f"could not load model '{name}' from {where}: {err}") from err

@@ -164,53 +164,121 @@ class SpeedupCalculator(_View):
 class Quiz(_View):
     """Practice questions from :mod:`specviz.exam`: choose a kind, get a question, type an
     answer (a number like ``3.67x`` or a few sentences), check it, and see the model answer and
-    the worked solution. ``new_question(kind, seed)`` and ``answer(text)`` drive it from Python.
+    the worked solution.
+
+    Give ``questions`` (e.g. ``exam.exam_paper(seed)``) to work through a fixed paper in order;
+    otherwise each "new question" is drawn afresh. A wrong first try gets a hint only; the model
+    answer and the worked solution come with the second try or the "show solution" button. The
+    score counts questions, not clicks: a numeric question counts once, as right if it was
+    answered right within two tries, and the same answer submitted twice counts once. Free text
+    is never scored. ``new_question(kind, seed)``, ``answer(text)`` and ``reveal()`` drive it
+    from Python.
     """
 
-    def __init__(self, kind: str | None = None, seed: int | None = None):
+    TRIES = 2
+
+    def __init__(self, kind: str | None = None, seed: int | None = None, questions=None):
+        self.paper = list(questions) if questions is not None else None
+        if self.paper is not None and not self.paper:
+            raise ValueError("questions is empty: give at least one exam.Question")
         options = [("any kind", None)] + [(k.replace("_", " "), k) for k in exam.kinds()]
-        self.kind = widgets.Dropdown(options=options, value=kind, description="kind")
-        self.new_button = widgets.Button(description="new question", icon="refresh")
+        self.kind = widgets.Dropdown(options=options, value=kind, description="kind",
+                                     disabled=self.paper is not None)
+        self.new_button = widgets.Button(description="next question" if self.paper else
+                                         "new question", icon="refresh")
         self.check_button = widgets.Button(description="check", icon="check",
                                            button_style="primary")
+        self.reveal_button = widgets.Button(description="show solution", icon="eye")
         self.reply = widgets.Textarea(placeholder="your answer: a number (3.67, 3.67x, 11/3, 75%) "
                                       "or a few sentences", layout=widgets.Layout(width="600px",
                                                                                  height="70px"))
         self.question_view = widgets.Output()
         self.feedback_view = widgets.Output()
         self.score_view = widgets.HTML()
-        self.attempts, self.correct = 0, 0
+        self.attempts, self.correct, self.position = 0, 0, -1
         self.widget = widgets.VBox([widgets.HBox([self.kind, self.new_button, self.score_view]),
-                                    self.question_view, self.reply, self.check_button,
+                                    self.question_view, self.reply,
+                                    widgets.HBox([self.check_button, self.reveal_button]),
                                     self.feedback_view])
         self.widget.add_class("specviz-quiz")
         self.new_button.on_click(self.feedback_view.capture()(lambda _: self.new_question()))
         self.check_button.on_click(self.feedback_view.capture()(lambda _: self.answer()))
+        self.reveal_button.on_click(self.feedback_view.capture()(lambda _: self.reveal()))
         self.new_question(kind, seed)
 
     def new_question(self, kind: str | None = None, seed: int | None = None) -> exam.Question:
-        """Draw a question (of the dropdown's kind when ``kind`` is None) and show it."""
-        if kind is not None:
-            self.kind.value = kind
-        self.question = exam.draw(self.kind.value, seed)
+        """The paper's next question, or a fresh one (of the dropdown's kind when ``kind`` is
+        None), shown with an empty answer box."""
+        if self.paper is not None:
+            self.position = (self.position + 1) % len(self.paper)
+            self.question = self.paper[self.position]
+        else:
+            if kind is not None:
+                self.kind.value = kind
+            self.question = exam.draw(self.kind.value, seed)
+        self.tries, self.given, self.last, self.scored = [], set(), None, False
         self.reply.value = ""
-        show_in(self.question_view, self.question)
+        header = (f"**Question {self.position + 1} of {len(self.paper)}**\n\n"
+                  if self.paper is not None else "")
+        show_in(self.question_view, _Markdown(header + self.question.to_markdown()))
         show_in(self.feedback_view)
         self._score()
         return self.question
 
     def answer(self, text=None) -> exam.Feedback:
-        """Check ``text`` (default: what is typed in the box) and show the feedback."""
+        """Check ``text`` (default: what is typed in the box) and show the feedback: a hint
+        after a wrong first try, everything after the second (or a right answer)."""
         if text is not None:
             self.reply.value = str(text)
         feedback = exam.check(self.question, self.reply.value)
-        if feedback.given is not None:  # a numeric answer was read (free text is not scored)
+        self.last = feedback
+        attempt = feedback.given if self.question.is_numeric else " ".join(self.reply.value.split())
+        if (self.question.is_numeric and feedback.given is None) or not attempt:
+            show_in(self.feedback_view, feedback)              # not an attempt: nothing counts
+            return feedback
+        repeated = attempt in self.given
+        self.given.add(attempt)
+        if not repeated:
+            self.tries.append(feedback.correct)
+        if self.question.is_numeric and not self.scored and (feedback.correct or
+                                                             len(self.tries) >= self.TRIES):
+            self.scored = True
             self.attempts += 1
             self.correct += feedback.correct
-        show_in(self.feedback_view, feedback)
+        done = feedback.correct or len(self.tries) >= self.TRIES
+        shown = feedback if done else feedback.hidden()
+        note = ("Same answer as before: it counts once. " if repeated else "") + (
+            "" if done else "Try once more: the model answer and the worked solution come with "
+                            "your second try (or press show solution).")
+        show_in(self.feedback_view, *([_Markdown(note)] if note else []), shown)
         self._score()
-        return feedback
+        return shown
+
+    def reveal(self) -> exam.Feedback | None:
+        """Show the model answer and worked solution of the current question (after an attempt;
+        a numeric question not yet scored counts as not answered right)."""
+        if self.last is None:
+            show_in(self.feedback_view, _Markdown("Answer first; then the solution can be shown."))
+            return None
+        if self.question.is_numeric and not self.scored and self.tries:
+            self.scored = True
+            self.attempts += 1
+        show_in(self.feedback_view, self.last)
+        self._score()
+        return self.last
 
     def _score(self) -> None:
-        self.score_view.value = (f"<span style='margin-left: 16px'>numeric answers right: "
-                                 f"{self.correct} of {self.attempts}</span>")
+        self.score_view.value = (f"<span style='margin-left: 16px'>numeric questions right: "
+                                 f"{self.correct} of {self.attempts} (two tries each)</span>")
+
+
+class _Markdown:
+    """A Markdown string that ``show_in`` displays as rendered Markdown."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+    __str__ = _repr_markdown_

@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 
 from handmade_traces import sweep_points
-from specviz import theory
+from specviz import speculate, theory
 from specviz.costs import CostModel
 from specviz.sweep import SweepPoint, merge, near_best, run_sweep
 from tiny_models import tiny_pair
@@ -31,10 +31,12 @@ def test_repeats_keep_the_decisions_and_report_medians():
 
 
 def test_draft_calls_and_context_are_counted():
-    # greedy, no EOS: every round makes exactly K draft calls; fails if draft_calls counts rounds
+    # greedy, no EOS: every round makes K draft calls (fewer in the last, where the budget ends);
+    # fails if draft_calls counts rounds
     pair = tiny_pair(vocab=16, noise=0.3)
     point = run_sweep(pair, [[1, 2, 3]], [3], max_new_tokens=12, temperature=0)[0]
-    assert point.draft_calls == 3 * point.target_calls
+    trace = speculate(pair, [1, 2, 3], k=3, max_new_tokens=12, temperature=0)
+    assert point.draft_calls == sum(r.k for r in trace.rounds) == trace.draft_calls
     assert 2 <= point.context <= 2 + 12
 
 

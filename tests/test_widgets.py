@@ -258,17 +258,55 @@ def test_quiz_checks_answers_and_keeps_score():
     feedback = quiz.answer(f"{question.answer:.4f}")
     assert feedback.correct and "✅" in _markdown(quiz.feedback_view)
     assert "1 of 1" in quiz.score_view.value
-    quiz.answer("1000")
-    assert "1 of 2" in quiz.score_view.value and "❌" in _markdown(quiz.feedback_view)
+    quiz.answer(f"{question.answer:.4f}")                   # the same answer again: counted once
+    assert "1 of 1" in quiz.score_view.value
+    quiz.new_question()
     quiz.answer("no idea")                                  # not a number: not an attempt
-    assert "1 of 2" in quiz.score_view.value
+    assert "1 of 1" in quiz.score_view.value
+
+
+def test_quiz_gives_a_second_try_before_the_solution():
+    """Fails if a wrong first answer shows the model answer, or re-submitting scores again."""
+    quiz = Quiz(kind="speedup", seed=3)
+    first = quiz.answer("1000")
+    shown = _markdown(quiz.feedback_view)
+    assert not first.correct and "Model answer" not in shown and "Try once more" in shown
+    assert "0 of 0" in quiz.score_view.value                # not scored yet
+    quiz.answer("1000")                                     # the same wrong answer: no new try
+    assert "Same answer as before" in _markdown(quiz.feedback_view)
+    assert "Model answer" not in _markdown(quiz.feedback_view)
+    second = quiz.answer("999")
+    assert not second.correct and "Model answer" in _markdown(quiz.feedback_view)
+    assert "0 of 1" in quiz.score_view.value
+    quiz.answer(f"{quiz.question.answer:.4f}")              # right after the reveal: no new score
+    assert "0 of 1" in quiz.score_view.value
+
+
+def test_quiz_walks_through_a_paper():
+    paper = exam.exam_paper(seed=5)
+    quiz = Quiz(questions=paper)
+    shown = []
+    for _ in paper:
+        shown.append(quiz.question)
+        assert f"of {len(paper)}" in _markdown(quiz.question_view)
+        quiz.new_button.click()
+    assert shown == paper and quiz.question == paper[0]       # the paper, in order, then again
+    quiz.reveal_button.click()                                # nothing answered yet
+    assert "Answer first" in _markdown(quiz.feedback_view)
+    with pytest.raises(ValueError, match="questions is empty"):
+        Quiz(questions=[])
 
 
 def test_quiz_free_text_and_buttons():
     quiz = Quiz(kind="pros_cons", seed=1)
-    quiz.reply.value = quiz.question.model_answer
+    quiz.reply.value = "It is faster; the draft sometimes proposes the bonus token, which is optional."
     quiz.check_button.click()
-    assert "🔑" in _markdown(quiz.feedback_view)
+    shown = _markdown(quiz.feedback_view)
+    assert "🔑" in shown and "bonus token optional or drafted" in shown
+    assert "Model answer" not in shown                       # a first try: hint only
+    quiz.reveal_button.click()
+    assert "Model answer" in _markdown(quiz.feedback_view)
+    assert "0 of 0" in quiz.score_view.value                 # free text is never scored
     quiz.kind.value = "api"
     quiz.new_button.click()
     assert quiz.question.kind == "api" and quiz.feedback_view.outputs == ()
