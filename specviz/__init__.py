@@ -32,10 +32,11 @@ _EXPORTS = {
     "RoundPlayer": "widgets", "AcceptanceRuleExplorer": "widgets_rule", "KExplorer": "widgets_k",
     "SpeedupCalculator": "widgets_exam", "Quiz": "widgets_exam", "export_html": "html",
     "plot_round": "plots", "PromptLookupDrafter": "drafters", "EagleDrafter": "eagle",
+    "CostModel": "costs", "price": "costs", "measure_pass_costs": "costs",
 }
 _MODULES = ("theory", "solutions", "exam", "trace", "engine", "models", "drafters", "eagle", "sweep",
             "analysis", "plots", "plots_theory", "plots_interactive", "widgets", "html", "replay",
-            "simulate", "console")
+            "simulate", "console", "costs", "hardware", "timings", "prompts", "plots_costs")
 
 __all__ = sorted(_EXPORTS) + ["theory", "solutions", "exam"]
 
