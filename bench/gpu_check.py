@@ -236,6 +236,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--context", type=int, default=256)
     args = parser.parse_args(argv)
+    import specviz  # noqa: F401  before torch: it sets OpenMP's wait policy (CPU dry run)
     import torch
 
     if args.dry_run:

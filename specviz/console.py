@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 
 from . import hardware, theory
-from .costs import MIN_SAMPLES, CostModel, price, run_timings
+from .costs import CostModel, price
 from .hardware import GPU_PRESET
+from .timings import MIN_SAMPLES, run_timings
 from .trace import Round, Trace
 
 COLOURS = {"accepted": "32", "rejected": "31;9", "correction": "38;5;208", "bonus": "34",

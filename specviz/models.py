@@ -257,24 +257,29 @@ def pick_dtype(device: torch.device) -> torch.dtype:
 
 
 # CPU threads. A forward pass splits each matrix product over an OpenMP team that waits for its
-# slowest thread; when another process takes one of the cores, that thread is descheduled and
-# the pass stalls (measured on a shared 2-core machine: 2 threads, median 1.37 s per verify
-# pass beside one busy process, against 72 ms with 1 thread). Leaving one core free keeps the
-# team off the cores the rest of the machine (Jupyter, the browser, other work) is using; the
-# quiet-machine cost is measured by `make bench` (bench/threads.py).
+# slowest thread. When another process takes one of the cores and the team's threads wait by
+# spinning (OpenMP's default: spin, then sleep), the pass stalls: on a shared 2-core machine, 2
+# threads took a median 1.37 s per verify pass beside one busy process, against 72 ms with 1
+# thread. Threads that wait by sleeping (OMP_WAIT_POLICY=PASSIVE, which `import specviz` sets
+# before torch loads) do not stall, and then every core helps; otherwise one core is left free.
+# `make bench` measures both (bench/threads.py).
 THREADS_ENV = "SPECVIZ_THREADS"
 _threads_chosen: int | None = None
 
 
-def default_threads(cores: int | None = None) -> int:
-    """Threads for CPU inference: every core but one, at least one.
+def default_threads(cores: int | None = None, policy: str | None = None) -> int:
+    """Threads for CPU inference: every core when OpenMP threads wait passively (``policy``,
+    default ``$OMP_WAIT_POLICY``), else every core but one; at least one.
 
-    >>> [default_threads(n) for n in (1, 2, 4, 16)]
-    [1, 1, 3, 15]
+    >>> [default_threads(n, "PASSIVE") for n in (1, 2, 4)], [default_threads(n, "") for n in (1, 2, 4)]
+    ([1, 2, 4], [1, 1, 3])
     """
     if cores is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) - 1)
+    if policy is None:
+        policy = os.environ.get("OMP_WAIT_POLICY", "")
+    cores = cores or 1
+    return cores if policy.strip().upper() == "PASSIVE" else max(1, cores - 1)
 
 
 def use_default_threads() -> int:
