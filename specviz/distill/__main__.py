@@ -54,8 +54,13 @@ def cmd_data(args) -> None:
     # 1. held-out answers first: evaluation needs them from the start
     held = prompts.held_out_prompts(args.held_out)
     split("held_out", held, args.seed + 1, "held-out answers")
-    # 2. answers to the written task prompts (training topics only)
-    split("train_tasks", prompts.training_prompts(seed=args.seed), args.seed, "task answers")
+    # 2. answers to the written task prompts (training topics only); shard i is always the
+    #    same prompts, so --shards N writes the first N shards of the full run
+    tasks = prompts.training_prompts(seed=args.seed)
+    if args.shards is not None and args.shards * args.batch_size < len(tasks):
+        split("train_tasks", tasks[:args.shards * args.batch_size], args.seed, "task answers")
+        return
+    split("train_tasks", tasks, args.seed, "task answers")
     # 3. the target's own requests (committed), then its answers to them
     own_file = work / "self_instruct.txt"
     if not own_file.exists() and (DATA_DIR / "self_instruct.txt").exists():
@@ -114,7 +119,8 @@ def cmd_train(args) -> None:
     print(f"training on {len(train_data)} answers, {train_data.n_answer_tokens:,} tokens")
     cfg = TrainConfig(n_layers=args.layers, head_size=args.head_size, train_head=args.train_head,
                       steps=args.steps, tokens_per_step=args.tokens_per_step, lr=args.lr,
-                      tv_weight=args.tv_weight, seed=args.seed, init=args.init)
+                      tv_weight=args.tv_weight, seed=args.seed, init=args.init,
+                      warmup_steps=args.warmup_steps)
     train(model, train_data, held_out, cfg, work / "draft", eos_id=tokenizer.eos_token_id)
 
 
@@ -124,11 +130,17 @@ def cmd_eval(args) -> None:
 
     work = Path(args.work)
     model, _ = _target()
-    draft, _, state = _load_run(work, model)
+    if args.shipped:  # the draft in specviz/assets/draft, on this run's held-out answers
+        from ..models import load_default_draft
+
+        draft, state, out = load_default_draft(target=model), {"step": None}, work / "eval-shipped.json"
+    else:
+        (draft, _, state), out = _load_run(work, model), work / "eval.json"
     result = evaluate.acceptance(model, draft, TeacherData.from_shards(_shards(work / "held_out")))
-    result |= evaluate.costs(model, draft)
+    if not args.no_costs:
+        result |= evaluate.costs(model, draft)
     result["train_step"] = state["step"]
-    (work / "eval.json").write_text(json.dumps(result, indent=2))
+    out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
 
 
@@ -261,6 +273,8 @@ def _data_args(p) -> None:
     p.add_argument("--top-k", type=int, default=64, help="teacher logits kept per position")
     p.add_argument("--held-out", type=int, default=256, help="held-out prompts to answer")
     p.add_argument("--self-instruct", type=int, default=4000, help="self-written prompts to make")
+    p.add_argument("--shards", type=int, default=None, help="stop after this many shards of task "
+                   "answers (the rest can follow later: rerun without it)")
 
 
 def _train_args(p) -> None:
@@ -270,9 +284,16 @@ def _train_args(p) -> None:
     p.add_argument("--steps", type=int, default=4000)
     p.add_argument("--tokens-per-step", type=int, default=4096)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup-steps", type=int, default=100)
     p.add_argument("--tv-weight", type=float, default=1.0, help="weight of (1 - alpha) in the loss")
     p.add_argument("--init", default=None, help="start from these weights (e.g. the shipped "
                    "specviz/assets/draft/model.safetensors)")
+
+
+def _eval_args(p) -> None:
+    p.add_argument("--shipped", action="store_true", help="evaluate the shipped draft instead of "
+                   "the run's checkpoint (written to eval-shipped.json)")
+    p.add_argument("--no-costs", action="store_true", help="skip the timing of c and verify costs")
 
 
 def _eagle_args(p) -> None:
@@ -317,9 +338,9 @@ def main(argv=None) -> int:
     commands = {
         "data": (cmd_data, "sample the target's answers and cache its top-k logits", [_data_args]),
         "train": (cmd_train, "distil the draft from the cached teacher logits", [_train_args]),
-        "eval": (cmd_eval, "exact alpha on held-out answers, and c", []),
+        "eval": (cmd_eval, "exact alpha on held-out answers, and c", [_eval_args]),
         "export": (cmd_export, "write the draft and its model card into specviz/assets/draft", [_out_arg]),
-        "all": (cmd_all, "data, train, eval and export in a row", [_data_args, _train_args, _out_arg]),
+        "all": (cmd_all, "data, train, eval and export in a row", [_data_args, _train_args, _eval_args, _out_arg]),
         "eagle": (cmd_eagle, "train and export the EAGLE-style head (after `data`)", [_eagle_args, _out_arg]),
         "live": (cmd_live, "live alpha per draft position while speculating on held-out prompts", [_live_args]),
         "pack": (cmd_pack, "write the answers' token ids into specviz/data/distill", [_out_arg]),

@@ -265,6 +265,11 @@ def train_eagle(target, data, feats, held, held_feats, head_ids, cfg: EagleConfi
     weights = [cfg.depth_decay ** s for s in range(cfg.depth)]
     eagle.train()
     t0 = time.time() - state.get("seconds", 0.0)
+    if step == 0:  # where training starts from (the warm start's numbers, with --init)
+        record = {"step": 0, "tokens_seen": 0, "lr": 0.0, "seconds": 0.0, "train_alpha": None}
+        record |= {f"held_out_{k}": v for k, v in
+                   evaluate(eagle, held, held_feats, to_head, max(cfg.depth, 4)).items()}
+        checkpoint(ckpt, log, record, eagle, opt, rng, step=0, seen=0, head_ids=head_ids, seconds=0.0)
     bar = tqdm(total=cfg.steps, initial=step, desc="eagle", unit="step")
     while step < cfg.steps:
         lr = lr_at(step, cfg)
