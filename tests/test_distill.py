@@ -319,3 +319,8 @@ def test_live_alpha_counts_checked_proposals_per_position():
     assert result["alpha"] == pytest.approx(5 / 6)
     # round 0's rejected ' cat' had ratio 0.1 / 0.4: it passes with probability 0.25
     assert result["per_position"][1]["expected_alpha"] == pytest.approx((0.25 + 1.0) / 2)
+    from specviz.distill.live import markdown_table
+
+    row = markdown_table([{"drafter": "d", "k": 3, "temperature": 1.0} | result]).splitlines()[-1]
+    assert row == ("| d | 1 | 1.000 ± 0.000 (3) | 0.500 ± 0.354 (2) | 1.000 ± 0.000 (1) | **0.833** "
+                   "| 2.33 |")

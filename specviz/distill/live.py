@@ -62,3 +62,15 @@ def live_alpha(pair, drafter, prompts: list[str], k: int = 4, temperature: float
     return {"drafter": drafter.name, "k": k, "temperature": temperature, "prompts": len(prompts),
             "max_new_tokens": max_new_tokens, "seed": seed} | result
 
+
+
+def markdown_table(results: list[dict]) -> str:
+    """Rows of live alpha per position for model cards: one row per (drafter, T) result."""
+    k = max(r["k"] for r in results)
+    head = "| drafter | T | " + " | ".join(f"alpha_{s}" for s in range(1, k + 1)) + " | overall | tokens / round |"
+    lines = [head, "|" + "---|" * (k + 4)]
+    for r in results:
+        cells = [f"{p['alpha']:.3f} ± {p['stderr']:.3f} ({p['checked']})" for p in r["per_position"]]
+        lines.append(f"| {r.get('label', r['drafter'])} | {r['temperature']:g} | " + " | ".join(cells)
+                     + f" | **{r['alpha']:.3f}** | {r['tokens_per_round']:.2f} |")
+    return "\n".join(lines)
