@@ -214,16 +214,49 @@ def cmd_eagle(args) -> None:
     eagle = load_trained(model, ckpt)
     state = torch.load(ckpt, weights_only=False)
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    live = [r for f in args.live for r in json.loads(Path(f).read_text())]
+    out = Path(args.out or EAGLE_DIR)
     card = json.loads((work / "eagle_card.json").read_text()) if (work / "eagle_card.json").exists() else {}
-    card.setdefault("training", f"{len(train_data):,} of the draft's target-written answers "
-                    f"({train_data.n_answer_tokens:,} answer tokens, {len(shards)} shards), the target's "
-                    f"last hidden state at every position cached once; {state['step']} steps of "
-                    f"{cfg.tokens_per_step} tokens unrolled {cfg.depth} deep, seed {cfg.seed}, "
-                    f"{log[-1]['seconds'] / 60:.0f} min.\n\n| step | held-out alpha |\n|---|---|\n" + "\n".join(
-                        f"| {r['step']} | {r['held_out_alpha']:.3f} |" for r in log))
-    card.setdefault("metrics", f"held-out alpha over the teacher's top-64 at T = 1 (teacher-forced "
-                    f"features): {log[-1]['held_out_alpha']:.3f}")
-    print(f"EAGLE head written to {write_eagle(eagle, Path(args.out or EAGLE_DIR), card)}")
+    card.setdefault("training", _eagle_training_md(train_data, shards, state, cfg, log))
+    card.setdefault("metrics", _eagle_metrics_md(log[-1], live))
+    print(f"EAGLE head written to {write_eagle(eagle, out, card)}")
+    # the numbers behind the card, committed beside it
+    (out / "train_log.jsonl").write_text((run / "log.jsonl").read_text())
+    if live:
+        (out / "live.json").write_text(json.dumps(live, indent=2) + "\n")
+
+
+def _eagle_training_md(train_data, shards, state, cfg, log) -> str:
+    depths = sorted(int(k.rsplit("_", 1)[1]) for k in log[-1] if k.startswith("held_out_alpha_"))
+    start = (f"from the weights in `{cfg.init}`, " if cfg.init else "from the identity, ")
+    return (f"{len(train_data):,} of the draft's target-written answers ({train_data.n_answer_tokens:,} "
+            f"answer tokens, {len(shards)} shards), the target's last hidden state at every position "
+            f"cached once; {start}{state['step']} steps of {cfg.tokens_per_step} tokens, each "
+            f"unrolled {cfg.depth} step(s) deep (training-time test; loss weight of step s: "
+            f"{cfg.depth_decay:g}^(s-1)), lr {cfg.lr:g}, seed {cfg.seed}, {log[-1]['seconds'] / 60:.0f} min "
+            "wall-clock on one CPU thread of a shared 2-core machine.\n\nHeld-out alpha (T = 1, over the teacher's top-64) along the "
+            "target's own held-out answers, with the head's own predicted features fed back from step 2 "
+            "on (an offline proxy of live alpha at each draft position; `train_log.jsonl`):\n\n"
+            "| step | tokens seen | " + " | ".join(f"step {d}" for d in depths) + " |\n|---|---|"
+            + "---|" * len(depths) + "\n" + "\n".join(
+                f"| {r['step']} | {r.get('tokens_seen', 0):,} | " + " | ".join(
+                    f"{r[f'held_out_alpha_{d}']:.3f}" for d in depths) + " |" for r in log))
+
+
+def _eagle_metrics_md(last: dict, live: list[dict]) -> str:
+    from .live import markdown_table
+
+    text = (f"Teacher-forced held-out alpha over the teacher's top-64 at T = 1: "
+            f"{last['held_out_alpha']:.3f}.")
+    if live:
+        r = live[0]
+        text += ("\n\nLive alpha per draft position (accepted / checked while speculating with "
+                 f"`specviz.speculate`, K = {r['k']}, {r['prompts']} held-out prompts "
+                 f"`prompts.held_out_prompts()[{r['prompt_indices'][0]}:{r['prompt_indices'][1]}]`, "
+                 f"{r['max_new_tokens']} new tokens each, seeds {r['seed']}..; ± one standard error; "
+                 "checked proposals in brackets; `live.json`, from `python -m specviz.distill live`):\n\n"
+                 + markdown_table(live))
+    return text
 
 
 def cmd_live(args) -> None:
@@ -309,6 +342,7 @@ def _eagle_args(p) -> None:
                    "specviz/assets/eagle/model.safetensors)")
     p.add_argument("--run", default="eagle", help="training folder inside --work (default: eagle)")
     p.add_argument("--no-export", action="store_true", help="train only; do not write the head")
+    p.add_argument("--live", nargs="*", default=[], help="JSON files of `live` results for the model card")
     p.add_argument("--max-shards", type=int, default=None,
                    help="train on at most this many shards, spread evenly over the data (the "
                         "target's features cost one forward pass per token: ~15 s per shard on 2 cores)")
