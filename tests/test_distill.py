@@ -303,6 +303,15 @@ def test_eagle_training_unrolled_runs_and_resumes(tmp_path):
     records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [0, 2, 4]  # 0: where training starts from
     assert {"held_out_alpha_1", "held_out_alpha_4"} <= set(records[-1])
+    # a warm start from an exported head (what --init reads) starts with its numbers
+    from specviz.distill.eagle_train import load_trained, write_eagle
+
+    write_eagle(load_trained(target, tmp_path / "checkpoint.pt"), tmp_path / "export", {"training": "", "metrics": ""})
+    cfg.init = str(tmp_path / "export" / "model.safetensors")
+    train_eagle(target, data, feats, data, feats, torch.arange(VOCAB), cfg, tmp_path / "warm")
+    warm = json.loads((tmp_path / "warm" / "log.jsonl").read_text().splitlines()[0])
+    assert warm["step"] == 0
+    assert warm["held_out_alpha_1"] == pytest.approx(records[-1]["held_out_alpha_1"], abs=0.01)  # bf16
 
 
 # ---- live alpha per position ----

@@ -93,6 +93,7 @@ def make_head(target, head_ids: torch.Tensor, seed: int = 0) -> EagleHead:
     head = PrunedHead(target.lm_head.weight.detach()[head_ids].clone(), head_ids, target.config.vocab_size)
     torch.manual_seed(seed)
     eagle = EagleHead(target.config, embedding, head)
+    eagle.layer.embed_tokens.weight.requires_grad_(False)  # a 1-token stub, never used nor stored
     with torch.no_grad():  # start as "the feature stays as it is": FC copies f_j, the layer adds 0
         d = target.config.hidden_size
         eagle.fc.weight.zero_()
