@@ -77,7 +77,7 @@ def test_finetuning_raises_alpha_on_the_teachers_answers():
     assert isinstance(pair.draft.lm_head, PrunedHead) and not pair.draft.training
 
 
-def test_training_checkpoints_and_resumes(tmp_path):
+def test_training_checkpoints_and_resumes(tmp_path, monkeypatch):
     import json
 
     from specviz.distill.train import TrainConfig, train
@@ -90,9 +90,13 @@ def test_training_checkpoints_and_resumes(tmp_path):
                       tokens_per_step=16)
     train(target, data, data, cfg, tmp_path, eos_id=0)
     cfg.steps = 6  # interrupted at 4 of 6: the second call picks up where the first stopped
+    cfg.eval_every, cfg.save_every = 100, 5  # step 5: a checkpoint without an evaluation
+    saved = []
+    real_save = torch.save
+    monkeypatch.setattr(torch, "save", lambda obj, f, *a, **kw: (saved.append(obj["step"]), real_save(obj, f, *a, **kw)))
     train(target, data, data, cfg, tmp_path, eos_id=0)
     steps = [json.loads(line)["step"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
-    assert steps == [2, 4, 6]
+    assert steps == [2, 4, 6] and saved == [5, 6]
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 6
 
 

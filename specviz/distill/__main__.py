@@ -207,7 +207,7 @@ def cmd_eagle(args) -> None:
     head_ids = head_ids_by_mass(train_data, args.head_size, always=[tokenizer.eos_token_id])
     cfg = EagleConfig(head_size=args.head_size, steps=args.steps, seed=args.seed, depth=args.depth,
                       depth_decay=args.depth_decay, lr=args.lr, tokens_per_step=args.tokens_per_step,
-                      warmup_steps=args.warmup_steps, init=args.init)
+                      warmup_steps=args.warmup_steps, init=args.init, eval_every=args.eval_every)
     ckpt = train_eagle(model, train_data, feats, held, held_feats, head_ids, cfg, run)
     if args.no_export:
         return
@@ -340,6 +340,7 @@ def _eagle_args(p) -> None:
     p.add_argument("--tokens-per-step", type=int, default=4096)
     p.add_argument("--init", default=None, help="start from these head weights (e.g. the shipped "
                    "specviz/assets/eagle/model.safetensors)")
+    p.add_argument("--eval-every", type=int, default=200, help="held-out evaluation every N steps")
     p.add_argument("--run", default="eagle", help="training folder inside --work (default: eagle)")
     p.add_argument("--no-export", action="store_true", help="train only; do not write the head")
     p.add_argument("--live", nargs="*", default=[], help="JSON files of `live` results for the model card")

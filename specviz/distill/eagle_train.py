@@ -48,6 +48,7 @@ class EagleConfig:
     depth: int = 1               # unrolled steps per anchor (training-time test); 1 = EAGLE-1
     depth_decay: float = 1.0     # weight of step s: depth_decay ** (s - 1)
     eval_every: int = 200
+    save_every: int = 25         # checkpoints between evaluations (a killed run loses less)
     seed: int = 0
     init: str | None = None      # start from these head weights (a shipped model.safetensors)
 
@@ -295,6 +296,9 @@ def train_eagle(target, data, feats, held, held_feats, head_ids, cfg: EagleConfi
             checkpoint(ckpt, log, record, eagle, opt, rng, step=step, seen=seen, head_ids=head_ids,
                        seconds=record["seconds"])
             bar.write(json.dumps(record))
+        elif step % cfg.save_every == 0:
+            checkpoint(ckpt, log, None, eagle, opt, rng, step=step, seen=seen, head_ids=head_ids,
+                       seconds=time.time() - t0)
     bar.close()
     return ckpt
 

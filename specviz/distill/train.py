@@ -41,6 +41,7 @@ class TrainConfig:
     tv_weight: float = 1.0
     weight_decay: float = 0.0
     eval_every: int = 200
+    save_every: int = 50     # checkpoints between evaluations (a killed run loses less)
     seed: int = 0
     init: str | None = None  # start from these draft weights (a shipped model.safetensors)
 
@@ -241,6 +242,9 @@ def train(target, train_data: TeacherData, held_out: TeacherData, cfg: TrainConf
             checkpoint(ckpt_path, log_path, record, draft, opt, rng, step=step, seen=seen,
                        head_ids=head_ids, seconds=record["seconds"])
             bar.write(json.dumps(record))
+        elif step % cfg.save_every == 0:
+            checkpoint(ckpt_path, log_path, None, draft, opt, rng, step=step, seen=seen,
+                       head_ids=head_ids, seconds=time.time() - t_start)
     bar.close()
     return ckpt_path
 
@@ -296,20 +300,22 @@ def resume(path: Path, model, opt, rng: random.Random, log_path: Path | None = N
     rng.setstate(state.pop("rng"))
     if log_path is not None:
         records = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.exists() else []
-        records = [r for r in records if r["step"] < state["step"]] + [state["record"]]
+        records = [r for r in records if r["step"] < state["step"]]
+        records += [state["record"]] if state["record"] is not None else []
         _write_atomic(log_path, "".join(json.dumps(r) + "\n" for r in records).encode())
     return state
 
 
-def checkpoint(path: Path, log_path: Path, record: dict, model, opt, rng, **extra) -> None:
+def checkpoint(path: Path, log_path: Path, record: dict | None, model, opt, rng, **extra) -> None:
     """Save everything needed to resume (atomically: a kill never leaves half a file), then
-    append ``record`` to the JSON-lines log."""
+    append ``record`` to the JSON-lines log (None: a checkpoint between evaluations)."""
     tmp = path.with_name(path.name + ".tmp")
     torch.save({"model": own_state(model), "opt": opt.state_dict(), "rng": rng.getstate(),
                 "record": record} | extra, tmp)
     os.replace(tmp, path)
-    with log_path.open("a") as f:
-        f.write(json.dumps(record) + "\n")
+    if record is not None:
+        with log_path.open("a") as f:
+            f.write(json.dumps(record) + "\n")
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
