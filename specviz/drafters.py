@@ -1,19 +1,20 @@
 """Drafters: whatever proposes tokens, with the exact distribution each was sampled from.
 
-The engine only needs three things from a drafter: start on a prompt, propose up to k tokens
-after the committed ones (each with its full draft distribution p_draft, which the acceptance
-rule and the residual need), and roll back to a shorter committed prefix after a rejection.
+The engine calls a drafter in this order (the :class:`Drafter` protocol): ``start`` on the
+prompt; then every round ``propose`` up to k tokens after the committed ones (each with its full
+draft distribution p_draft, which the acceptance rule and the residual need), ``observe`` the
+target's verify pass, and ``rollback`` to the committed prefix after a rejection.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import torch
 
-from .kvcache import cached_forward, new_cache, rollback
+from .kvcache import CachedModel
 from .rule import distribution, sample
 
 
@@ -22,24 +23,40 @@ class DraftProposal:
     """Up to k proposed tokens, their distributions and the seconds each draft call took."""
 
     tokens: list[int]
-    p_draft: torch.Tensor                 # float32 [len(tokens), vocab] on the CPU
+    p_draft: torch.Tensor                 # float32 [len(tokens), vocab], on any device
     seconds: list[float] = field(default_factory=list)
 
 
+@runtime_checkable
 class Drafter(Protocol):
-    name: str
+    """Everything the engine calls on a proposer. Subclass it to inherit the defaults (no target
+    features, nothing to observe)."""
 
-    def start(self, prompt_ids: list[int]) -> None:
-        """Prepare for a new generation (e.g. prefill a KV cache with the prompt)."""
+    name: str
+    #: True for a feature-level drafter (EAGLE): the engine then passes the target's last hidden
+    #: states to ``start`` and ``observe``.
+    needs_target_features: bool = False
+
+    def start(self, prompt_ids: list[int], features: torch.Tensor | None = None) -> None:
+        """Prepare for a new generation (e.g. prefill a KV cache with the prompt).
+
+        ``features``: the target's hidden states of ``prompt_ids[:-1]`` when
+        ``needs_target_features``, else None.
+        """
 
     def propose(self, committed: list[int], k: int, temperature: float, rng, eos: set[int]) -> DraftProposal:
-        """Propose up to ``k`` tokens after ``committed`` (prompt + output so far)."""
+        """Propose up to ``k`` tokens after ``committed`` (prompt + output so far), drawing
+        uniforms from ``rng.random()`` only; stop after an end-of-sequence token."""
+
+    def observe(self, features: torch.Tensor | None) -> None:
+        """The target's hidden states of the positions it just verified (before the rollback);
+        None unless ``needs_target_features``."""
 
     def rollback(self, length: int) -> None:
         """Forget everything after the first ``length`` committed tokens."""
 
 
-class ModelDrafter:
+class ModelDrafter(Drafter):
     """The classic drafter: a small causal LM sampling k tokens one by one, with a KV cache.
 
     At temperature 0 it proposes its argmax and reports its softmax at T = 1 (for display).
@@ -48,20 +65,19 @@ class ModelDrafter:
 
     def __init__(self, model, name: str = "draft"):
         self.model, self.name = model, name
-        self.device = next(model.parameters()).device
-        self.cache = None
+        self.cached: CachedModel | None = None
 
-    def start(self, prompt_ids: list[int]) -> None:
-        self.cache = new_cache(self.model)
-        cached_forward(self.model, self.cache, prompt_ids[:-1], keep=1)
+    def start(self, prompt_ids: list[int], features=None) -> None:
+        self.cached = CachedModel(self.model, self.name)
+        self.cached.extend(prompt_ids[:-1], keep=1)
 
     def propose(self, committed, k, temperature, rng, eos) -> DraftProposal:
         tokens, rows, seconds = [], [], []
-        pending = committed[self.cache.get_seq_length():]
+        pending = committed[self.cached.length:]
         for _ in range(k):
             t0 = time.perf_counter()
-            logits = cached_forward(self.model, self.cache, pending, keep=1)[-1]
-            probs = distribution(logits, temperature).cpu()
+            logits = self.cached.extend(pending, keep=1)[0][-1]
+            probs = distribution(logits, temperature)  # stays on the model's device
             if temperature == 0:
                 token = int(logits.argmax())
             else:
@@ -72,13 +88,13 @@ class ModelDrafter:
             if token in eos:
                 break
             pending = [token]
-        return DraftProposal(tokens, torch.stack(rows), seconds)
+        return DraftProposal(tokens, _stack(rows, self.model.config.vocab_size), seconds)
 
     def rollback(self, length: int) -> None:
-        rollback(self.cache, length)
+        self.cached.rollback(length)
 
 
-class PromptLookupDrafter:
+class PromptLookupDrafter(Drafter):
     """Prompt lookup (n-gram matching), as transformers' ``prompt_lookup_num_tokens`` and
     vLLM's ``ngram`` drafter: find the most recent earlier occurrence of the last n tokens
     (n = max_ngram down to min_ngram) and propose the up-to-k tokens that followed it.
@@ -101,7 +117,7 @@ class PromptLookupDrafter:
         self.vocab_size, self.max_ngram, self.min_ngram, self.name = vocab_size, max_ngram, min_ngram, name
         self.never_propose = frozenset(never_propose)  # e.g. chat markup tokens
 
-    def start(self, prompt_ids: list[int]) -> None:
+    def start(self, prompt_ids: list[int], features=None) -> None:
         pass  # stateless: every proposal searches the committed tokens afresh
 
     def propose(self, committed, k, temperature, rng, eos) -> DraftProposal:
@@ -131,3 +147,9 @@ class PromptLookupDrafter:
 
     def rollback(self, length: int) -> None:
         pass
+
+
+def _stack(rows: list[torch.Tensor], vocab: int) -> torch.Tensor:
+    """The draft's rows as one [n, vocab] tensor on their device (the engine copies it to the
+    host once per round, not once per token: each copy is a GPU sync); [0, vocab] for none."""
+    return torch.stack(rows) if rows else torch.zeros(0, vocab)

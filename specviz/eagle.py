@@ -19,10 +19,11 @@ import time
 
 import torch
 from torch import nn
-from transformers import DynamicCache, LlamaConfig, LlamaModel
+from transformers import LlamaConfig, LlamaModel
 
 from .draft_model import PrunedHead
-from .drafters import DraftProposal
+from .drafters import DraftProposal, Drafter, _stack
+from .kvcache import new_cache, rollback
 from .rule import distribution, sample
 
 
@@ -53,7 +54,7 @@ class EagleHead(nn.Module):
         return state
 
 
-class EagleDrafter:
+class EagleDrafter(Drafter):
     """Proposes tokens with an :class:`EagleHead`, fed the target's features by the engine.
 
     Entry j of the head's KV cache was computed from (f_j, x_{j+1}). Only entries whose feature
@@ -69,9 +70,12 @@ class EagleDrafter:
         self.cache = None
         self.n_true = 0  # cache entries built on true features (the rest are guesses)
 
-    def start(self, prompt_ids: list[int], features: torch.Tensor) -> None:
+    def start(self, prompt_ids: list[int], features: torch.Tensor | None = None) -> None:
         """``features``: the target's features for prompt_ids[:-1] (its prefill)."""
-        self.cache = DynamicCache(config=self.head.config)
+        if features is None:
+            raise ValueError("the EAGLE drafter drafts from the target's hidden states: start it "
+                             "with the target's features of prompt_ids[:-1]")
+        self.cache = new_cache(self.head)
         self.features = list(features)
         self.n_true = 0
 
@@ -83,15 +87,13 @@ class EagleDrafter:
         """Keep features of the first ``length`` positions; drop cache entries built on guesses."""
         del self.features[length:]
         self.n_true = min(self.n_true, max(0, length - 1))
-        extra = self.cache.get_seq_length() - self.n_true
-        if extra > 0:
-            self.cache.crop(-extra)
+        rollback(self.cache, self.n_true)
 
     @torch.no_grad()
     def propose(self, committed, k, temperature, rng, eos) -> DraftProposal:
         tokens, rows, seconds = [], [], []
-        if len(committed) < 2:  # no target feature yet: let the target decode this one alone
-            return DraftProposal([], torch.zeros(0, self.head.head.vocab_size), [])
+        if len(committed) < 2 or k == 0:  # no target feature yet: the target decodes alone
+            return DraftProposal([], _stack([], self.head.head.vocab_size), [])
         # Entries still missing: (f_j, x_{j+1}) for every j with a true feature not yet cached.
         start = self.cache.get_seq_length()
         feats = torch.stack(self.features[start:len(committed) - 1])[None]
@@ -101,7 +103,7 @@ class EagleDrafter:
             t0 = time.perf_counter()
             predicted = self.head(feats, nxt, cache=self.cache)[:, -1:]
             logits = self.head.head(predicted[0, -1]).float()
-            probs = distribution(logits, temperature).cpu()
+            probs = distribution(logits, temperature)  # stays on the device
             token = int(logits.argmax()) if temperature == 0 else sample(probs, rng.random())
             seconds.append(time.perf_counter() - t0)
             tokens.append(token)
@@ -109,4 +111,4 @@ class EagleDrafter:
             if token in eos:
                 break
             feats, nxt = predicted, torch.tensor([[token]], device=feats.device)
-        return DraftProposal(tokens, torch.stack(rows), seconds)
+        return DraftProposal(tokens, _stack(rows, self.head.head.vocab_size), seconds)

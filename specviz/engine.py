@@ -2,17 +2,22 @@
 
 One round of :func:`speculate` (Leviathan et al. 2023, Algorithm 1):
 
-1. Propose - the draft samples k tokens one by one (k draft calls, each with a KV cache).
-2. Verify  - the target scores all of them in ONE forward pass over k + 1 positions.
-3. Accept  - proposal i passes iff u_i < min(1, p_target/p_draft); stop at the first rejection.
-4. Draw    - after a rejection, one token from the residual norm(max(0, p_target - p_draft));
-             if all k passed, a bonus token from p_target at position k + 1.
+1. Draft  - the drafter samples up to k tokens one by one (k draft calls, each with a KV cache).
+2. Score  - the target scores all of them in ONE forward pass over k + 1 positions.
+3. Accept - proposal i passes iff u_i < min(1, p_target/p_draft); stop at the first rejection.
+4. Draw   - after a rejection, one token from the residual norm(max(0, p_target - p_draft));
+            if all k passed, a bonus token from p_target at position k + 1.
 5. Roll back both KV caches to the committed tokens (no recomputation of the prefix).
-6. Record everything in the round and trim at EOS / max_new_tokens.
+6. Trim at EOS / max_new_tokens and record the round.
 
-At temperature 0 the rule becomes greedy: a proposal passes iff it is the target's argmax, and
-the output equals the target's own greedy decoding token for token (in float32; in lower
-precision a k+1-token verify pass may round a near-tie differently from one-token decoding).
+As in transformers' assisted decoding, a round drafts at most (tokens still allowed - 1), so no
+draft call is spent on a token the budget would cut; each round records the k it drafted with.
+
+Steps 3-4 are :func:`specviz.rule.verify`, a pure function; the records are written by
+:class:`specviz.recorder.Recorder`. At temperature 0 the rule becomes greedy: a proposal passes
+iff it is the target's argmax, and the output equals the target's own greedy decoding token for
+token (in float32; in lower precision a k+1-token verify pass may round a near-tie differently
+from one-token decoding).
 """
 
 from __future__ import annotations
@@ -24,13 +29,12 @@ import time
 import torch
 
 from .drafters import Drafter, ModelDrafter
-from .kvcache import cached_forward, new_cache, rollback
+from .kvcache import CachedModel
 from .models import ModelPair
-from .rule import accept, distribution, residual, sample
+from .recorder import Recorder, top_ids  # noqa: F401  (top_ids: kept importable from here)
+from .rule import distribution, sample, verify, verify_greedy
 from .tokens import decode, encode_prompt, eos_ids
-from .trace import Alternative, Draw, Proposal, Round, Trace
-
-TOP_ALTERNATIVES = 10
+from .trace import Trace
 
 
 def speculate(pair: ModelPair, prompt, k: int = 5, max_new_tokens: int = 64,
@@ -44,61 +48,50 @@ def speculate(pair: ModelPair, prompt, k: int = 5, max_new_tokens: int = 64,
     """
     _check_args(k=k, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
     run = _Run(pair, prompt, chat, temperature, seed)
-    drafter = drafter or pair.drafter or ModelDrafter(pair.draft, name=pair.draft_name)
-    greedy = temperature == 0
-    eos = eos_ids(pair.target, pair.tokenizer)
-    output: list[int] = []
-    rounds: list[Round] = []
-    stop = "max_new_tokens"
-
-    # A feature-level drafter (EAGLE) also reads the target's last hidden states.
-    features = getattr(drafter, "needs_target_features", False)
+    drafter = _check_drafter(drafter or pair.drafter or ModelDrafter(pair.draft, name=pair.draft_name))
+    eos, greedy, features = run.eos, temperature == 0, drafter.needs_target_features
+    target = CachedModel(pair.target, pair.target_name)
+    output, rounds, stop = [], [], "max_new_tokens"
     start = time.perf_counter()
-    target_cache = new_cache(pair.target)
-    out = cached_forward(pair.target, target_cache, run.prompt_ids[:-1], keep=1, features=features)
-    if features:
-        drafter.start(run.prompt_ids, out[1])
-    else:
-        drafter.start(run.prompt_ids)
+    # 0. Prefill: the target's cache holds every committed token but the newest one.
+    _, hidden = target.extend(run.prompt_ids[:-1], keep=1, features=features)
+    drafter.start(run.prompt_ids, hidden)
     _sync(pair.device)
     prefill = time.perf_counter() - start
 
     while len(output) < max_new_tokens:
         committed = run.prompt_ids + output
-        # 1. Propose: up to k tokens with the exact distributions they were sampled from.
-        draft = drafter.propose(committed, k, temperature, run.rng, eos)
-        tokens = draft.tokens
-        # 2. Verify: one target pass over [last committed token, d_1 .. d_n] -> n + 1 rows.
+        # 1. Draft: x_1..x_n ~ p_draft, one by one (n <= k: a drafter stops after EOS). The
+        #    round yields at most n + 1 tokens, so n never exceeds what the budget can take.
+        k_round = min(k, max_new_tokens - len(output) - 1)
+        draft = drafter.propose(committed, k_round, temperature, run.rng, eos)
+        tokens = _check_draft(draft, k_round, drafter)
+        # 2. Score: one target pass over [newest committed token, x_1..x_n] -> n + 1 rows.
         t0 = time.perf_counter()
-        pending = committed[target_cache.get_seq_length():]
-        logits = cached_forward(pair.target, target_cache, pending + tokens, keep=len(tokens) + 1,
-                                features=features)
-        if features:
-            logits, hidden = logits
-            drafter.observe(hidden)
+        logits, hidden = target.extend(committed[target.length:] + tokens, keep=len(tokens) + 1,
+                                       features=features)
+        drafter.observe(hidden)
         p_target = distribution(logits, temperature).cpu()
-        logits = logits.cpu()
+        p_draft = draft.p_draft.cpu()  # one copy per round of the rows the drafter kept on its device
         target_seconds = time.perf_counter() - t0
-        # 3. Accept until the first rejection.
-        proposals, n_ok = run.judge(len(output), tokens, draft.p_draft, p_target, logits, greedy)
-        # 4. Correction from the residual, or a bonus token when every proposal passed.
-        position = len(output) + n_ok
-        if n_ok < len(tokens):
-            draw = run.correction(position, p_target[n_ok], draft.p_draft[n_ok], logits[n_ok], greedy)
-        elif tokens and tokens[-1] in eos:
-            draw = None  # the draft's EOS was accepted: nothing follows it
+        # 3. Accept x_i while u_i < min(1, p_target/p_draft); 4. then one token from the residual
+        #    (after a rejection) or a bonus token from p_target (all accepted, unless EOS).
+        draws = _Draws(run.rng)
+        if greedy:
+            n_ok, token = verify_greedy(tokens, logits.argmax(-1).tolist(), eos)
         else:
-            draw = run.bonus(position, p_target[n_ok], logits[n_ok], greedy)
-        new = tokens[:n_ok] + ([draw.token_id] if draw else [])
-        # 5. Roll back: the target's cache keeps everything but the newest committed token.
+            n_ok, token = verify(tokens, p_draft, p_target, draws, eos)
+        new = tokens[:n_ok] + ([token] if token is not None else [])
+        # 5. Roll back both caches to the committed tokens (the target's keeps all but the newest).
         kept = len(committed) + len(new) - 1
-        rollback(target_cache, kept)
+        target.rollback(kept)
         drafter.rollback(kept)
-        # 6. Trim at EOS / the token budget and record.
+        # 6. Trim at EOS / the token budget, and record the round.
         new, trimmed, round_stop = _trim(new, eos, max_new_tokens - len(output))
-        rounds.append(Round(index=len(rounds), start=len(output), proposals=tuple(proposals),
-                            draw=draw, committed=tuple(new), trimmed=trimmed, stop=round_stop,
-                            draft_seconds=tuple(draft.seconds), target_seconds=target_seconds))
+        rounds.append(run.recorder.round(
+            len(rounds), len(output), tokens, p_draft, p_target, n_ok, token,
+            None if greedy else draws.taken, k=k_round, committed=tuple(new), trimmed=trimmed,
+            stop=round_stop, draft_seconds=tuple(draft.seconds), target_seconds=target_seconds))
         output += new
         if round_stop:
             stop = round_stop
@@ -113,24 +106,23 @@ def autoregressive(pair: ModelPair, prompt, max_new_tokens: int = 64, temperatur
     """The target alone, one forward pass per token: the baseline speed-ups are measured against."""
     _check_args(k=1, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
     run = _Run(pair, prompt, chat, temperature, seed)
-    eos = eos_ids(pair.target, pair.tokenizer)
     output, steps, stop = [], [], "max_new_tokens"
     start = time.perf_counter()
-    cache = new_cache(pair.target)
-    cached_forward(pair.target, cache, run.prompt_ids[:-1], keep=1)
+    target = CachedModel(pair.target, pair.target_name)
+    target.extend(run.prompt_ids[:-1], keep=1)
     _sync(pair.device)
     prefill = time.perf_counter() - start
     last = run.prompt_ids[-1]
     while len(output) < max_new_tokens:
         t0 = time.perf_counter()
-        logits = cached_forward(pair.target, cache, [last], keep=1)[-1]
+        logits = target.extend([last], keep=1)[0][-1]
         if temperature == 0:
             last = int(logits.argmax())
         else:
             last = sample(distribution(logits, temperature).cpu(), run.rng.random())
         steps.append(time.perf_counter() - t0)
         output.append(last)
-        if last in eos:
+        if last in run.eos:
             stop = "eos"
             break
     seconds = time.perf_counter() - start
@@ -142,7 +134,7 @@ def autoregressive(pair: ModelPair, prompt, max_new_tokens: int = 64, temperatur
 
 
 class _Run:
-    """What one call needs besides the loop: encoded prompt, random stream, token texts."""
+    """What one call needs besides the loop: encoded prompt, end tokens, random stream, recorder."""
 
     def __init__(self, pair: ModelPair, prompt, chat: bool, temperature: float, seed: int):
         self.pair, self.temperature, self.seed = pair, float(temperature), seed
@@ -152,104 +144,31 @@ class _Run:
         if too_big:
             raise ValueError(f"prompt token id {too_big[0]} is outside the vocabulary "
                              f"(size {pair.vocab_size})")
+        self.eos = eos_ids(pair.target, pair.tokenizer)
         self.rng = random.Random(seed)
-        self._texts: dict[int, str] = {}
-
-    def text(self, token_id: int) -> str:
-        if token_id not in self._texts:
-            tok = self.pair.tokenizer
-            self._texts[token_id] = tok.decode([token_id]) if tok is not None else str(token_id)
-        return self._texts[token_id]
-
-    def judge(self, start, tokens, p_draft, p_target, logits, greedy):
-        """Step 3: test each proposal in order; those after the first rejection are discarded."""
-        proposals, n_ok, rejected = [], 0, False
-        idx = torch.arange(len(tokens))
-        pt = p_target[idx, tokens].tolist() if tokens else []
-        pd = p_draft[idx, tokens].tolist() if tokens else []
-        top_target = top_ids(p_target)  # one batched search per round, for the bar charts
-        top_draft = top_ids(p_draft) if tokens else None
-        for i, x in enumerate(tokens):
-            ratio = pt[i] / pd[i] if pd[i] > 0 else math.inf
-            u = None
-            if rejected:
-                ok = False
-            elif greedy:
-                ok = x == int(logits[i].argmax())
-            else:
-                u = self.rng.random()
-                ok = accept(pt[i], pd[i], u)
-            proposals.append(Proposal(
-                position=start + i, token_id=x, text=self.text(x), p_draft=pd[i], p_target=pt[i],
-                ratio=ratio, u=u, accepted=ok, checked=not rejected,
-                alternatives=self.alternatives(p_target[i], p_draft[i], None,
-                                               (top_target[i], top_draft[i]))))
-            n_ok += ok
-            rejected = rejected or not ok
-        return proposals, n_ok
-
-    def correction(self, position, p_target, p_draft, logits, greedy) -> Draw:
-        """Step 4a: after a rejection, draw from the residual (greedy: the target's argmax)."""
-        if greedy:
-            token = int(logits.argmax())
-            return Draw("correction", position, token, self.text(token), 1.0,
-                        self.alternatives(p_target, p_draft))
-        res = residual(p_target, p_draft)
-        token = sample(res, self.rng.random())
-        return Draw("correction", position, token, self.text(token), float(res[token]),
-                    self.alternatives(p_target, p_draft, res))
-
-    def bonus(self, position, p_target, logits, greedy) -> Draw:
-        """Step 4b: every proposal passed, so the target's last row gives a free extra token."""
-        token = int(logits.argmax()) if greedy else sample(p_target, self.rng.random())
-        prob = 1.0 if greedy else float(p_target[token])
-        return Draw("bonus", position, token, self.text(token), prob, self.alternatives(p_target))
-
-    def alternatives(self, p_target, p_draft=None, p_residual=None, tops=None) -> tuple[Alternative, ...]:
-        """The union of the top tokens of each distribution, most likely first.
-
-        ``tops``: the rows' top token ids when already known (from one batched search).
-        """
-        rows = [r for r in (p_target, p_draft, p_residual) if r is not None]
-        if tops is None:
-            tops = [top_ids(r[None])[0] for r in rows]
-        ids = torch.cat(list(tops)).unique()
-        values = [r[ids].tolist() for r in rows] + [None, None]
-        best = torch.stack([r[ids] for r in rows]).amax(0).argsort(descending=True)
-        out = []
-        for j in best.tolist()[:TOP_ALTERNATIVES]:
-            out.append(Alternative(
-                int(ids[j]), self.text(int(ids[j])), values[0][j],
-                values[1][j] if p_draft is not None else None,
-                values[2][j] if p_residual is not None else None))
-        return tuple(out)
+        self.recorder = Recorder(pair.tokenizer)
 
     def trace(self, output, stop, **kw) -> Trace:
-        pair = self.pair
+        pair, text = self.pair, self.recorder.text
         return Trace(prompt=self.prompt, prompt_ids=self.prompt_ids, target_name=pair.target_name,
                      temperature=self.temperature, seed=self.seed, device=str(pair.device),
                      dtype=str(pair.dtype).removeprefix("torch."), output_ids=output,
                      text=decode(pair.tokenizer, output),
-                     token_texts=[self.text(t) for t in output], stop=stop, **kw)
+                     token_texts=[text(t) for t in output], stop=stop, **kw)
 
 
-def top_ids(rows: torch.Tensor, k: int = TOP_ALTERNATIVES, block: int = 512) -> torch.Tensor:
-    """Indices of the ``k`` largest entries of each row of ``rows`` [n, vocab].
+class _Draws:
+    """One round's uniform draws, read from the run's stream and kept for the record."""
 
-    Same answer as ``rows.topk(k).indices`` (up to ties), about twice as fast on a CPU for a
-    large vocabulary: the k largest entries all lie in the k blocks with the largest maxima, so
-    only those k blocks are searched. Recording must cost nothing visible.
-    """
-    n, vocab = rows.shape
-    k = min(k, vocab)
-    if vocab <= 4 * block:
-        return rows.topk(k, dim=-1).indices
-    padded = torch.nn.functional.pad(rows, (0, (-vocab) % block), value=float("-inf"))
-    blocks = padded.view(n, -1, block)
-    best = blocks.amax(-1).topk(k, dim=-1).indices                        # [n, k] block numbers
-    cand = blocks.gather(1, best[..., None].expand(-1, -1, block)).flatten(1)
-    j = cand.topk(k, dim=-1).indices                                      # [n, k] within cand
-    return best.gather(1, j // block) * block + j % block
+    def __init__(self, rng: random.Random):
+        self.rng, self.taken = rng, []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> float:
+        self.taken.append(self.rng.random())
+        return self.taken[-1]
 
 
 def _trim(new: list[int], eos: set[int], budget: int):
@@ -278,6 +197,25 @@ def _check_args(k, max_new_tokens, temperature, seed) -> None:
         raise ValueError(f"temperature must be a finite number >= 0 (0 = greedy), got {temperature!r}")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"seed must be an integer, got {seed!r}")
+
+
+def _check_drafter(drafter) -> Drafter:
+    if not isinstance(drafter, Drafter):
+        needed = ("name", "needs_target_features", "start", "propose", "observe", "rollback")
+        missing = [m for m in needed if not hasattr(drafter, m)]
+        raise TypeError(f"{type(drafter).__name__} is not a drafter: it lacks {missing}. "
+                        "Subclass specviz.Drafter (it supplies needs_target_features and "
+                        "observe) and implement start, propose and rollback.")
+    return drafter
+
+
+def _check_draft(draft, k: int, drafter) -> list[int]:
+    tokens = list(draft.tokens)
+    if len(tokens) > k or draft.p_draft.shape[0] != len(tokens):
+        raise ValueError(f"drafter '{drafter.name}' proposed {len(tokens)} tokens with "
+                         f"{draft.p_draft.shape[0]} p_draft rows for k = {k}: a drafter proposes "
+                         "at most k tokens, with one p_draft row each")
+    return tokens
 
 
 def _sync(device: torch.device) -> None:

@@ -13,8 +13,9 @@ import json
 import math
 from pathlib import Path
 
+from .html_page import PAGE, fill, script_json
 from .replay import (COLOURS, LABELS, TokenView, check_round, describe_round, explain_so_far,
-                     fmt_p, round_views, so_far)
+                     fmt_p, round_views, so_far, timeline)
 from .trace import Trace
 
 TEXT_STYLE = ("font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; "
@@ -118,125 +119,79 @@ def header_html(trace: Trace, i: int) -> str:
     return f"<div class='sv-header' style='font-weight: 600'>{line}</div>"
 
 
-def summary_line(trace: Trace, i: int) -> str:
-    """``12 tokens / 11 target calls = 1.09 per call · alpha 0.083 · theory 0.48× ...``"""
-    s = so_far(trace, i)
+def summary_line(trace: Trace, i: int, costs=None) -> str:
+    """``12 tokens / 11 target calls = 1.09 per call · alpha 5/6 = 0.833 · c = 0.200, v(4) =
+    1.00 (measured on this machine) · theory 2.07× · priced so far 2.08×``"""
+    s = so_far(trace, i, costs)
     parts = [f"{s.tokens} tokens / {s.rounds} target calls = {s.tokens_per_call:.2f} per call"]
     if not math.isnan(s.alpha):
         parts.append(f"alpha {s.accepted}/{s.checked} = {s.alpha:.3f}")
+    if s.noisy:
+        parts.append("timings noisy: no worked answer (choose a modelled device)")
+        return " · ".join(parts)
     if s.c is not None:
-        parts.append(f"c = {s.c:.3f}")
+        where = s.costs.name if s.costs is not None else "against a verify pass"
+        parts.append(f"c = {s.c:.3f}, v({trace.k + 1}) = {s.verify_cost:.2f} ({where})")
     if s.predicted is not None:
         parts.append(f"theory {s.predicted:.2f}×")
-    if s.measured is not None:
-        parts.append(f"measured {s.measured:.2f}×")
+    if s.priced is not None:
+        parts.append(f"priced so far {s.priced:.2f}×")
     return " · ".join(parts)
 
 
 # --------------------------------------------------------------------------------------------
 # A self-contained page
 
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>__TITLE__</title>
-<style>
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px auto;
-       max-width: 1100px; color: #222; padding: 0 16px; }
-.sv-controls { display: flex; gap: 8px; align-items: center; margin: 12px 0; }
-.sv-controls button { font-size: 15px; padding: 4px 12px; }
-.sv-controls input[type=range] { flex: 1; }
-.sv-meta, .sv-stats { color: #555; font-size: 13px; }
-details pre { font-size: 12px; background: #f6f6f6; padding: 8px; white-space: pre-wrap; }
-</style></head><body>
-<h2>__TITLE__</h2>
-<div class="sv-meta">__META__</div>
-<div class="sv-meta">Prompt: <i>__PROMPT__</i></div>
-<div class="sv-controls">
- <button id="sv-play" title="play / pause">▶</button>
- <button id="sv-prev" title="previous round">◀ prev</button>
- <button id="sv-next" title="next round">next ▶</button>
- <input id="sv-slider" type="range" min="0" max="__LAST__" value="0" step="1">
- <span id="sv-label"></span>
-</div>
-__LEGEND__
-<div id="sv-header" class="sv-header" style="font-weight: 600; margin: 10px 0 4px"></div>
-<div id="sv-text" class="sv-text" style="__TEXT_STYLE__"></div>
-<div id="sv-stats" class="sv-stats"></div>
-<div id="sv-chart" style="height: 340px"></div>
-<details><summary>Worked speed-up calculation for this run so far</summary>
-<pre id="sv-work"></pre></details>
-<script>__PLOTLYJS__</script>
-<script>
-const SV = __DATA__;
-(function () {
-  const $ = (id) => document.getElementById(id);
-  let current = 0, timer = null;
-  function show(i) {
-    current = Math.max(0, Math.min(SV.rounds - 1, i));
-    $("sv-text").innerHTML = SV.committed.slice(0, current).join("") + SV.current[current];
-    $("sv-header").textContent = SV.headers[current];
-    $("sv-stats").textContent = SV.stats[current];
-    $("sv-work").textContent = SV.work[current];
-    $("sv-slider").value = current;
-    $("sv-label").textContent = "round " + (current + 1) + " / " + SV.rounds;
-    Plotly.animate("sv-chart", ["r" + current], {mode: "immediate",
-      frame: {duration: 0, redraw: true}, transition: {duration: 0}});
-    window.svRound = current;
-  }
-  function stop() { clearInterval(timer); timer = null; $("sv-play").textContent = "▶"; }
-  function play() {
-    if (current >= SV.rounds - 1) show(0);
-    $("sv-play").textContent = "❚❚";
-    timer = setInterval(() => { if (current >= SV.rounds - 1) stop(); else show(current + 1); },
-                        SV.interval);
-  }
-  $("sv-play").onclick = () => (timer ? stop() : play());
-  $("sv-prev").onclick = () => { stop(); show(current - 1); };
-  $("sv-next").onclick = () => { stop(); show(current + 1); };
-  $("sv-slider").oninput = (e) => { stop(); show(parseInt(e.target.value, 10)); };
-  const fig = SV.figure;
-  Plotly.newPlot("sv-chart", fig.data, fig.layout, {displaylogo: false, responsive: true})
-    .then(() => Plotly.addFrames("sv-chart", fig.frames))
-    .then(() => { show(0); window.svReady = true; });
-})();
-</script>
-</body></html>
-"""
+def _costs_data(trace: Trace, costs) -> dict:
+    """What the page needs to switch costs with no Python: labels, timelines, numbers, work."""
+    n = len(trace.rounds)
+    line = timeline(trace, costs)
+    return {"name": costs.name if costs is not None else "measured (no baseline)",
+            "label": costs.label if costs is not None else "c against a verify pass (v = 1)",
+            "kind": "measured" if line.measured else "modelled", "unit": line.unit,
+            "rounds": [list(r) for r in line.rounds], "steps": list(line.steps),
+            "stats": [summary_line(trace, i, costs) for i in range(n)],
+            "work": [explain_so_far(trace, i, costs).to_text() for i in range(n)]}
 
 
-def _script_json(value) -> str:
-    """JSON safe inside a <script> element."""
-    return json.dumps(value).replace("</", "<\\/").replace("<!--", "<\\!--")
-
-
-def export_html(trace: Trace, path, title: str | None = None, interval_ms: int = 1200) -> Path:
+def export_html(trace: Trace, path, title: str | None = None, interval_ms: int = 1200,
+                costs: dict | None = None) -> Path:
     """Write a self-contained HTML page that animates the trace's rounds: play / pause, step,
     a slider, the coloured text (hover for p_T, p_S, ratio, u), the acceptance test as a plotly
-    chart with one frame per round, and the run's numbers so far. plotly.js is embedded, so the
-    page works offline and from a USB stick. Returns the path written."""
+    chart with one frame per round, and - for each cost model (default:
+    :func:`specviz.costs.choices`, measured on this machine first, then the device presets) -
+    the timeline of model calls, the numbers so far and the worked speed-up, switched from a
+    menu in the page. plotly.js is embedded, so the page works offline and from a USB stick.
+    Returns the path written."""
     from plotly.io import to_json
     from plotly.offline import get_plotlyjs
 
+    from .costs import choices
+    from .plots import DRAFT_COLOUR, TARGET_COLOUR
     from .plots_interactive import acceptance_figure
 
     check_round(trace, 0)
     committed, current = segments(trace)
     n = len(trace.rounds)
+    models = list((costs if costs is not None else choices(trace)).values()) or [None]
     data = {"rounds": n, "interval": interval_ms, "committed": committed, "current": current,
             "headers": [describe_round(trace, i) for i in range(n)],
-            "stats": [summary_line(trace, i) for i in range(n)],
-            "work": [explain_so_far(trace, i).to_text() for i in range(n)],
+            "costs": [_costs_data(trace, model) for model in models],
             "figure": json.loads(to_json(acceptance_figure(trace)))}
     title = title or "Speculative decoding, round by round"
     meta = (f"{trace.target_name} + {trace.draft_name} · K = {trace.k} · temperature "
             f"{trace.temperature:g} · seed {trace.seed} · {len(trace.output_ids)} tokens in "
             f"{n} rounds · alpha {trace.acceptance_rate:.3f}")
     if trace.speedup is not None:
-        meta += f" · wall-clock speed-up {trace.speedup:.2f}×"
-    page = (_PAGE.replace("__TITLE__", _html.escape(title)).replace("__META__", _html.escape(meta))
-            .replace("__PROMPT__", _html.escape(trace.prompt)).replace("__LAST__", str(n - 1))
-            .replace("__LEGEND__", legend_html()).replace("__TEXT_STYLE__", TEXT_STYLE))
-    page = page.replace("__DATA__", _script_json(data))
-    page = page.replace("__PLOTLYJS__", get_plotlyjs().replace("</script", "<\\/script"))
+        meta += f" · wall-clock speed-up {trace.speedup:.2f}× (measured)"
+    options = "".join(f'<option value="{j}">{_html.escape(entry["name"])}</option>'
+                      for j, entry in enumerate(data["costs"]))
+    page = fill(PAGE, {
+        "TITLE": _html.escape(title), "META": _html.escape(meta),
+        "PROMPT": _html.escape(trace.prompt), "LAST": str(n - 1), "LEGEND": legend_html(),
+        "TEXT_STYLE": TEXT_STYLE, "OPTIONS": options, "DRAFT": DRAFT_COLOUR,
+        "TARGET": TARGET_COLOUR, "DATA": script_json(data),
+        "PLOTLYJS": get_plotlyjs().replace("</script", "<\\/script")})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")

@@ -5,8 +5,10 @@ renders from these two functions, so they all agree on what happened:
 
 * :func:`token_views` - the text after round i, token by token, each with its status (the
   colour code below) and the numbers a hover shows (p_T, p_S, ratio, u);
-* :func:`so_far` / :func:`explain_so_far` - tokens committed over target calls, measured alpha
-  and c up to round i, and ``theory.speedup`` with those numbers, worked as an exam answer.
+* :func:`so_far` / :func:`explain_so_far` - tokens committed over target calls and measured
+  alpha up to round i; c and v(K + 1) from a cost model (:mod:`specviz.costs`: by default the
+  medians of this run's own timings, or a modelled device); ``theory.speedup`` with those
+  numbers, worked as an exam answer - or, when the timings are noisy, a note saying so.
 
 Colour code, the same everywhere in specviz: accepted green, rejected red, correction orange,
 bonus blue, never checked grey. This module reads traces only (no torch).
@@ -17,8 +19,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from . import solutions, theory
-from .solutions import Solution, Step
 from .trace import Trace
 
 COLOURS = {"accepted": "#2ca02c", "rejected": "#d62728", "correction": "#ff7f0e",
@@ -163,124 +163,7 @@ def describe_round(trace: Trace, i: int) -> str:
     return line
 
 
-@dataclass(frozen=True)
-class SoFar:
-    """The run's numbers over rounds 0..round, as the speed-up panel shows them."""
-
-    round: int
-    k: int
-    rounds: int                      # target calls so far (one verify pass per round)
-    tokens: int                      # tokens committed so far
-    accepted: int
-    checked: int
-    draft_calls: int
-    draft_seconds: float
-    target_seconds: float
-    step_seconds: float | None       # a target-only decoding step (from the baseline)
-
-    @property
-    def tokens_per_call(self) -> float:
-        return self.tokens / self.rounds
-
-    @property
-    def alpha(self) -> float:
-        return self.accepted / self.checked if self.checked else math.nan
-
-    @property
-    def draft_call_seconds(self) -> float | None:
-        return self.draft_seconds / self.draft_calls if self.draft_calls else None
-
-    @property
-    def verify_seconds(self) -> float:
-        return self.target_seconds / self.rounds
-
-    @property
-    def c(self) -> float | None:
-        """Draft seconds per call over the target's seconds per step: the baseline's step, or
-        (without a baseline) a verify pass, which then counts as one step (v = 1)."""
-        if self.draft_call_seconds is None:
-            return None
-        step = self.step_seconds or self.verify_seconds
-        return self.draft_call_seconds / step if step else None
-
-    @property
-    def verify_cost(self) -> float:
-        return self.verify_seconds / self.step_seconds if self.step_seconds else 1.0
-
-    @property
-    def predicted(self) -> float | None:
-        """``theory.speedup`` with the measured alpha, c and verify cost."""
-        if math.isnan(self.alpha) or self.c is None or self.verify_cost <= 0:
-            return None
-        return theory.speedup(self.alpha, self.k, self.c, self.verify_cost)
-
-    @property
-    def measured(self) -> float | None:
-        """Model time so far: what the target alone needs for these tokens over what the draft
-        and verify calls took (the engine's bookkeeping left out)."""
-        spent = self.draft_seconds + self.target_seconds
-        if not self.step_seconds or spent <= 0:
-            return None
-        return self.step_seconds * self.tokens / spent
-
-
-def so_far(trace: Trace, i: int) -> SoFar:
-    """Totals over rounds 0..i (measured, from the trace alone)."""
-    rounds = trace.rounds[:check_round(trace, i) + 1]
-    step = trace.baseline.seconds_per_token if trace.baseline else None
-    return SoFar(
-        round=i, k=trace.k, rounds=len(rounds), tokens=sum(len(r.committed) for r in rounds),
-        accepted=sum(r.n_accepted for r in rounds), checked=sum(r.n_checked for r in rounds),
-        draft_calls=sum(len(r.draft_seconds) for r in rounds),
-        draft_seconds=sum(sum(r.draft_seconds) for r in rounds),
-        target_seconds=sum(r.target_seconds for r in rounds), step_seconds=step)
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f}"
-
-
-def explain_so_far(trace: Trace, i: int) -> Solution:
-    """The exam-style speed-up calculation for this very run, up to round ``i``."""
-    s = so_far(trace, i)
-    steps = [Step(f"After {s.rounds} round(s) the run has committed {s.tokens} tokens with "
-                  f"{s.rounds} target call(s); plain decoding needs one target call per token.",
-                  rf"\frac{{\text{{tokens}}}}{{\text{{target calls}}}} = \frac{{{s.tokens}}}"
-                  rf"{{{s.rounds}}} = {s.tokens_per_call:.2f}")]
-    if math.isnan(s.alpha):
-        return Solution(f"This run so far (round {i + 1})", steps, None, "no draft was checked yet")
-    steps.append(Step("Measured acceptance rate: accepted drafts over drafts the target checked "
-                      "(those discarded after a rejection were never tested).",
-                      rf"\alpha = \frac{{{s.accepted}}}{{{s.checked}}} = {s.alpha:.3f}"))
-    if s.c is not None and s.step_seconds:
-        steps.append(Step("Measured cost of one draft token, in target decoding steps (the "
-                          "target-only run of the same prompt gives the step time).",
-                          rf"c = \frac{{{_ms(s.draft_call_seconds)}\,\text{{ms}}}}"
-                          rf"{{{_ms(s.step_seconds)}\,\text{{ms}}}} = {s.c:.3f}"))
-        steps.append(Step(f"Measured cost of one verify pass over K + 1 = {s.k + 1} positions, "
-                          "in target decoding steps.",
-                          rf"v = \frac{{{_ms(s.verify_seconds)}\,\text{{ms}}}}"
-                          rf"{{{_ms(s.step_seconds)}\,\text{{ms}}}} = {s.verify_cost:.3f}"))
-    elif s.c is not None:
-        steps.append(Step("This trace has no target-only baseline, so a verify pass stands in "
-                          "for one target step (v = 1) and c is measured against it.",
-                          rf"c \approx \frac{{{_ms(s.draft_call_seconds)}\,\text{{ms}}}}"
-                          rf"{{{_ms(s.verify_seconds)}\,\text{{ms}}}} = {s.c:.3f}"))
-    if s.predicted is not None:
-        worked = solutions.explain_speedup(s.alpha, s.k, s.c, s.verify_cost)
-        steps += list(worked.steps)
-    if s.measured is not None:
-        steps.append(Step("Measured: the target alone would need tokens x step time; the draft "
-                          "and verify calls took the rest (model time only).",
-                          rf"\frac{{{s.tokens} \times {_ms(s.step_seconds)}\,\text{{ms}}}}"
-                          rf"{{{_ms(s.draft_seconds + s.target_seconds)}\,\text{{ms}}}} "
-                          rf"= {s.measured:.2f}\times"))
-    answer = f"theory {s.predicted:.2f}×" if s.predicted is not None else "theory: needs c"
-    if s.measured is not None:
-        answer += f", measured {s.measured:.2f}× so far"
-    if trace.speedup is not None:
-        answer += f" (whole run, wall clock: {trace.speedup:.2f}×)"
-    return Solution(f"Speed-up of this run after round {i + 1} of {len(trace.rounds)}", steps,
-                    s.predicted, answer,
-                    ("theory: each draft accepted independently with the measured alpha",
-                     "c and v measured from this run's call times"))
+# The speed-up panel (numbers so far, the worked answer, the timeline) lives in its own module;
+# its names are re-exported here, where every view looks for them.
+from .replay_speedup import (SoFar, Timeline, default_costs, explain_so_far, so_far,  # noqa: E402
+                             timeline)

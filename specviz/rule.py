@@ -9,9 +9,14 @@ is then distributed exactly as p_target:
                = min(p_draft(x), p_target(x)) + max(0, p_target(x) - p_draft(x)) = p_target(x)
 
 where alpha = sum_x min(p_target(x), p_draft(x)) is the chance that a proposal is accepted.
+
+:func:`verify` applies the rule to a whole round of k proposals at once (the accept/reject half of
+Algorithm 1); :func:`verify_greedy` is its temperature-0 form.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
 
 import torch
 
@@ -70,6 +75,69 @@ def sample(probs: torch.Tensor, u: float) -> int:
     >>> sample(torch.tensor([0.2, 0.0, 0.5, 0.3]), u=0.95)
     3
     """
+    if probs.device.type == "mps":  # no float64 there
+        probs = probs.cpu()
     cdf = probs.double().cumsum(-1)
     index = int(torch.searchsorted(cdf, u * cdf[-1], right=True))
     return min(index, probs.shape[-1] - 1)
+
+
+def verify(tokens: Sequence[int], p_draft: torch.Tensor, p_target: torch.Tensor,
+           draws: Iterator[float], eos: Collection[int] = ()) -> tuple[int, int | None]:
+    """One round of Leviathan et al.'s Algorithm 1 after drafting: which proposals to keep, and
+    the token that follows them. Returns ``(n_accepted, next_token)``.
+
+    * ``tokens`` - the proposals x_1..x_n (n <= k), x_i sampled from row i - 1 of ``p_draft``.
+    * ``p_draft`` - [n, vocab]; ``p_target`` - [n + 1, vocab], row i scored at x_i's position,
+      row n after the last proposal (the bonus row).
+    * ``draws`` - uniforms on [0, 1), read in order: u_i for each proposal tested (testing stops
+      at the first rejection), then one to sample the next token. The paper draws r_1..r_k up
+      front; reading only those used gives the same law and a record of every draw.
+    * ``eos`` - end-of-sequence ids: after an accepted one nothing can follow (``next_token``
+      is None and no draw is read).
+
+    x_i is kept iff u_i < min(1, p_target(x_i) / p_draft(x_i)) and all before it were kept.
+    After the first rejection, at i = n_accepted, ``next_token`` comes from
+    residual(p_target[i], p_draft[i]); if all n passed, it is a bonus token from p_target[n].
+
+    >>> p_draft = torch.tensor([[0.5, 0.5, 0.0], [0.2, 0.2, 0.6]])
+    >>> p_target = torch.tensor([[0.25, 0.5, 0.25], [0.1, 0.6, 0.3], [0.3, 0.3, 0.4]])
+    >>> verify([0, 2], p_draft, p_target, iter([0.3, 0.7, 0.5]))  # ratios 0.5, 0.5: keep, reject
+    (1, 1)
+    >>> verify([0, 2], p_draft, p_target, iter([0.3, 0.2, 0.9]))  # both kept, bonus from row 2
+    (2, 2)
+
+    The correction after the rejection of x_2 is token 1: the residual of row 1 is
+    norm(max(0, [0.1 - 0.2, 0.6 - 0.2, 0.3 - 0.6])) = [0, 1, 0].
+    """
+    n = len(tokens)
+    rows, ids = torch.arange(n), torch.as_tensor(list(tokens), dtype=torch.long)
+    pt, pd = p_target[rows, ids].tolist(), p_draft[rows, ids].tolist()  # one gather each
+    for i in range(n):
+        if not accept(pt[i], pd[i], next(draws)):
+            return i, sample(residual(p_target[i], p_draft[i]), next(draws))
+    if n and tokens[-1] in eos:
+        return n, None
+    return n, sample(p_target[n], next(draws))
+
+
+def verify_greedy(tokens: Sequence[int], target_argmax: Sequence[int],
+                  eos: Collection[int] = ()) -> tuple[int, int | None]:
+    """:func:`verify` at temperature 0: keep proposals while each is the target's argmax, then
+    the target's argmax at the first mismatch (or after the last proposal). No draws.
+
+    ``target_argmax`` - the target's argmax at the n + 1 positions, as ``verify``'s p_target.
+
+    >>> verify_greedy([4, 7, 1], [4, 7, 2, 9])   # x_3 = 1 is not the argmax 2: corrected
+    (2, 2)
+    >>> verify_greedy([4, 7], [4, 7, 9])         # all kept, bonus 9
+    (2, 9)
+    >>> verify_greedy([4, 0], [4, 0, 9], eos={0})  # an accepted end of sequence: nothing follows
+    (2, None)
+    """
+    n = 0
+    while n < len(tokens) and tokens[n] == target_argmax[n]:
+        n += 1
+    if n == len(tokens) and n and tokens[-1] in eos:
+        return n, None
+    return n, int(target_argmax[n])

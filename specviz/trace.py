@@ -22,7 +22,8 @@ import math
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-SCHEMA = "specviz.trace/1"
+SCHEMA = "specviz.trace/2"
+READS = ("specviz.trace/1", SCHEMA)  # /1: before rounds recorded their own k
 
 
 class TraceError(ValueError):
@@ -99,6 +100,8 @@ class Round:
     committed: tuple[int, ...]       # token ids this round added to the output (after trimming)
     trimmed: int = 0                 # tokens produced past EOS / max_new_tokens and cut
     stop: str | None = None          # "eos" or "max_new_tokens" when generation ended here
+    k: int | None = None             # draft tokens asked for: the run's k, or fewer when the
+                                     # budget ends sooner (None in traces from specviz.trace/1)
     draft_seconds: tuple[float, ...] = field(default=(), compare=False)  # one per draft call
     target_seconds: float = field(default=0.0, compare=False)            # the verify pass
 
@@ -126,6 +129,7 @@ class Baseline:
     tokens: int
     target_calls: int
     seconds: float = field(compare=False)
+    step_seconds: tuple[float, ...] = field(default=(), compare=False)  # each decoding step
 
     @property
     def seconds_per_token(self) -> float:
@@ -231,7 +235,8 @@ class Trace:
         if baseline.is_speculative:
             raise ValueError("the baseline must be an autoregressive (target-only) trace")
         summary = Baseline(tokens=len(baseline.output_ids), target_calls=baseline.target_calls,
-                           seconds=baseline.seconds - baseline.prefill_seconds)
+                           seconds=baseline.seconds - baseline.prefill_seconds,
+                           step_seconds=tuple(baseline.step_seconds))
         return replace(self, baseline=summary)
 
     def text_until(self, round_index: int) -> list[str]:
@@ -251,6 +256,9 @@ class Trace:
             committed = [t for r in self.rounds for t in r.committed]
             if committed != self.output_ids:
                 raise ValueError("the rounds' committed tokens do not add up to output_ids")
+        for r in self.rounds:
+            if r.k is not None and not (isinstance(r.k, int) and 0 <= len(r.proposals) <= r.k):
+                raise ValueError(f"round {r.index} has {len(r.proposals)} proposals for k = {r.k!r}")
         for p in self.proposals:
             if not (0.0 <= p.p_target <= 1.0 and 0.0 < p.p_draft <= 1.0):
                 raise ValueError(f"proposal at position {p.position} has probabilities outside [0, 1]")
@@ -271,11 +279,12 @@ class Trace:
         if not isinstance(data, dict):
             raise TraceError(f"{source}: expected a JSON object, found {type(data).__name__}")
         schema = data.get("schema")
-        if schema != SCHEMA:
-            raise TraceError(f"{source}: schema is {schema!r}, this specviz reads {SCHEMA!r}; "
-                             "re-record the trace with this version of specviz")
+        if schema not in READS:
+            raise TraceError(f"{source}: schema is {schema!r}, this specviz reads "
+                             f"{' and '.join(map(repr, READS))}; re-record the trace with this "
+                             "version of specviz")
         try:
-            trace = _build(cls, data)
+            trace = _build(cls, data | {"schema": SCHEMA})
             trace.validate()
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise TraceError(f"{source}: not a valid specviz trace ({err})") from err

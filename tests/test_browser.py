@@ -6,6 +6,8 @@
 * A page written by ``export_html`` is opened from disk, offline: its frames exist and play.
 
 Without Chromium (or Playwright) these tests are skipped and say why; they never pass silently.
+With ``SPECVIZ_REQUIRE_BROWSER=1`` (set by ``.ci/run``) they fail instead: in CI a missing browser
+is a broken setup, not a reason to skip.
 The JupyterLab server runs on a free localhost port with a token, from a temporary copy of the
 notebooks and temporary settings, and is stopped whatever happens.
 
@@ -40,13 +42,23 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 RUN_ALL_TIMEOUT = 300  # seconds for 02_step_through with SPECVIZ_SMALL=1 (~30 s on 2 busy cores)
 
 
+def _unavailable(reason: str):
+    """Skip, or fail where a browser is required (SPECVIZ_REQUIRE_BROWSER=1, as in CI)."""
+    if os.environ.get("SPECVIZ_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} - and SPECVIZ_REQUIRE_BROWSER=1 requires the browser tests to run",
+                    pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium; "
-                    ".ci/run installs it); the browser tests need a real browser")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="Playwright for Python is not installed (requirements.txt)")
+        _unavailable(f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium; "
+                     ".ci/run installs it); the browser tests need a real browser")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        _unavailable("Playwright for Python is not installed (requirements.txt)")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -272,3 +284,60 @@ def test_exported_page_animates_offline(browser, tmp_path):
         assert not errors, errors
     finally:
         page.close()
+
+
+def test_exported_page_switches_hardware_offline(browser, tmp_path):
+    # The lecturer's path: a saved run, replayed and priced on another device, with no Python.
+    # fails if the costs menu does not re-price the timeline, the numbers and the worked answer
+    from specviz.costs import CostModel
+    from specviz.html import export_html
+
+    from handmade_traces import timed_trace
+
+    trace = timed_trace("SmolLM2-135M-Instruct", "specviz-draft")
+    path = export_html(trace, tmp_path / "run.html")
+    page = browser.new_page(viewport={"width": 1200, "height": 1000})
+    page.set_default_timeout(30_000)
+    requests, errors = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_function("window.svReady === true")
+        options = page.eval_on_selector_all("#sv-costs option", "os => os.map(o => o.textContent)")
+        assert options[0] == "measured on this machine" and "H100 (roofline)" in options
+        assert page.inner_text("#sv-timeline-text").endswith("(measured)")
+        page.click("#sv-next")                                   # round 2, as timed
+        # 3 x 40 + 200 ms, then 3 x 10 + 50 ms; alone: 6 tokens x the baseline's mean 57.9 ms
+        assert page.inner_text("#sv-timeline-text").startswith(
+            "400.0 ms for 6 tokens; the target alone 347.4 ms: 0.87x")
+        assert page.locator("#sv-lane-spec .sv-verify").count() == 6
+        page.select_option("#sv-costs", label="H100 (roofline)")
+        h100 = CostModel.roofline("SmolLM2-135M", "specviz-draft", "H100")
+        spent = 6 * h100.draft_seconds() + 2 * h100.target_seconds(4)
+        text = page.inner_text("#sv-timeline-text")
+        assert text.startswith(f"{spent * 1000:.1f} ms for 6 tokens") and text.endswith("(modelled)")
+        assert page.inner_text("#sv-costs-label") == h100.label
+        assert "Modelled, not measured" in page.locator("#sv-work").text_content()
+        assert "(H100 (roofline))" in page.inner_text("#sv-stats")
+        page.select_option("#sv-costs", index=options.index(next(o for o in options
+                                                                 if o.startswith("paper"))))
+        assert "steps for 6 tokens" in page.inner_text("#sv-timeline-text")
+        page.screenshot(path=str(_artifacts() / "export_html_costs.png"), full_page=True)
+        assert [u for u in requests if not u.startswith("file:")] == []
+        assert not errors, errors
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("required, outcome", [("1", "1 error"), ("0", "1 skipped")])
+def test_a_missing_browser_fails_where_it_is_required(tmp_path, required, outcome):
+    """Fails if a missing Chromium is skipped where SPECVIZ_REQUIRE_BROWSER=1 (CI), or fails
+    where it is not (a student's machine)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         f"{Path(__file__)}::test_exported_page_animates_offline"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        env=os.environ | {"SPECVIZ_CHROMIUM": str(tmp_path / "no-chromium"),
+                          "SPECVIZ_REQUIRE_BROWSER": required})
+    assert outcome in result.stdout.splitlines()[-1], result.stdout[-2000:]

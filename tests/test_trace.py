@@ -1,10 +1,13 @@
 """Traces: exact JSON round trip, content equality, and clear errors for bad files."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
+from handmade_traces import greedy_trace, sampled_trace
 from specviz import Trace, TraceError, autoregressive, speculate
+from specviz.trace import SCHEMA
 
 
 @pytest.fixture
@@ -34,11 +37,23 @@ def test_equality_ignores_timings(trace):
     assert Trace.from_dict(data) != trace
 
 
-def test_derived_numbers(trace):
-    checked = sum(p.checked for p in trace.proposals)
-    assert trace.acceptance_rate == sum(p.accepted for p in trace.proposals) / checked
-    assert trace.draft_calls == sum(len(r.proposals) for r in trace.rounds)
-    assert trace.text_until(0) == trace.token_texts[:len(trace.rounds[0].committed)]
+def test_derived_numbers_by_hand():
+    """handmade_traces.sampled_trace, worked by hand (see its docstring): 3 rounds commit 2, 4
+    and 1 tokens; 6 proposals were checked (' sat' was discarded untested), 5 accepted; 7 draft
+    calls of 10 ms, verify passes of 50 ms; the target alone takes 0.35 s for 7 tokens = 50 ms a
+    token, the run 0.3 s - 0.02 s prefill = 40 ms a token."""
+    t = sampled_trace()
+    assert t.acceptance_rate == pytest.approx(5 / 6)   # not 5/7: discarded proposals don't count
+    assert t.tokens_per_round == pytest.approx(7 / 3)
+    assert (t.target_calls, t.draft_calls) == (3, 7)
+    assert t.c == pytest.approx(0.010 / 0.050)         # 0.2
+    assert t.verify_cost == pytest.approx(0.050 / 0.050)
+    assert t.speedup == pytest.approx(0.050 / 0.040)   # 1.25
+    assert list(t.text_until(0)) == ["The", " dog"] and t.text_until(2) == t.token_texts
+    # greedy_trace: round 0 rejects ' A' and discards the rest, round 1 accepts 2: alpha = 2/3
+    g = greedy_trace()
+    assert g.acceptance_rate == pytest.approx(2 / 3) and g.tokens_per_round == 2.0
+    assert g.c is None and g.speedup is None            # no target-alone run attached
 
 
 def write(tmp_path, text):
@@ -57,6 +72,7 @@ def write(tmp_path, text):
     (lambda d: d["rounds"][0]["proposals"][0].update(u=-0.5), "outside \\[0, 1\\)"),
     (lambda d: d.update(output_ids=d["output_ids"][:-1]), "texts|do not add up"),
     (lambda d: d.update(k=0), "k must be a positive integer"),
+    (lambda d: d["rounds"][0].update(k=1), "round 0 has 3 proposals for k = 1"),
 ])
 def test_invalid_trace_files_name_the_file_and_the_problem(trace, tmp_path, mutate, message):
     data = json.loads(json.dumps(trace.to_dict()))
@@ -65,6 +81,19 @@ def test_invalid_trace_files_name_the_file_and_the_problem(trace, tmp_path, muta
     with pytest.raises(TraceError, match=message) as err:
         Trace.from_json(path)
     assert str(path) in str(err.value)
+
+
+def test_a_trace_saved_before_rounds_recorded_their_k_still_loads(trace, tmp_path):
+    """specviz.trace/1 files have no round k. Fails if the loader reads only the newest schema."""
+    data = json.loads(json.dumps(trace.to_dict()))
+    # k = 3, 12 new tokens: a round starting at output position s drafts min(3, 12 - s - 1)
+    assert [r["k"] for r in data["rounds"]] == [min(3, 11 - r.start) for r in trace.rounds]
+    data["schema"] = "specviz.trace/1"
+    for r in data["rounds"]:
+        del r["k"]
+    loaded = Trace.from_json(write(tmp_path, json.dumps(data)))
+    assert {r.k for r in loaded.rounds} == {None} and loaded.schema == SCHEMA
+    assert loaded == replace(trace, rounds=[replace(r, k=None) for r in trace.rounds])
 
 
 @pytest.mark.parametrize("text, message", [
