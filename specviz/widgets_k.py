@@ -53,8 +53,9 @@ class KExplorer(_View):
         self.remeasure_button = widgets.Button(description="re-measure", icon="refresh",
                                                tooltip="time every measured K once more")
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
+        proposer = getattr(getattr(pair, "drafter", None), "name", None)   # lookup, EAGLE
         self.cost_models = presets_for(getattr(pair, "target_name", ""),
-                                       getattr(pair, "draft_name", ""))
+                                       proposer or getattr(pair, "draft_name", ""))
         self.costs_menu = widgets.Dropdown(options=[MEASURED] + list(self.cost_models),
                                            value=MEASURED, description="costs",
                                            layout=widgets.Layout(width="420px"))
