@@ -102,22 +102,46 @@ def main(argv=None) -> int:
 
 
 def _run(args, colour: bool, pair) -> int:
-    from .console import print_trace
+    """Both runs streamed as they are decided: each speculative round as the target rules on
+    it, then the target alone token by token; then the summary and the race, measured and
+    (from the cost model) modelled."""
+    import time
+
+    from .console import format_round, race, show_token, summary
     from .engine import autoregressive, speculate
 
     settings = dict(max_new_tokens=args.max_new_tokens, temperature=args.temperature,
                     seed=args.seed, chat=not args.no_chat)
-    trace = speculate(pair, args.prompt, k=args.k, **settings)
-    if not args.no_baseline:
-        trace = trace.with_baseline(autoregressive(pair, args.prompt, **settings))
-    measured = None
-    if not (args.no_baseline or args.no_costs):
-        from .costs import measure_pass_costs   # v(q) at every width, for the best-K line
-
-        measured = measure_pass_costs(pair, qs=(1, 2, 3, 4, 6, 8, 12, 16),
-                                      context=len(trace.prompt_ids), repeats=3, warmup=1)
     print(f"prompt: {args.prompt}\n")
-    print_trace(trace, colour, pass_costs=measured)
+    print(f"speculative decoding: {pair.draft_name} proposes {args.k} tokens per round, "
+          f"{pair.target_name} checks them in one pass (each round printed as it is decided)",
+          flush=True)
+    start = time.perf_counter()
+
+    def on_round(r) -> None:
+        print(f"{time.perf_counter() - start:6.2f} s  {format_round(r, colour)}", flush=True)
+
+    trace = speculate(pair, args.prompt, k=args.k, on_round=on_round, **settings)
+    measured = None
+    if not args.no_baseline:
+        print(f"\nthe target alone: {pair.target_name}, one pass per token (each token printed "
+              "as it is decoded)", flush=True)
+        start = time.perf_counter()
+        baseline = autoregressive(pair, args.prompt, on_token=lambda _, text: print(
+            show_token(text), end="", flush=True), **settings)
+        print(f"\n{time.perf_counter() - start:6.2f} s  {len(baseline.output_ids)} tokens", flush=True)
+        trace = trace.with_baseline(baseline)
+        if not args.no_costs:
+            from .costs import measure_pass_costs   # v(q) at every width, for the best-K line
+
+            print("\nmeasuring target passes of every width for the best-K line ...", flush=True)
+            measured = measure_pass_costs(pair, qs=(1, 2, 3, 4, 6, 8, 12, 16),
+                                          context=len(trace.prompt_ids), repeats=3, warmup=1)
+    print()
+    print(summary(trace, measured))
+    lines = race(trace)
+    if lines:
+        print("\n" + "\n".join(lines))
     print(f"\noutput: {trace.text}")
     if args.json:
         print(f"trace saved to {trace.to_json(args.json)}")

@@ -154,6 +154,40 @@ def _elsewhere(trace: Trace, alpha: float, device: str | None) -> list[str]:
             f"                      ({there.label})"]
 
 
+def race(trace: Trace, device: str | None = GPU_PRESET, width: int = 30) -> list[str]:
+    """The two runs of ``make demo`` side by side: wall time measured here (a bar each), then
+    the same decisions priced on ``device``, labelled modelled. Empty without a baseline.
+    """
+    base = trace.baseline
+    if base is None or not trace.is_speculative or not trace.output_ids:
+        return []
+    spec = trace.seconds - trace.prefill_seconds
+    slowest = max(spec, base.seconds, 1e-9)
+    lines = [f"the race              same prompt, {len(trace.output_ids)} tokens each "
+             "(prefill left out), measured on this machine:"]
+    for name, seconds, calls in (("speculative", spec, trace.target_calls),
+                                 ("target alone", base.seconds, base.target_calls)):
+        filled = round(width * seconds / slowest)
+        lines.append(f"  {name:<20}{'#' * filled}{'.' * (width - filled)} {seconds:6.2f} s "
+                     f"({calls} target calls)")
+    winner = "speculative decoding" if spec < base.seconds else "the target alone"
+    lines.append(f"  {winner} finished first, {max(spec, base.seconds) / max(min(spec, base.seconds), 1e-9):.2f}x "
+                 "faster (measured)")
+    if device is None:
+        return lines
+    try:
+        target = hardware.model_shape(trace.target_name)
+        draft = (None if trace.draft_name in hardware.NO_MODEL_DRAFTERS
+                 else hardware.model_shape(trace.draft_name))
+        there = CostModel.roofline(target, draft, device)
+    except (KeyError, ValueError):
+        return lines
+    priced = price(trace, there)
+    return lines + [f"  on {there.device}, modelled (roofline, not measured): speculative "
+                    f"{1000 * priced.seconds:.1f} ms, target alone {1000 * priced.baseline_seconds:.1f} ms "
+                    f"({priced.speedup:.2f}x) for the same decisions"]
+
+
 def _range(pair, digits: int) -> str:
     return "-" if pair is None else f"{pair[0]:.{digits}f}-{pair[1]:.{digits}f}"
 

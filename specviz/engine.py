@@ -39,12 +39,14 @@ from .trace import Trace
 
 def speculate(pair: ModelPair, prompt, k: int = 5, max_new_tokens: int = 64,
               temperature: float = 1.0, seed: int = 0, chat: bool = True,
-              drafter: Drafter | None = None) -> Trace:
+              drafter: Drafter | None = None, on_round=None) -> Trace:
     """Generate with speculative decoding and record every decision.
 
     ``prompt`` is a string (chat template applied when ``chat`` and the tokenizer has one) or
     a list of token ids. Randomness comes only from ``random.Random(seed)``: the same call gives
     the same trace. ``drafter`` replaces the pair's draft model (see :mod:`specviz.drafters`).
+    ``on_round(round)`` is called with each :class:`~specviz.trace.Round` as soon as it is
+    decided and recorded (``make demo`` prints it then), before the next round drafts.
     """
     _check_args(k=k, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
     run = _Run(pair, prompt, chat, temperature, seed)
@@ -93,6 +95,8 @@ def speculate(pair: ModelPair, prompt, k: int = 5, max_new_tokens: int = 64,
             None if greedy else draws.taken, k=k_round, committed=tuple(new), trimmed=trimmed,
             stop=round_stop, draft_seconds=tuple(draft.seconds), target_seconds=target_seconds))
         output += new
+        if on_round is not None:
+            on_round(rounds[-1])
         if round_stop:
             stop = round_stop
             break
@@ -102,8 +106,10 @@ def speculate(pair: ModelPair, prompt, k: int = 5, max_new_tokens: int = 64,
 
 
 def autoregressive(pair: ModelPair, prompt, max_new_tokens: int = 64, temperature: float = 1.0,
-                   seed: int = 0, chat: bool = True) -> Trace:
-    """The target alone, one forward pass per token: the baseline speed-ups are measured against."""
+                   seed: int = 0, chat: bool = True, on_token=None) -> Trace:
+    """The target alone, one forward pass per token: the baseline speed-ups are measured against.
+
+    ``on_token(token_id, text)`` is called with each token as soon as it is decoded."""
     _check_args(k=1, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
     run = _Run(pair, prompt, chat, temperature, seed)
     output, steps, stop = [], [], "max_new_tokens"
@@ -122,6 +128,8 @@ def autoregressive(pair: ModelPair, prompt, max_new_tokens: int = 64, temperatur
             last = sample(distribution(logits, temperature).cpu(), run.rng.random())
         steps.append(time.perf_counter() - t0)
         output.append(last)
+        if on_token is not None:
+            on_token(last, run.recorder.text(last))
         if last in run.eos:
             stop = "eos"
             break

@@ -9,7 +9,7 @@ import pytest
 from handmade_traces import sampled_trace, timed_trace
 from specviz import autoregressive, console, speculate, theory
 from specviz.__main__ import main
-from specviz.costs import CostModel
+from specviz.costs import CostModel, price
 from tiny_models import tiny_pair
 
 
@@ -113,3 +113,66 @@ def test_show_replays_a_saved_trace_and_rejects_a_corrupt_one(tmp_path):
     out = subprocess.run([sys.executable, "-m", "specviz", "show", str(path)], capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 2 and "corrupt trace file" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_rounds_and_tokens_are_handed_out_as_they_are_decided(pair):
+    # fails if on_round / on_token are called after the loop (all at the end, as `make demo`
+    # used to print): at round i's callback the drafter must have drafted exactly i + 1 times,
+    # and at token j's the target must have run the prefill and j + 1 decoding steps
+    from specviz.drafters import ModelDrafter
+
+    class Counting(ModelDrafter):
+        calls = 0
+
+        def propose(self, *args, **kwargs):
+            Counting.calls += 1
+            return super().propose(*args, **kwargs)
+
+    seen = []
+    trace = speculate(pair, [1, 2, 3], k=3, max_new_tokens=12, temperature=1.0, seed=0,
+                      drafter=Counting(pair.draft),
+                      on_round=lambda r: seen.append((r.index, Counting.calls)))
+    assert seen == [(i, i + 1) for i in range(len(trace.rounds))] and len(seen) > 2
+    passes, tokens = [], []
+    hook = pair.target.register_forward_hook(lambda *_: passes.append(1))
+    try:
+        alone = autoregressive(pair, [1, 2, 3], max_new_tokens=6, temperature=1.0, seed=0,
+                               on_token=lambda token, text: tokens.append((token, text, len(passes))))
+    finally:
+        hook.remove()
+    assert [t for t, _, _ in tokens] == list(alone.output_ids)
+    assert [n for _, _, n in tokens] == [j + 2 for j in range(len(tokens))]   # prefill + j + 1
+    assert [text for _, text, _ in tokens] == list(alone.token_texts)
+
+
+def test_the_race_puts_both_runs_side_by_side_measured_then_modelled():
+    # fails if the modelled times lose their label, or the bars do not follow the measured times
+    trace = timed_trace("SmolLM2-135M-Instruct", "specviz-draft")
+    lines = console.race(trace)
+    spec = trace.seconds - trace.prefill_seconds
+    assert f"{spec:6.2f} s ({trace.target_calls} target calls)" in lines[1]
+    assert f"{trace.baseline.seconds:6.2f} s ({trace.baseline.target_calls} target calls)" in lines[2]
+    longer, shorter = (lines[1], lines[2]) if spec > trace.baseline.seconds else (lines[2], lines[1])
+    assert longer.count("#") == 30 and 0 < shorter.count("#") < 30
+    assert "measured" in lines[3] and "modelled (roofline, not measured)" in lines[-1]
+    h100 = price(trace, CostModel.roofline("SmolLM2-135M", "specviz-draft", "H100"))
+    assert f"({h100.speedup:.2f}x)" in lines[-1]
+    assert console.race(timed_trace(), device=None)[-1].endswith("(measured)")
+    assert console.race(sampled_trace(baseline=False)) == []
+
+
+def test_the_demo_streams_both_runs_then_the_race(tmp_path, capsys):
+    # `make demo` on folders: the rounds, then the target alone token by token, then the
+    # summary and the race; no "Loading weights" bar from the loads
+    from test_models import WORDS, save
+    from tiny_models import tiny_llama, word_tokenizer
+
+    target = save(tmp_path / "t", tiny_llama(vocab=16), word_tokenizer(WORDS))
+    draft = save(tmp_path / "d", tiny_llama(vocab=16, seed=1))
+    assert main(["run", "--target", target, "--draft", draft, "--device", "cpu", "--no-chat",
+                 "--prompt", "the cat sat", "--k", "2", "--max-new-tokens", "8", "--no-costs",
+                 "--no-color", "--temperature", "0"]) == 0
+    out, err = capsys.readouterr()
+    first_round, alone, race = out.index("s  round   1 |"), out.index("the target alone:"), out.index("the race")
+    assert first_round < alone < out.index("speed-up") < race, out
+    assert "Loading weights" not in err
