@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.specviz-setup
 PORT   ?= 8888
 
-.PHONY: setup demo test test-fast lab bench bench-quick bench-prompts bench-readme bench-demo distill clean
+.PHONY: setup demo test test-fast lab bench bench-quick bench-prompts bench-readme bench-demo bench-notebooks distill clean
 
 setup: $(STAMP)
 
@@ -30,7 +30,8 @@ test: setup
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not browser"
 
-# JupyterLab on the first notebook with the project's kernel (widgets and plotly need no extra
+# JupyterLab on the first notebook with the project's kernel, on PORT or, when another server
+# holds it, the next free port (specviz.ports says which) (widgets and plotly need no extra
 # step: their lab extensions come with the pip packages). Localhost only, token always on: a
 # fresh token per launch, set by a config file loaded after the user's own (so no personal
 # config can switch it off), passed in the environment rather than on the command line.
@@ -39,11 +40,12 @@ LAB_CONFIG   := $(VENV)/etc/specviz-lab-config.py
 lab: setup
 	@mkdir -p $(dir $(LAB_CONFIG))
 	@printf '%s\n' 'import os' 'c.IdentityProvider.token = os.environ["JUPYTER_TOKEN"]' > $(LAB_CONFIG)
-	@JUPYTER_TOKEN=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))'); \
+	@port=$$($(BIN)/python specviz/ports.py $(PORT)) || exit 2; \
+	JUPYTER_TOKEN=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))'); \
 	export JUPYTER_TOKEN; \
-	echo "specviz: JupyterLab at http://127.0.0.1:$(PORT)/lab/tree/$(notdir $(LAB_NOTEBOOK))?token=$$JUPYTER_TOKEN"; \
+	echo "specviz: JupyterLab at http://127.0.0.1:$$port/lab/tree/$(notdir $(LAB_NOTEBOOK))?token=$$JUPYTER_TOKEN"; \
 	exec $(BIN)/jupyter lab --config=$(LAB_CONFIG) --ServerApp.ip=127.0.0.1 \
-		--ServerApp.port=$(PORT) --ServerApp.port_retries=0 --ServerApp.root_dir=notebooks \
+		--ServerApp.port=$$port --ServerApp.port_retries=0 --ServerApp.root_dir=notebooks \
 		--MultiKernelManager.default_kernel_name=specviz \
 		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_NOTEBOOK)
 
@@ -58,12 +60,18 @@ bench: setup
 	$(BIN)/python bench/speedup.py --repeats 3 $(BENCH_FLAGS)
 	$(BIN)/python bench/speedup.py --prompt-set copy --prompts 6 --temperatures 0 --no-hf $(BENCH_FLAGS)
 	$(MAKE) bench-demo
+	$(MAKE) bench-notebooks
 	$(BIN)/python bench/report.py
 
 # `make demo`, recorded for the README (bench/report.py replays it).
 bench-demo: setup
 	$(BIN)/python -m specviz run --k 5 --max-new-tokens 48 --temperature 0 --no-color \
 		--json bench/results/demo_trace.json --costs-json bench/results/demo_pass_costs.json
+
+# Every notebook top to bottom as a student runs it, quiet and beside one busy process (the
+# README's notebook times; bench/notebooks.py --help).
+bench-notebooks: setup
+	$(BIN)/python bench/notebooks.py $(BENCH_FLAGS)
 
 bench-quick: setup
 	$(BIN)/python bench/threads.py --repeats 3
