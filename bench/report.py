@@ -166,6 +166,23 @@ def prompts_table(data: dict) -> str:
                                f"{data['pooled_alpha_t1']:.2f} at T = 1.*")
 
 
+def notebooks_table(data: dict) -> str:
+    """Each notebook's run-all time (bench/notebooks.py), quiet and beside one busy process."""
+    lines = ["| notebook | quiet | beside one busy process | loaded / quiet | budget (quiet) |",
+             "|---|---|---|---|---|"]
+    for r in data["rows"]:
+        loaded = f"{r['loaded']:.0f} s" if "loaded" in r else "-"
+        ratio = f"{r['ratio']:.2f}x" if "ratio" in r else "-"
+        verdict = "within" if r["within_budget"] else "**over**"
+        lines.append(f"| `{r['notebook']}` | {r['quiet']:.0f} s | {loaded} | {ratio} | "
+                     f"{r['budget']:.0f} s, loaded <= {data['loaded_ratio_budget']:g}x: {verdict} |")
+    setting = "SPECVIZ_SMALL=1 (the tests' setting)" if data.get("small") else \
+        "as a student runs them (quick setting of the long experiments)"
+    paused = "other jobs paused" if data.get("paused") else "other jobs running"
+    return "\n".join(lines) + (f"\n\n*Run all in a fresh kernel (nbclient), {setting}, {paused}; "
+                               f"{_where(data)}.*")
+
+
 def gpu_table(data: dict) -> str:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from gpu_check import table
@@ -174,9 +191,9 @@ def gpu_table(data: dict) -> str:
 
 
 TABLES = {"threads": threads_table, "pass-costs": pass_costs_table, "busy": busy_table,
-          "prompts": prompts_table, "gpu": gpu_table}
+          "prompts": prompts_table, "gpu": gpu_table, "notebooks": notebooks_table}
 FILES = {"threads": "threads", "pass-costs": "pass_costs", "busy": "busy", "prompts": "prompts",
-         "gpu": "gpu"}
+         "gpu": "gpu", "notebooks": "notebooks"}
 
 
 # Tables that may honestly be absent: what the README says until they are measured.

@@ -98,3 +98,40 @@ def test_gpu_check_dry_run_exercises_the_whole_script(tmp_path):
     assert costs["c"] > 0 and costs["c_preset"] > 0 and costs["within_tolerance"] is None
     assert "| q = 16 |" in out.stdout and "| c (draft / target step) |" in out.stdout
     assert "fitted roofline:" in out.stdout
+
+
+def _bench_notebooks():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_notebooks", BENCH / "notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_notebook_timing_flags_a_slow_cell_that_shows_no_progress(tmp_path):
+    # fails if a cell over 3 s with nothing on screen is not flagged, or one with a bar is
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import time\ntime.sleep(3.3)"),
+        nbformat.v4.new_code_cell("from tqdm.auto import tqdm\nfor _ in tqdm(range(4)):\n"
+                                  "    time.sleep(0.85)"),
+        nbformat.v4.new_code_cell("1 + 1")])
+    nbformat.write(nb, tmp_path / "x.ipynb")
+    row = _bench_notebooks().run_notebook(tmp_path / "x.ipynb")
+    assert {c["cell"]: c["progress"] for c in row["slow_cells"]} == {1: False, 2: True}
+    assert row["seconds"] >= 6.6
+
+
+def test_the_notebook_table_renders_times_ratios_and_verdicts():
+    data = {"machine": {"cpu": "x", "cores": 2, "torch": "2.13.0", "date": "2026-11-30"},
+            "small": False, "paused": True, "loaded_ratio_budget": 2.0,
+            "rows": [{"notebook": "00_start_here", "quiet": 21.4, "loaded": 30.2, "ratio": 1.41,
+                      "budget": 30.0, "within_budget": True},
+                     {"notebook": "03_k_experiments", "quiet": 130.0, "loaded": 400.0,
+                      "ratio": 3.08, "budget": 120.0, "within_budget": False}]}
+    table = report.notebooks_table(data)
+    assert "| `00_start_here` | 21 s | 30 s | 1.41x | 30 s, loaded <= 2x: within |" in table
+    assert "| `03_k_experiments` | 130 s | 400 s | 3.08x | 120 s, loaded <= 2x: **over** |" in table
+    assert "other jobs paused" in table
