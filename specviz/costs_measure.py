@@ -154,9 +154,12 @@ def measure_pass_costs(pair, qs=(1, 2, 4, 8, 16), context: int = 64, repeats: in
         proposal = drafter.propose(prefix, 2, 0.0, random.Random(seed), set())
         return proposal.seconds[-1] if proposal.seconds else 0.0
 
+    from .progress import auto_bar
+
     order = random.Random(seed)
     timed = {q: [] for q in qs}
     drafts = []
+    shown = auto_bar(warmup + repeats, f"timing passes of {len(qs)} widths")
     for rep in range(warmup + repeats):
         shuffled = list(qs)
         order.shuffle(shuffled)
@@ -167,6 +170,8 @@ def measure_pass_costs(pair, qs=(1, 2, 4, 8, 16), context: int = 64, repeats: in
         seconds = draft_step()
         if rep >= warmup:
             drafts.append(seconds)
+        shown.update(1)
+    shown.close()
     return PassCosts(target_name=pair.target_name, draft_name=getattr(drafter, "name", None),
                      device=str(pair.device), dtype=str(pair.dtype).removeprefix("torch."),
                      threads=torch.get_num_threads() if pair.device.type == "cpu" else None,

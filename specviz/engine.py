@@ -31,6 +31,7 @@ import torch
 from .drafters import Drafter, ModelDrafter
 from .kvcache import CachedModel
 from .models import ModelPair
+from .progress import auto_bar
 from .recorder import Recorder, top_ids  # noqa: F401  (top_ids: kept importable from here)
 from .rule import distribution, sample, verify, verify_greedy
 from .tokens import decode, encode_prompt, eos_ids
@@ -39,7 +40,7 @@ from .trace import Trace
 
 def speculate(pair: ModelPair, prompt, k: int = 5, max_new_tokens: int = 64,
               temperature: float = 1.0, seed: int = 0, chat: bool = True,
-              drafter: Drafter | None = None, on_round=None) -> Trace:
+              drafter: Drafter | None = None, on_round=None, progress: bool | None = None) -> Trace:
     """Generate with speculative decoding and record every decision.
 
     ``prompt`` is a string (chat template applied when ``chat`` and the tokenizer has one) or
@@ -47,6 +48,8 @@ def speculate(pair: ModelPair, prompt, k: int = 5, max_new_tokens: int = 64,
     the same trace. ``drafter`` replaces the pair's draft model (see :mod:`specviz.drafters`).
     ``on_round(round)`` is called with each :class:`~specviz.trace.Round` as soon as it is
     decided and recorded (``make demo`` prints it then), before the next round drafts.
+    ``progress``: a bar over the tokens (None: only in a Jupyter kernel, see
+    :func:`specviz.progress.auto_bar`).
     """
     _check_args(k=k, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
     run = _Run(pair, prompt, chat, temperature, seed)
@@ -54,6 +57,7 @@ def speculate(pair: ModelPair, prompt, k: int = 5, max_new_tokens: int = 64,
     eos, greedy, features = run.eos, temperature == 0, drafter.needs_target_features
     target = CachedModel(pair.target, pair.target_name)
     output, rounds, stop = [], [], "max_new_tokens"
+    shown = auto_bar(max_new_tokens, f"speculate, K = {k}", progress)
     start = time.perf_counter()
     # 0. Prefill: the target's cache holds every committed token but the newest one.
     _, hidden = target.extend(run.prompt_ids[:-1], keep=1, features=features)
@@ -95,24 +99,29 @@ def speculate(pair: ModelPair, prompt, k: int = 5, max_new_tokens: int = 64,
             None if greedy else draws.taken, k=k_round, committed=tuple(new), trimmed=trimmed,
             stop=round_stop, draft_seconds=tuple(draft.seconds), target_seconds=target_seconds))
         output += new
+        shown.update(len(new))
         if on_round is not None:
             on_round(rounds[-1])
         if round_stop:
             stop = round_stop
             break
     seconds = time.perf_counter() - start
+    shown.close()
     return run.trace(output, stop, rounds=rounds, draft_name=drafter.name, k=k,
                      prefill_seconds=prefill, seconds=seconds)
 
 
 def autoregressive(pair: ModelPair, prompt, max_new_tokens: int = 64, temperature: float = 1.0,
-                   seed: int = 0, chat: bool = True, on_token=None) -> Trace:
+                   seed: int = 0, chat: bool = True, on_token=None,
+                   progress: bool | None = None) -> Trace:
     """The target alone, one forward pass per token: the baseline speed-ups are measured against.
 
-    ``on_token(token_id, text)`` is called with each token as soon as it is decoded."""
+    ``on_token(token_id, text)`` is called with each token as soon as it is decoded;
+    ``progress`` as in :func:`speculate`."""
     _check_args(k=1, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
     run = _Run(pair, prompt, chat, temperature, seed)
     output, steps, stop = [], [], "max_new_tokens"
+    shown = auto_bar(max_new_tokens, "target alone", progress)
     start = time.perf_counter()
     target = CachedModel(pair.target, pair.target_name)
     target.extend(run.prompt_ids[:-1], keep=1)
@@ -128,12 +137,14 @@ def autoregressive(pair: ModelPair, prompt, max_new_tokens: int = 64, temperatur
             last = sample(distribution(logits, temperature).cpu(), run.rng.random())
         steps.append(time.perf_counter() - t0)
         output.append(last)
+        shown.update(1)
         if on_token is not None:
             on_token(last, run.recorder.text(last))
         if last in run.eos:
             stop = "eos"
             break
     seconds = time.perf_counter() - start
+    shown.close()
     return run.trace(output, stop, step_seconds=steps, draft_name=None, k=None,
                      prefill_seconds=prefill, seconds=seconds)
 

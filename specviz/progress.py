@@ -1,8 +1,13 @@
 """Progress a student can see, and silence where there is nothing to see.
 
 * :func:`bar` - a progress bar (``tqdm.auto``: a widget in a notebook, text in a terminal) for
-  the long experiments; pass its ``update`` method to the ``progress=`` callbacks of
-  :func:`specviz.sweep.run_sweep` and friends via :func:`ticker`.
+  the long experiments; :func:`ticker` adapts it to the ``progress(done, total)`` callbacks of
+  :func:`specviz.sweep.run_sweep`.
+* :func:`auto_bar` - the bar that ``speculate``, ``autoregressive``, ``run_sweep`` and
+  ``measure_pass_costs`` show by themselves while they run in a Jupyter kernel (and nowhere
+  else: scripts, tests and benchmarks stay quiet), removed when they finish, so no cell that
+  runs a model sits at ``[*]`` with nothing on screen. Inside a call that already shows a bar
+  (:func:`nested`), the calls it makes show none.
 * :func:`quiet_loading` - silences transformers' "Loading weights" progress bars (and the hub's
   download bars) while specviz loads a model, then restores whatever the user had set: loading
   the 135M default pair takes a second, and a bar per load cluttered every notebook output and
@@ -14,6 +19,9 @@ No torch here (views may import this module).
 from __future__ import annotations
 
 import contextlib
+import sys
+
+_depth = 0          # > 0 while a specviz call shows a bar: the calls it makes show none
 
 
 def bar(total: int, desc: str, leave: bool = True):
@@ -21,6 +29,41 @@ def bar(total: int, desc: str, leave: bool = True):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, leave=leave)
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (IPython's ZMQ shell), where a bar is a widget."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+class _NoBar:
+    n, total = 0, 0
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+
+    def close(self) -> None:
+        pass
+
+
+def auto_bar(total: int, desc: str, progress: bool | None = None):
+    """A transient bar (gone when closed) if ``progress`` is True, or if it is None and this
+    runs in a Jupyter kernel outside another specviz bar; else a bar that draws nothing."""
+    show = progress if progress is not None else (_depth == 0 and in_notebook())
+    return bar(total, desc, leave=False) if show else _NoBar()
+
+
+@contextlib.contextmanager
+def nested():
+    """Inside: specviz calls show no bar of their own (their caller shows one)."""
+    global _depth
+    _depth += 1
+    try:
+        yield
+    finally:
+        _depth -= 1
 
 
 def ticker(progress):

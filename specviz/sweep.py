@@ -123,32 +123,36 @@ def run_sweep(pair, prompts, ks, max_new_tokens=64, temperature=0.0, seed=0, bas
     ratio measured within one repeat, minutes apart at most) and reports medians, with every
     repeat's speed-up in ``SweepPoint.speedups`` for error bars; the order of the K values is
     rotated between repeats, so a slow spell of a shared machine does not always hit one K.
-    ``progress(done, total)`` is called after each run (a widget's progress bar, or tqdm).
+    ``progress(done, total)`` is called after each run (a widget's progress bar, or tqdm);
+    without it a bar shows in a Jupyter kernel (:func:`specviz.progress.auto_bar`).
     """
     from .engine import speculate
+    from .progress import auto_bar, nested
 
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats must be an integer >= 1, got {repeats!r}")
     ks = list(ks)
     total = (len(ks) + 1) * len(prompts) * repeats - len(prompts)   # later repeats' baselines
+    shown = auto_bar(total, "K sweep", False if progress else None)
+    tick = progress or (lambda done, _total: shown.update(done - shown.n))
     done, per_k = 0, {k: [] for k in ks}
-    for rep in range(repeats):
-        if rep > 0 or baselines is None:
-            baselines = run_baselines(pair, prompts, max_new_tokens, temperature, seed)
-        if rep > 0:
-            done += len(prompts)
-            if progress:
-                progress(done, total)
-        shift = rep % len(ks)
-        for k in ks[shift:] + ks[:shift]:
-            traces = []
-            for i, prompt in enumerate(prompts):
-                traces.append(speculate(pair, prompt, k=k, max_new_tokens=max_new_tokens,
-                                        temperature=temperature, seed=seed + i, drafter=drafter))
-                done += 1
-                if progress:
-                    progress(done, total)
-            per_k[k].append(summarize(traces, baselines))
+    with nested():                      # one bar for the sweep, none per run
+        for rep in range(repeats):
+            if rep > 0 or baselines is None:
+                baselines = run_baselines(pair, prompts, max_new_tokens, temperature, seed)
+            if rep > 0:
+                done += len(prompts)
+                tick(done, total)
+            shift = rep % len(ks)
+            for k in ks[shift:] + ks[:shift]:
+                traces = []
+                for i, prompt in enumerate(prompts):
+                    traces.append(speculate(pair, prompt, k=k, max_new_tokens=max_new_tokens,
+                                            temperature=temperature, seed=seed + i, drafter=drafter))
+                    done += 1
+                    tick(done, total)
+                per_k[k].append(summarize(traces, baselines))
+    shown.close()
     return [merge(per_k[k]) for k in ks]
 
 

@@ -49,3 +49,31 @@ def test_ticker_drives_a_bar_from_done_and_total():
         tick(done, 5)
     assert (progress.n, progress.total) == (5, 5)
     progress.close()
+
+
+def _bars(cell) -> int:
+    return sum("%|" in str(o.get("data", {}).get("text/plain", "")) + o.get("text", "")
+               for o in cell.outputs)
+
+
+def test_runs_show_one_bar_in_a_notebook_and_none_elsewhere(pair, capfd):
+    # fails if speculate shows no bar in a kernel (a cell at [*] with nothing on screen), or a
+    # sweep shows one bar per run instead of one for the sweep, or a script gets bars at all
+    from pathlib import Path
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    from specviz import speculate
+
+    capfd.readouterr()
+    speculate(pair, [1, 2], k=2, max_new_tokens=8)
+    assert "%|" not in capfd.readouterr().err                     # a script: no bar
+    tests = Path(__file__).resolve().parent
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in (
+        f"import sys; sys.path.insert(0, {str(tests)!r})\n"
+        "from tiny_models import tiny_pair\nfrom specviz import speculate, sweep\npair = tiny_pair()",
+        "trace = speculate(pair, [1, 2], k=2, max_new_tokens=8)",
+        "points = sweep.run_sweep(pair, [[1, 2], [2, 3]], (1, 2), max_new_tokens=6)")])
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    assert [_bars(c) for c in nb.cells] == [0, 1, 1]
