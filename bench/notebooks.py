@@ -18,6 +18,7 @@ Writes ``bench/results/notebooks.json`` (``bench/report.py`` renders the README 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -27,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import busy_process, machine, paused, write  # noqa: E402
+from common import RESULTS, busy_process, machine, paused, write  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -110,15 +111,20 @@ def main(argv=None) -> int:
         paths = [p for p in paths if p.name[:2] in args.only]
         if not paths:
             parser.error(f"no notebook numbered {args.only} in {NOTEBOOKS}")
-    rows = []
+    rows, failed = [], []
     print(f"{'notebook':28}{'quiet':>8}{'loaded':>8}{'ratio':>7}{'budget':>8}  verdict")
     with paused(args.pause_pids):
         for path in paths:
-            quiet = run_notebook(path, args.small)
-            loaded = None
-            if not args.no_loaded:
-                with busy_process():
-                    loaded = run_notebook(path, args.small)
+            try:
+                quiet = run_notebook(path, args.small)
+                loaded = None
+                if not args.no_loaded:
+                    with busy_process():
+                        loaded = run_notebook(path, args.small)
+            except Exception as err:          # noqa: BLE001 - report it, time the others
+                print(f"{path.stem:28}failed: {err}", flush=True)
+                failed.append(path.stem)
+                continue
             row = {"notebook": path.stem, "quiet": quiet["seconds"], "budget": budget(path.name),
                    "slow_cells": quiet["slow_cells"]}
             if loaded is not None:
@@ -133,11 +139,16 @@ def main(argv=None) -> int:
             for cell in row["slow_cells"]:
                 mark = "" if cell["progress"] else "   <- no progress shown"
                 print(f"    cell {cell['cell']:2d}: {cell['seconds']:5.1f}s  {cell['first_line']}{mark}")
+    out = args.out or RESULTS / "notebooks.json"
+    if args.only and out.exists():         # re-timed some: keep the others' rows
+        timed = {r["notebook"] for r in rows}
+        kept = [r for r in json.loads(out.read_text())["rows"] if r["notebook"] not in timed]
+        rows = sorted(kept + rows, key=lambda r: r["notebook"])
     data = {"machine": machine(), "small": args.small, "loaded_ratio_budget": LOADED_RATIO,
             "slow_cell_seconds": SLOW_CELL, "paused": bool(args.pause_pids), "rows": rows}
-    if not args.no_write:
-        write("notebooks", data, args.out)
-    return 0 if all(r["within_budget"] for r in rows) else 1
+    if not args.no_write and rows:
+        write("notebooks", data, out)
+    return 0 if all(r["within_budget"] for r in rows) and not failed else 1
 
 
 if __name__ == "__main__":

@@ -203,13 +203,13 @@ NOT_YET = {"gpu": "*No GPU was at hand for this version: `python bench/gpu_check
 
 def demo_block(results: Path) -> str | None:
     """`make demo`'s output, replayed from its saved trace and pass costs: the first six and the
-    last two rounds, the summary and the output text."""
+    last two rounds, the summary, the race and the output text."""
     path = results / "demo_trace.json"
     if not path.exists():
         return None
     import io
 
-    from specviz.console import format_round, summary
+    from specviz.console import format_round, race, summary
     from specviz.costs import PassCosts
     from specviz.trace import Trace
 
@@ -222,7 +222,11 @@ def demo_block(results: Path) -> str | None:
     print(f"prompt: {trace.prompt}\n", file=out)
     for r in shown:
         print("..." if r is None else format_round(r, colour=False), file=out)
-    print(f"\n{summary(trace, costs)}\n\noutput: {trace.text}", file=out)
+    print(f"\n{summary(trace, costs)}\n", file=out)
+    lines = race(trace)
+    if lines:
+        print("\n".join(lines) + "\n", file=out)
+    print(f"output: {trace.text}", file=out)
     return "```\n" + out.getvalue().rstrip() + "\n```"
 
 
