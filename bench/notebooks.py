@@ -97,6 +97,20 @@ def _cell_seconds(cell) -> float | None:
     return (end - start).total_seconds()
 
 
+def _write(rows: list[dict], args, paths) -> None:
+    """The results file: these rows, and the rows of notebooks not timed in this run."""
+    out = args.out or RESULTS / "notebooks.json"
+    timed = {r["notebook"] for r in rows}
+    kept = []
+    if out.exists():
+        kept = [r for r in json.loads(out.read_text())["rows"] if r["notebook"] not in timed
+                and r["notebook"] not in {p.stem for p in paths}]
+    data = {"machine": machine(), "small": args.small, "loaded_ratio_budget": LOADED_RATIO,
+            "slow_cell_seconds": SLOW_CELL, "paused": bool(args.pause_pids),
+            "rows": sorted(kept + rows, key=lambda r: r["notebook"])}
+    write("notebooks", data, out)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", metavar="NN", help="notebook numbers, e.g. 03 07")
@@ -139,15 +153,10 @@ def main(argv=None) -> int:
             for cell in row["slow_cells"]:
                 mark = "" if cell["progress"] else "   <- no progress shown"
                 print(f"    cell {cell['cell']:2d}: {cell['seconds']:5.1f}s  {cell['first_line']}{mark}")
-    out = args.out or RESULTS / "notebooks.json"
-    if args.only and out.exists():         # re-timed some: keep the others' rows
-        timed = {r["notebook"] for r in rows}
-        kept = [r for r in json.loads(out.read_text())["rows"] if r["notebook"] not in timed]
-        rows = sorted(kept + rows, key=lambda r: r["notebook"])
-    data = {"machine": machine(), "small": args.small, "loaded_ratio_budget": LOADED_RATIO,
-            "slow_cell_seconds": SLOW_CELL, "paused": bool(args.pause_pids), "rows": rows}
+            if not args.no_write:                  # after every notebook: a stopped run keeps its rows
+                _write(rows, args, paths)
     if not args.no_write and rows:
-        write("notebooks", data, out)
+        _write(rows, args, paths)
     return 0 if all(r["within_budget"] for r in rows) and not failed else 1
 
 
