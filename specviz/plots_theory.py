@@ -8,6 +8,8 @@ Like :mod:`specviz.plots`, every function returns a pyplot-free ``Figure`` (``ax
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -100,14 +102,22 @@ def plot_convergence(ns, tv_exact, tv_biased, bound=None, ax=None) -> Figure:
 
 def plot_speedup_curve(alpha: float, c: float, verify_cost: float = 1.0, k: int | None = None,
                        k_max: int = 20, ax=None) -> Figure:
-    """``theory.speedup`` against K for one alpha and c; the chosen K and the best K marked."""
+    """``theory.speedup`` against K for one alpha and c; the chosen K and the best K marked
+    (where S grows with every K, ``theory.optimal_k`` is inf and the star marks the range's end);
+    a dotted line at the 1/c ceiling no K can reach."""
     fig, ax = _axes(ax, (5, 3))
     ks = np.arange(1, k_max + 1)
     scores = theory.speedup_by_k(alpha, c, k_max, verify_cost)
-    best = theory.optimal_k(alpha, c, k_max, verify_cost)
+    best = theory.best_k_in_range(alpha, c, k_max, verify_cost)
+    forever = theory.optimal_k(alpha, c, k_max, verify_cost) == math.inf
+    label = (f"S grows with K: no best K (K = {best}: {scores[best - 1]:.2f}×)" if forever else
+             f"best K = {best}: {scores[best - 1]:.2f}×")
     ax.plot(ks, scores, marker=".", color=COLOURS["bonus"])
     ax.plot(best, scores[best - 1], marker="*", markersize=14, color=COLOURS["accepted"],
-            label=f"best K = {best}: {scores[best - 1]:.2f}×", linestyle="none")
+            label=label, linestyle="none")
+    if c > 0 and 1 / c < 2 * max(scores):
+        ax.axhline(1 / c, color=COLOURS["rejected"], linewidth=0.8, linestyle="--",
+                   label=f"ceiling 1/c = {1 / c:.2f}×")
     if k is not None and 1 <= k <= k_max:
         ax.plot(k, scores[k - 1], marker="o", markersize=9, color=COLOURS["correction"],
                 label=f"K = {k}: {scores[k - 1]:.2f}×", linestyle="none")

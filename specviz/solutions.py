@@ -9,6 +9,7 @@ resume" after a rejection).
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 from dataclasses import dataclass
@@ -17,14 +18,22 @@ from typing import Sequence
 import numpy as np
 
 from .theory import (VerifyCost, _check_alpha, _check_cost, _check_k, _check_pair, acceptance_rate,
-                     biased_output_distribution, cost_factor, expected_tokens_per_round, optimal_k,
-                     residual, speedup, speedup_by_k, study_sheet_speedup, total_variation)
+                     best_k_in_range, biased_output_distribution, continuous_optimal_k,
+                     cost_factor, expected_tokens_per_round, optimal_k, residual,
+                     shortcut_excess, shortcut_is_exact, speedup, speedup_by_k,
+                     speedup_ceiling, speedup_increases_forever, study_sheet_speedup,
+                     total_variation)
 
 __all__ = ["Step", "Solution", "explain_expected_tokens", "explain_speedup", "explain_optimal_k",
-           "explain_cost_factor", "explain_acceptance", "explain_residual", "explain_classic_question"]
+           "explain_cost_factor", "explain_acceptance", "explain_residual", "explain_classic_question",
+           "explain_all_accepted", "times", "NOTATION"]
+
+NOTATION = ("Notation: p_T is the target's distribution and p_S the draft's. Leviathan et al. "
+            "write p for the target and q for the draft (accept with min(1, p/q)); Chen et al. "
+            "write q for the target and p for the draft (accept with min(1, q/p)).")
 
 _TEX_COMMANDS = {"alpha": "α", "cdot": "·", "times": "×", "approx": "≈", "sum": "Σ", "le": "≤",
-                 "ge": "≥", "neq": "≠", "infty": "∞", "to": "→", "quad": "  ", "qquad": "    ",
+                 "ge": "≥", "neq": "≠", "infty": "∞", "to": "→", "quad": "  ", "qquad": "    ", "dots": "...", "ldots": "...", "cdots": "...",
                  "Rightarrow": "⇒", "left": "", "right": ""}
 
 
@@ -129,6 +138,24 @@ def _tex(template: str, **values) -> str:
     return re.sub(r"<(\w+)>", fill, template)
 
 
+def times(speedup_value: float, digits: int = 2) -> str:
+    """A speed-up in words: "≈ 2.8× faster", "≈ 0.77× (a slow-down)" or "1× (no speed-up)".
+
+    >>> times(2.8), times(0.7654), times(1.0)
+    ('≈ 2.8× faster', '≈ 0.77× (a slow-down)', '1× (no speed-up)')
+    """
+    shown = _num(speedup_value, digits)
+    if shown == "1":
+        return "1× (no speed-up)"
+    return f"≈ {shown}× faster" if speedup_value > 1 else f"≈ {shown}× (a slow-down)"
+
+
+def _tokens(count: float) -> str:
+    """ "1 token", "3.36 tokens": a count with its noun in the right number."""
+    shown = _num(count)
+    return f"{shown} token" if shown == "1" else f"{shown} tokens"
+
+
 def _vec(dist) -> str:
     return "(" + ",\\ ".join(_num(float(v)) for v in dist) + ")"
 
@@ -138,8 +165,9 @@ def _tokens_step(alpha: float, k: int) -> Step:
     if alpha == 1:
         return Step("Every draft token is accepted, and the target adds a bonus token after them.",
                     _tex(r"E = k + 1 = <e>", e=k + 1))
-    return Step("Draft token i survives only if tokens 1..i are all accepted (probability "
-                "alpha^i), and every round ends with one token from the target (a correction or "
+    return Step("Draft token i is checked only if the i - 1 drafts before it were accepted "
+                "(probability alpha^(i-1)), and committed if it is accepted too: probability "
+                "alpha^i. Every round also ends with one token from the target (a correction or "
                 "the bonus), so the expected tokens per round are a geometric sum.",
                 _tex(r"E = \sum_{i=0}^{k} \alpha^i = \frac{1-\alpha^{k+1}}{1-\alpha}"
                      r" = \frac{1-<a>^{<k1>}}{1-<a>} = <e>", a=alpha, k1=k + 1, e=tokens))
@@ -160,7 +188,7 @@ def explain_expected_tokens(alpha: float, k: int) -> Solution:
                           _tex(r"\lim_{k\to\infty} E = \frac{1}{1-\alpha} = <limit>",
                                limit=1 / (1 - alpha))))
     return Solution(f"Expected tokens per round (alpha = {_num(alpha)}, K = {k})", steps,
-                    tokens, f"{_num(tokens)} tokens per round", (_IID,))
+                    tokens, f"{_tokens(tokens)} per round", (_IID,))
 
 
 def explain_speedup(alpha: float, k: int, c: float, verify_cost: float = 1.0) -> Solution:
@@ -178,31 +206,72 @@ def explain_speedup(alpha: float, k: int, c: float, verify_cost: float = 1.0) ->
     verify = ("verifying k + 1 positions costs one target decode step (v = 1), as when "
               "decoding is memory-bound" if verify_cost == 1 else
               f"verifying k + 1 positions costs v = {_num(verify_cost)} target decode steps")
+    answer = times(result) + (" than plain decoding" if times(result).endswith("faster") else "")
     return Solution(f"Speed-up (alpha = {_num(alpha)}, K = {k}, c = {_num(c)})", steps, result,
-                    f"≈ {_num(result, 2)}× faster than plain decoding",
+                    answer,
                     (_IID, "the k draft tokens are generated one after another, c each", verify,
                      "sampling and cache bookkeeping cost nothing"))
 
 
 def explain_optimal_k(alpha: float, c: float, k_max: int = 64,
                       verify_cost: VerifyCost = None) -> Solution:
-    """Worked solution for ``optimal_k``: tabulate the speed-up around its peak."""
+    """Worked solution for ``optimal_k``: where S(K) peaks, or why it never does."""
     best = optimal_k(alpha, c, k_max, verify_cost)
+    fixed_v = verify_cost is None or not callable(verify_cost) and not hasattr(verify_cost, "__len__")
+    v = (1.0 if verify_cost is None else float(verify_cost)) if fixed_v else None
+    formula = r"S(K) = \frac{1-\alpha^{K+1}}{(1-\alpha)(K\,c + v)}"
+    verify = ("v = 1 for every K" if verify_cost is None else
+              f"v = {_num(v)} for every K" if fixed_v else "v(K) as given")
+    if best == math.inf:
+        if c == 0:
+            limit = 1 / ((1 - alpha) * v) if alpha < 1 else math.inf
+            why = ("Drafting is free (c = 0): each extra draft adds alpha^K expected tokens and "
+                   "costs nothing, so S(K) = E(K)/v grows with every K.")
+            tex = _tex(r"S(K) = \frac{E(K)}{v} \to \frac{1}{(1-\alpha)\,v} = <l>",
+                       l=r"\infty" if limit == math.inf else _num(limit))
+        else:
+            limit = 1 / c
+            why = ("Every draft is accepted (alpha = 1): S(K) = (K + 1)/(K c + v), and "
+                   "S(K + 1) > S(K) iff v > c, which holds here; S grows towards 1/c.")
+            tex = _tex(r"S(K) = \frac{K+1}{K \cdot <c> + <v>} \to \frac{1}{c} = <l>",
+                       c=c, v=v, l=limit)
+        steps = [Step("Tokens per round over time per round, as a function of K.", formula),
+                 Step(why, tex),
+                 Step("So no finite K is best: a larger K is always (a little) better. In "
+                      "practice K is capped by what else grows with it - a verify pass that gets "
+                      "slower, memory, the text left to write.", r"K^* = \infty")]
+        answer_text = ("no finite best K: S(K) grows with every K, towards " +
+                       ("no bound" if limit == math.inf else f"{_num(limit, 2)}×"))
+        return Solution(f"Optimal K (alpha = {_num(alpha)}, c = {_num(c)})", steps, math.inf,
+                        answer_text, (_IID, verify))
     scores = speedup_by_k(alpha, c, k_max, verify_cost)
     shown = range(max(1, best - 3), min(len(scores), best + 3) + 1)
-    table = r",\quad ".join(f"S({k}) = {_num(scores[k - 1], 2)}" for k in shown)
-    saturation = r"\infty" if alpha == 1 else _num(1 / (1 - alpha))
-    steps = [Step("There is no closed form, so evaluate the speed-up for each K.",
-                  r"S(K) = \frac{1-\alpha^{K+1}}{(1-\alpha)(K\,c + v)} \quad\Rightarrow\quad "
-                  + table),
-             Step("It rises and then falls: tokens per round saturate while drafting cost grows "
-                  "linearly in K.",
+    table = r",\quad ".join(f"S({k}) = {_num(scores[k - 1], 3)}" for k in shown)
+    steps = [Step("Evaluate the speed-up for each K around its peak.",
+                  formula + r" \quad\Rightarrow\quad " + table),
+             Step("With a fixed v, S(K) is unimodal: it rises to one peak and then falls, or - "
+                  "for a weak draft - falls from K = 1 on. Tokens per round saturate while "
+                  "drafting cost grows linearly in K." if fixed_v else
+                  "Tokens per round saturate while drafting cost, and here the verify cost, "
+                  "grow with K.",
                   _tex(r"E(K) \to \frac{1}{1-\alpha} = <sat>, \qquad T(K) = K \cdot <c> + v",
-                       sat=saturation, c=c)),
-             Step(f"The best K is {best}" + (" - the edge of the search range, so the true "
-                                              "optimum may be larger." if best == k_max else "."),
-                  _tex(r"K^* = <k>, \quad S(K^*) \approx <s>", k=best, s=_num(scores[best - 1], 2)))]
-    verify = "v = 1 for every K" if verify_cost is None else "v(K) as given"
+                       sat=r"\infty" if alpha == 1 else _num(1 / (1 - alpha)), c=c))]
+    if fixed_v and 0 < alpha < 1 and c > 0:
+        k_star = continuous_optimal_k(alpha, c, v)
+        steps.append(Step("Treating K as real, dS/dK = 0 gives the equation below. It has no "
+                          "elementary closed form (its solution needs Lambert's W function), "
+                          "but S is unimodal, so the best integer K is next to its root K*.",
+                          _tex(r"\alpha^{K+1}\left(c + (c\,K + v)\ln\tfrac{1}{\alpha}\right) = c"
+                               r" \;\Rightarrow\; K^* \approx <ks>", ks=k_star)))
+    if fixed_v and v == 1 and alpha <= c:
+        steps.append(Step("Here alpha <= c, so no K gives a speed-up: E(K) <= 1 + K alpha <= "
+                          "1 + K c, hence S(K) <= 1 (Leviathan et al., Corollary 3.9). K = 1 "
+                          "loses least; better not to speculate at all.",
+                          _tex(r"\alpha = <a> \le c = <c>", a=alpha, c=c)))
+    steps.append(Step(f"The best K is {best}" + (" - the edge of the search range, so the true "
+                                                   "optimum may be larger." if best == k_max else "."),
+                      _tex(r"K^* = <k>, \quad S(K^*) \approx <s>", k=best,
+                           s=_num(scores[best - 1], 2))))
     return Solution(f"Optimal K (alpha = {_num(alpha)}, c = {_num(c)})", steps, float(best),
                     f"K = {best}", (_IID, verify, f"K searched over 1..{k_max}"))
 
@@ -251,33 +320,74 @@ def explain_acceptance(p_target, p_draft, labels: Sequence[str] | None = None) -
                     ("the draft token was sampled from p_S",))
 
 
-def explain_residual(p_target=(0.5, 0.3, 0.2), p_draft=(0.2, 0.2, 0.6)) -> Solution:
+def explain_residual(p_target=(0.5, 0.3, 0.2), p_draft=(0.2, 0.2, 0.6),
+                     labels: Sequence[str] | None = None) -> Solution:
     """Why a rejected token is replaced from norm(max(0, p_T - p_S)) and not from p_T itself."""
     p_target, p_draft = _check_pair(p_target, p_draft)
+    names = list(labels) if labels is not None else [f"x_{i}" for i in range(p_target.size)]
     alpha = acceptance_rate(p_target, p_draft)
     overlap = np.minimum(p_target, p_draft)
     biased = biased_output_distribution(p_target, p_draft)
     distance = total_variation(biased, p_target)
+    excess = shortcut_excess(p_target, p_draft)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kept = np.where(p_target > 0, np.minimum(1.0, p_draft / p_target), 0.0)
+    too_much = [names[i] for i in range(p_target.size) if excess[i] > 1e-12]
+    too_little = [names[i] for i in range(p_target.size) if excess[i] < -1e-12]
     steps = [Step("A token x reaches the output through acceptance with probability "
-                  "p_S(x) min(1, p_T(x)/p_S(x)), which is the overlap min(p_T, p_S).",
+                  "p_S(x) min(1, p_T(x)/p_S(x)), which is the overlap min(p_T, p_S) = "
+                  "p_T(x) min(1, p_S(x)/p_T(x)).",
                   _tex(r"\min(p_T, p_S) = <ov>, \quad \alpha = <a>", ov=_vec(overlap), a=alpha)),
              Step("To end at p_T the rejection branch, taken with probability 1 - alpha, must add "
                   "exactly the missing mass; normalising it gives the residual.",
                   _tex(r"p_T - \min(p_T, p_S) = \max(0, p_T - p_S) = <ex> \;\Rightarrow\; "
                        r"\text{residual} = <res>",
                        ex=_vec(p_target - overlap), res=_vec(residual(p_target, p_draft)))),
-             Step("Drawing the replacement from p_T instead (\"let the target generate\") gives "
-                  "every token (1 - alpha) p_T more on top of its overlap. A token the draft "
-                  "over-proposes (p_S >= p_T) already had all of p_T from accepted drafts, so it "
-                  "ends up with too much, and the others share the shortfall: the output is biased.",
-                  _tex(r"\min(p_T, p_S) + (1-\alpha)\,p_T = <b> \neq p_T = <pt>",
-                       b=_vec(biased), pt=_vec(p_target))),
-             Step("The bias is measurable; with greedy decoding (one-hot distributions) the "
-                  "residual is the target's own argmax, so there the two rules coincide.",
-                  _tex(r"\mathrm{TV}(\text{biased}, p_T) = <d>", d=distance))]
+             Step("Drawing the replacement from p_T instead (\"let the target resume\") adds "
+                  "(1 - alpha) p_T(x) to every token's overlap p_T(x) min(1, p_S(x)/p_T(x)). So x "
+                  "ends up with too much iff min(1, p_S(x)/p_T(x)) > alpha, and too little iff it "
+                  "is < alpha. Here too much: " + (", ".join(too_much) or "none") +
+                  "; too little: " + (", ".join(too_little) or "none") + ".",
+                  _tex(r"\min\left(1, \tfrac{p_S}{p_T}\right) = <kept> \text{ vs } \alpha = <a>"
+                       r"; \quad \min(p_T, p_S) + (1-\alpha)\,p_T = <b>, \quad p_T = <pt>",
+                       kept=_vec(kept), a=alpha, b=_vec(biased), pt=_vec(p_target))),
+             Step("The shortcut is exact only when min(p_T, p_S) = alpha p_T for every token, i.e. "
+                  "the draft restricted to the target's support is proportional to p_T: alpha = 1, "
+                  "a one-hot p_T (greedy decoding), or e.g. p_T = (0.5, 0.5, 0) with "
+                  "p_S = (0.25, 0.25, 0.5), where alpha = 0.5. " +
+                  ("This pair is such a case." if shortcut_is_exact(p_target, p_draft) else
+                   "This pair is not, and the bias is measurable."),
+                  _tex(r"\mathrm{TV}(\text{shortcut}, p_T) = <d>", d=distance))]
     return Solution("Why the replacement token comes from the residual", steps, distance,
                     f"sampling from p_T is off by TV = {_num(distance)}",
                     ("one position; the draft token was sampled from p_S",))
+
+
+def _ceiling_step(c: float, claim: str = "") -> Step:
+    return Step("First a bound that needs no alpha: a round commits at most K + 1 tokens and costs "
+                "K c + 1 target steps, so no K and no acceptance rate can reach 1/c." + claim,
+                _tex(r"S = \frac{E}{K\,c + 1} \le \frac{K+1}{K\,c + 1} < \frac{1}{c} = <r>",
+                     r=speedup_ceiling(c)))
+
+
+def explain_all_accepted(speed_ratio: float, k: int) -> Solution:
+    """A draft ``speed_ratio`` times faster, K drafts per round, every draft accepted: the
+    standard cost model's speed-up (K + 1)/(K c + 1), below the 1/c ceiling."""
+    c = 1 / _check_cost(speed_ratio, "speed_ratio", allow_zero=False)
+    k = _check_k(k)
+    result = speedup(1.0, k, c)
+    steps = [_ceiling_step(c),
+             Step("Drafting is autoregressive: K sequential draft steps of c = 1/r target steps "
+                  "each, then one target pass verifies all of them.",
+                  _tex(r"c = \frac{1}{<r>} = <c>, \quad T = K\,c + 1 = <k> \cdot <c> + 1 = <t>",
+                       r=speed_ratio, c=c, k=k, t=k * c + 1)),
+             Step("With every draft accepted a round commits the K drafts and the target's bonus "
+                  "token.", _tex(r"S = \frac{K+1}{K\,c+1} = \frac{<k1>}{<t>} \approx <s>",
+                                 k1=k + 1, t=k * c + 1, s=_num(result, 2)))]
+    return Solution(f"Every draft accepted: draft {_num(speed_ratio)}× faster, K = {k}", steps,
+                    result, times(result),
+                    ("draft tokens are generated sequentially, c = 1/speed_ratio target steps each",
+                     "verifying K + 1 positions costs one target step", "every draft token is accepted"))
 
 
 def explain_classic_question(speed_ratio: float = 5, k: int = 10,
@@ -292,13 +402,17 @@ def explain_classic_question(speed_ratio: float = 5, k: int = 10,
     k = _check_k(k)
     sheet = study_sheet_speedup(k, 0.1)
     full, no_bonus = speedup(1.0, k, c), study_sheet_speedup(k, k * c)
-    steps = [Step("The study sheet counts, per K tokens, one draft pass at 1 unit and one target "
+    impossible = (f" The sheet's ≈ {_num(sheet, 2)}× is above it, so it cannot be right."
+                  if sheet >= speedup_ceiling(c) else "")
+    steps = [_ceiling_step(c, impossible),
+             Step("The study sheet counts, per K tokens, one draft pass at 1 unit and one target "
                   "pass at 10 units, against K target passes of plain decoding.",
                   _tex(r"\frac{<k> \times 10}{1 + 10} = \frac{<n>}{11} \approx <s>",
                        k=k, n=10 * k, s=_num(sheet, 2))),
-             Step("That rests on two hidden assumptions: the K draft tokens cost one unit together, "
-                  "as if drafting were one parallel pass, and every draft is accepted. The stated "
-                  "speed ratio never enters; a target pass is simply priced at 10 units.", ""),
+             Step("That rests on two hidden assumptions: the K draft tokens together cost one "
+                  "pass of 1 unit, as if drafting K tokens took a single cheap pass, and every "
+                  "draft is accepted. The stated speed ratio never enters; a target pass is "
+                  "simply priced at 10 units.", ""),
              Step("But drafting is autoregressive: K sequential draft steps, each costing c = 1/r of "
                   "a target step, then one target pass verifies all of them.",
                   _tex(r"c = \frac{1}{<r>} = <c>, \quad T = K\,c + 1 = <k> \cdot <c> + 1 = <t>",
@@ -310,16 +424,20 @@ def explain_classic_question(speed_ratio: float = 5, k: int = 10,
                        k1=k + 1, k=k, t=k * c + 1, s=_num(full, 2), nb=_num(no_bonus, 2)))]
     example = 0.8 if alpha is None else _check_alpha(alpha)
     real = speedup(example, k, c)
+    best = optimal_k(example, c)
+    best_text = (f"the best K is {best}, not {k}" if best != math.inf else
+                 "a larger K would be better still (S grows with K towards 1/c)")
     steps.append(Step(("With an acceptance rate alpha (for example alpha = 0.8)" if alpha is None
                        else f"With acceptance rate alpha = {_num(alpha)}") +
-                      " the speed-up drops further, and the best K is "
-                      f"{optimal_k(example, c)}, not {k}.",
+                      f" the speed-up drops further, and {best_text}.",
                       _tex(r"S = \frac{1-<a>^{<k1>}}{(1-<a>)(<c> \cdot <k> + 1)} \approx <s>",
-                           a=example, k1=k + 1, c=c, k=k, s=_num(real, 2))))
+                           a=example, k1=k + 1, c=c, k=k, s=_num(real, 2))
+                      if example < 1 else _tex(r"S = \frac{<k1>}{<t>} \approx <s>", k1=k + 1,
+                                               t=k * c + 1, s=_num(real, 2))))
     answer = full if alpha is None else real
     assumptions = ["draft tokens are generated sequentially, c = 1/speed_ratio target steps each",
                    "verifying K + 1 positions costs one target step",
                    "every draft token is accepted" if alpha is None else _IID]
     return Solution(f"Classic question: draft {_num(speed_ratio)}× faster, K = {k}", steps, answer,
-                    f"≈ {_num(answer, 2)}× (the sheet's ≈ {_num(sheet, 2)}× assumes a free, "
-                    "parallel draft)", tuple(assumptions))
+                    f"{times(answer)} (the sheet's ≈ {_num(sheet, 2)}× prices the whole K-token "
+                    "draft as one cheap pass)", tuple(assumptions))

@@ -6,7 +6,10 @@ Notation follows Leviathan et al. 2023, "Fast Inference from Transformers via Sp
   treat acceptances as independent with the same ``alpha`` (the paper's simplification).
 * ``k`` - draft tokens proposed per round.
 * ``c`` - the cost of one draft token, in units of one target decode step (draft 5x faster: c = 0.2).
-* ``p_target``, ``p_draft`` - the two models' next-token distributions.
+* ``p_target``, ``p_draft`` - the two models' next-token distributions (p_T and p_S in the
+  notebooks). The papers use other letters for them: Leviathan et al. write p for the target and
+  q for the draft (accept with min(1, p/q)); Chen et al. write q for the target and p for the
+  draft (accept with min(1, q/p)). The rule is the same; only the letters swap.
 
 Time is measured in target decode steps: plain decoding costs 1 per token. A round costs ``k``
 sequential draft steps plus one target pass over k + 1 positions, which costs ``verify_cost``
@@ -27,7 +30,9 @@ __all__ = [
     "expected_tokens_per_round", "speedup", "optimal_k", "speedup_by_k", "cost_factor",
     "acceptance_rate", "acceptance_probability", "residual", "biased_output_distribution",
     "total_variation", "expected_target_calls", "alpha_from_tokens_per_round",
-    "study_sheet_speedup",
+    "study_sheet_speedup", "accepted_distribution", "speedup_ceiling", "can_speed_up",
+    "best_k_in_range", "continuous_optimal_k", "speedup_increases_forever",
+    "shortcut_is_exact", "shortcut_excess",
 ]
 
 # A verify cost per k: one number for every k, a function of k, or a sequence indexed by k - 1.
@@ -107,6 +112,23 @@ def expected_tokens_per_round(alpha: float, k: int) -> float:
     return math.fsum(alpha**i for i in range(k + 1))
 
 
+def accepted_distribution(alpha: float, k: int) -> list[float]:
+    r"""P(n = j) for the number n of drafts accepted in a round, j = 0..k: a capped geometric law.
+
+    The drafts are checked left to right and the round stops at the first rejection, so
+    n = j < k means j acceptances then a rejection, alpha^j (1 - alpha); n = k means all k
+    accepted, alpha^k (the bonus round). Its mean is alpha + alpha^2 + ... + alpha^k, and
+    the round commits n + 1 tokens, so E = 1 + E[n] is ``expected_tokens_per_round``.
+
+    >>> accepted_distribution(0.5, 3)      # 0.5 * (1, 0.5, 0.25), and 0.5^3 for all three
+    [0.5, 0.25, 0.125, 0.125]
+    >>> sum(j * p for j, p in enumerate(accepted_distribution(0.5, 3)))   # E - 1 = 1.875 - 1
+    0.875
+    """
+    alpha, k = _check_alpha(alpha), _check_k(k)
+    return [alpha**j * (1 - alpha) for j in range(k)] + [alpha**k]
+
+
 def speedup(alpha: float, k: int, c: float, verify_cost: float = 1.0) -> float:
     r"""Expected walltime speed-up over plain decoding: E / (k c + verify_cost).
 
@@ -153,15 +175,36 @@ def speedup_by_k(alpha: float, c: float, k_max: int = 64,
     return [speedup(alpha, k, c, _verify_cost_for(verify_cost, k)) for k in range(1, k_max + 1)]
 
 
-def optimal_k(alpha: float, c: float, k_max: int = 64, verify_cost: VerifyCost = None) -> int:
-    r"""The integer K in 1..k_max that maximises ``speedup(alpha, K, c)`` (no closed form exists).
+def speedup_increases_forever(alpha: float, c: float, verify_cost: float = 1.0) -> bool:
+    r"""Whether S(K) = E(K) / (K c + v) grows with every extra draft, so no finite K is best.
 
-    E(K) saturates at 1 / (1 - alpha) while the draft cost K c grows linearly, so the
-    speed-up rises, peaks and falls. ``verify_cost`` is None (1 for every K), one number, a
-    function of K, or a sequence of measured costs for K = 1, 2, ... Speed-ups within a
-    relative 1e-12 of the best count as ties, and ties go to the smaller (cheaper) K; so with a
-    free draft (c = 0), where more drafts never hurt, the answer is where E(K) stops growing in
-    floating point (k_max if alpha = 1).
+    With a fixed verify cost v there are two such cases. A free draft (c = 0) with alpha > 0:
+    E(K) grows with K while a round still costs v. Every draft accepted (alpha = 1) with c < v:
+    S(K) = (K + 1) / (K c + v), and S(K + 1) > S(K) iff v > c. In every other case S(K) has a
+    finite peak (``optimal_k``).
+
+    >>> speedup_increases_forever(0.5, 0.0), speedup_increases_forever(1.0, 0.2)
+    (True, True)
+    >>> speedup_increases_forever(0.9, 0.2), speedup_increases_forever(0.0, 0.0)
+    (False, False)
+    """
+    alpha, c = _check_alpha(alpha), _check_cost(c, "c")
+    v = _check_cost(verify_cost, "verify_cost", allow_zero=False)
+    return (c == 0 and alpha > 0) or (alpha == 1 and c < v)
+
+
+def optimal_k(alpha: float, c: float, k_max: int = 64,
+              verify_cost: VerifyCost = None) -> Union[int, float]:
+    r"""The K that maximises ``speedup(alpha, K, c)``: an integer in 1..k_max, or ``math.inf``
+    when S(K) grows with every K (``speedup_increases_forever``: c = 0 with alpha > 0, or
+    alpha = 1 with c < v), so that no finite K is best.
+
+    With a fixed verify cost v, S(K) is unimodal: it rises to one peak and then falls, or it
+    falls from K = 1 on when the draft is weak. Its peak has no elementary closed form (its
+    Lambert-W form is ``continuous_optimal_k``), so S is evaluated at K = 1..k_max; speed-ups
+    within a relative 1e-12 of the best count as ties, and ties go to the smaller (cheaper) K.
+    ``verify_cost`` is None (1 for every K), one number, a function of K, or a sequence of
+    measured costs for K = 1, 2, ...; a cost that depends on K is searched over 1..k_max only.
 
     >>> optimal_k(0.8, 0.2)     # the classic draft, 5x faster than the target
     4
@@ -169,21 +212,108 @@ def optimal_k(alpha: float, c: float, k_max: int = 64, verify_cost: VerifyCost =
     8
     >>> optimal_k(0.8, 0.05, verify_cost=lambda k: 1 + 0.05 * k)   # verify slows with K
     6
+    >>> optimal_k(0.5, 0.0), optimal_k(1.0, 0.2)   # a free draft; every draft accepted
+    (inf, inf)
+    """
+    k_max = _check_k(k_max, "k_max")
+    if verify_cost is None or isinstance(verify_cost, numbers.Real):
+        if speedup_increases_forever(alpha, c, 1.0 if verify_cost is None else verify_cost):
+            return math.inf
+    return best_k_in_range(alpha, c, k_max, verify_cost)
+
+
+def best_k_in_range(alpha: float, c: float, k_max: int = 64,
+                    verify_cost: VerifyCost = None) -> int:
+    """The best K among 1..k_max, for a chart or a table over a finite range: ``optimal_k``,
+    except that where S(K) grows forever it is the edge of the range, k_max.
+
+    >>> best_k_in_range(0.8, 0.2, k_max=20), best_k_in_range(0.5, 0.0, k_max=20)
+    (4, 20)
     """
     scores = speedup_by_k(alpha, c, k_max, verify_cost)
+    if verify_cost is None or isinstance(verify_cost, numbers.Real):
+        if speedup_increases_forever(alpha, c, 1.0 if verify_cost is None else verify_cost):
+            return len(scores)  # in floating point E(K) stops growing long before k_max
     good_enough = max(scores) * (1 - 1e-12)
     return next(k for k, score in enumerate(scores, 1) if score >= good_enough)
+
+
+def continuous_optimal_k(alpha: float, c: float, verify_cost: float = 1.0) -> float:
+    r"""The real K* >= 0 that maximises S(K) = (1 - alpha^(K+1)) / ((1 - alpha)(K c + v)).
+
+    Setting dS/dK = 0 gives alpha^(K+1) (c + (K c + v) ln(1/alpha)) = c. With L = ln(1/alpha)
+    and z = 1 + (K c + v) L / c this becomes z e^(-z) = alpha^(v/c - 1) / e, solved by
+    z = -W_{-1}(-alpha^(v/c - 1) / e) on the lower branch of Lambert's W, so
+    K* = (z - 1) / L - v / c. Lambert's W is not an elementary function: the optimum has no
+    *elementary* closed form. S is unimodal, so the best integer K is floor(K*) or ceil(K*)
+    (at least 1). Returns inf where S grows forever, and 0.0 where S falls from K = 0 on.
+
+    >>> round(continuous_optimal_k(0.8, 0.2), 3)     # optimal_k(0.8, 0.2) is 4
+    3.904
+    >>> continuous_optimal_k(0.1, 0.5)               # a weak draft: S falls from K = 0 on
+    0.0
+    """
+    alpha, c = _check_alpha(alpha), _check_cost(c, "c")
+    v = _check_cost(verify_cost, "verify_cost", allow_zero=False)
+    if speedup_increases_forever(alpha, c, v):
+        return math.inf
+    if alpha == 0 or alpha == 1:          # S = 1/(K c + v), or (K + 1)/(K c + v) with c >= v
+        return 0.0
+    log_inv = math.log(1 / alpha)
+    target = 1 + (v / c - 1) * log_inv    # z - ln z = target, from z e^(-z) = alpha^(v/c-1)/e
+    if target <= 1:                       # no root z > 1: S falls from K = 0 on
+        return 0.0
+    low, high = 1.0, 2 * target           # z - ln z >= z / 2, so the root is below 2 * target
+    for _ in range(200):
+        middle = (low + high) / 2
+        low, high = (middle, high) if middle - math.log(middle) < target else (low, middle)
+    return max(((low + high) / 2 - 1) / log_inv - v / c, 0.0)
+
+
+def speedup_ceiling(c: float) -> float:
+    r"""The bound no K and no alpha can reach: S < 1/c (for c < v; v = 1 in the paper).
+
+    A round commits at most K + 1 tokens and costs K c + v, so
+    S = E / (K c + v) <= (K + 1) / (K c + v) < 1/c, since c (K + 1) < K c + v iff c < v.
+    A draft r times faster than the target (c = 1/r) can never give an r-fold speed-up.
+    (S is also below E < 1 / (1 - alpha), whatever c is.)
+
+    >>> speedup_ceiling(0.2)      # draft 5x faster: below 5x, whatever K and alpha
+    5.0
+    """
+    c = _check_cost(c, "c")
+    return math.inf if c == 0 else 1 / c
+
+
+def can_speed_up(alpha: float, c: float) -> bool:
+    r"""Leviathan et al.'s Corollary 3.9 (v = 1): some K gives S > 1 iff alpha > c, and then
+    K = 1 already does, with S(1) = (1 + alpha) / (1 + c).
+
+    If alpha > c, S(1) = (1 + alpha)/(1 + c) > 1. If alpha <= c, then for every K
+    E = 1 + alpha + ... + alpha^K <= 1 + K alpha <= 1 + K c, so S = E / (K c + 1) <= 1.
+
+    >>> can_speed_up(0.43, 0.09), round(speedup(0.43, 1, 0.09), 2)
+    (True, 1.31)
+    >>> can_speed_up(0.1, 0.2)
+    False
+    """
+    return _check_alpha(alpha) > _check_cost(c, "c")
 
 
 def cost_factor(alpha: float, k: int, c_hat: float) -> float:
     r"""Growth in total arithmetic: (1 - alpha)(k c_hat + k + 1) / (1 - alpha^(k+1)).
 
     Per round the target computes k + 1 positions and the draft k tokens (``c_hat`` = draft
-    operations per token / target operations per token); divide by the tokens committed.
-    A value above 1 is the extra compute paid for fewer sequential target passes.
+    operations per token / target operations per token); divide by the E tokens committed.
+    Speculative decoding never saves arithmetic: the target alone already does (k + 1) / E >= 1
+    times the work of plain decoding (``c_hat = 0``). What falls is the number of *sequential*
+    target passes, by the factor E <= min(k + 1, 1 / (1 - alpha)) (``expected_target_calls``);
+    that pays off while a pass over k + 1 positions costs about as long as a pass over one.
 
     >>> round(cost_factor(0.8, 4, 0.05), 3)
     1.547
+    >>> round(cost_factor(0.8, 4, 0.0), 3)    # the target's own work: 5 positions per 3.36 tokens
+    1.487
     """
     alpha, k = _check_alpha(alpha), _check_k(k)
     c_hat = _check_cost(c_hat, "c_hat")
@@ -193,7 +323,9 @@ def cost_factor(alpha: float, k: int, c_hat: float) -> float:
 def expected_target_calls(n_tokens: int, alpha: float, k: int) -> float:
     """Approximate target forward passes to generate ``n_tokens``: n_tokens / E(alpha, k).
 
-    Ignores the shorter last round, so it is accurate when n_tokens is much larger than k.
+    Plain decoding makes n_tokens passes; speculative decoding divides that by E, at most
+    k + 1 and below 1 / (1 - alpha). Ignores the shorter last round, so it is accurate when
+    n_tokens is much larger than k.
 
     >>> round(expected_target_calls(100, 0.8, 4), 1)    # instead of 100 for plain decoding
     29.7
@@ -248,9 +380,15 @@ def acceptance_rate(p_target, p_draft) -> float:
     r"""alpha = sum_x min(p_target(x), p_draft(x)) = 1 - total_variation(p_target, p_draft).
 
     The chance that a token drawn from p_draft is accepted: the overlap of the two distributions.
+    It is the largest P(X = Y) of any coupling of X ~ p_target and Y ~ p_draft (the maximal
+    coupling), so no exact scheme that checks one draft token can accept it more often. It is
+    not the chance that two *independent* samples agree, sum_x p_target(x) p_draft(x), which
+    is never larger (0.28 against 0.6 below).
 
     >>> round(acceptance_rate([0.5, 0.3, 0.2], [0.2, 0.2, 0.6]), 3)
     0.6
+    >>> round(0.5 * 0.2 + 0.3 * 0.2 + 0.2 * 0.6, 3)   # independent samples agree less often
+    0.28
     """
     p_target, p_draft = _check_pair(p_target, p_draft)
     return float(np.minimum(p_target, p_draft).sum())
@@ -294,8 +432,12 @@ def residual(p_target, p_draft) -> np.ndarray:
 
 
 def biased_output_distribution(p_target, p_draft) -> np.ndarray:
-    r"""Output distribution if a rejected token were replaced by a draw from p_target itself:
-    min(p_target, p_draft) + (1 - alpha) p_target. It differs from p_target unless alpha = 1.
+    r"""Output distribution if a rejected token were replaced by a draw from p_target itself
+    ("let the target resume"): min(p_target, p_draft) + (1 - alpha) p_target.
+
+    It equals p_target iff min(p_target, p_draft) = alpha p_target for every token
+    (``shortcut_is_exact``); in general token x gets too much iff min(1, p_draft(x)/p_target(x))
+    exceeds alpha, and too little iff it falls short of alpha (``shortcut_excess``).
 
     >>> biased = biased_output_distribution([0.5, 0.3, 0.2], [0.2, 0.2, 0.6])
     >>> biased.round(3).tolist()         # the correct output is [0.5, 0.3, 0.2]
@@ -306,6 +448,40 @@ def biased_output_distribution(p_target, p_draft) -> np.ndarray:
     p_target, p_draft = _check_pair(p_target, p_draft)
     overlap = np.minimum(p_target, p_draft)
     return overlap + (1.0 - overlap.sum()) * p_target
+
+
+def shortcut_excess(p_target, p_draft) -> np.ndarray:
+    r"""What the shortcut gives each token beyond p_target: p_target(x) (min(1, p_draft(x) /
+    p_target(x)) - alpha), i.e. ``biased_output_distribution`` minus p_target.
+
+    Acceptance alone already delivers min(p_T, p_S)(x) = p_T(x) min(1, p_S(x)/p_T(x)); the
+    shortcut adds (1 - alpha) p_T(x) on top. So x ends up with too much iff
+    min(1, p_S(x)/p_T(x)) > alpha, too little iff it is < alpha - over-proposing is not needed:
+    below, "a" is under-proposed (0.2 < 0.3) and still gets too much, since 0.2/0.3 > 0.6 = alpha.
+
+    >>> shortcut_excess([0.5, 0.3, 0.2], [0.2, 0.2, 0.6]).round(3).tolist()
+    [-0.1, 0.02, 0.08]
+    """
+    p_target, p_draft = _check_pair(p_target, p_draft)
+    return biased_output_distribution(p_target, p_draft) - p_target
+
+
+def shortcut_is_exact(p_target, p_draft, tol: float = 1e-12) -> bool:
+    r"""Whether replacing a rejected token from p_target happens to give exactly p_target.
+
+    min(p_T, p_S) + (1 - alpha) p_T = p_T iff min(p_T, p_S) = alpha p_T for every token, i.e.
+    iff the draft restricted to the target's support is proportional to p_T (then the factor is
+    alpha). alpha = 1 (p_S = p_T) and a one-hot p_T (greedy decoding) are special cases, but
+    not the only ones: below alpha = 0.5 and the shortcut is still exact.
+
+    >>> shortcut_is_exact([0.5, 0.5, 0.0], [0.25, 0.25, 0.5])
+    True
+    >>> shortcut_is_exact([0.5, 0.3, 0.2], [0.2, 0.2, 0.6])
+    False
+    """
+    p_target, p_draft = _check_pair(p_target, p_draft)
+    overlap = np.minimum(p_target, p_draft)
+    return bool(np.all(np.abs(overlap - overlap.sum() * p_target) <= tol))
 
 
 def total_variation(dist_a, dist_b) -> float:

@@ -7,6 +7,8 @@ feedback from :mod:`specviz.exam`.
 
 from __future__ import annotations
 
+import math
+
 import ipywidgets as widgets
 
 from . import exam, solutions, theory
@@ -75,8 +77,10 @@ class SpeedupCalculator(_View):
         v = 1.0 if classic else self.verify_cost.value
         best = theory.optimal_k(alpha, self.c, 20, v)
         solution = self.solution
+        best_text = (f"{best} ({theory.speedup(alpha, best, self.c, v):.2f}×)" if best != math.inf
+                     else f"none: S grows with every K, below 1/c = {self.ratio.value:g}×")
         self.result.value = (f"<b>Answer: {solution.answer_text}</b> · best K for these numbers: "
-                             f"{best} ({theory.speedup(alpha, best, self.c, v):.2f}×)")
+                             + best_text)
         show_in(self.working, solution)
         show_in(self.chart, plot_speedup_curve(alpha, self.c, v, self.k.value, 20))
 

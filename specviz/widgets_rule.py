@@ -16,7 +16,8 @@ TOKENS = ("the", "a", "cat", "dog", "sat")
 PRESETS = {
     "draft over-confident": ([0.30, 0.25, 0.20, 0.15, 0.10], [0.05, 0.10, 0.60, 0.15, 0.10]),
     "close (a good draft)": ([0.40, 0.25, 0.15, 0.12, 0.08], [0.35, 0.30, 0.15, 0.10, 0.10]),
-    "study sheet example": ([0.50, 0.30, 0.20, 0.00, 0.00], [0.20, 0.20, 0.60, 0.00, 0.00]),
+    "worked example (notebook 01)": ([0.50, 0.30, 0.20, 0.00, 0.00], [0.20, 0.20, 0.60, 0.00, 0.00]),
+    "proportional (shortcut exact)": ([0.50, 0.50, 0.00, 0.00, 0.00], [0.25, 0.25, 0.50, 0.00, 0.00]),
     "disjoint (alpha = 0)": ([0.50, 0.50, 0.00, 0.00, 0.00], [0.00, 0.00, 0.00, 0.50, 0.50]),
     "identical (alpha = 1)": ([0.30, 0.25, 0.20, 0.15, 0.10], [0.30, 0.25, 0.20, 0.15, 0.10]),
 }
@@ -154,11 +155,16 @@ class AcceptanceRuleExplorer(_View):
                     f"{'-' if v is None else f'{v:.3f}'}</td>" for v in values) + "</tr>"
             for name, values in rows)
         alpha = self.alpha
+        shortcut = theory.total_variation(theory.biased_output_distribution(p_target, p_draft),
+                                          p_target)
+        exact = theory.shortcut_is_exact(p_target, p_draft, tol=1e-9)
+        note = ("exact here: on the target's support p_S is proportional to p_T" if exact else
+                "biased: tokens with min(1, p_S/p_T) &gt; alpha get too much")
         return (f"<table class='sv-rule' style='border-collapse: collapse; font-size: 12px'>"
                 f"<tr><th></th>{head}</tr>{body}</table><div style='margin-top: 4px'>"
                 f"<b>alpha = Σ min(p_T, p_S) = {alpha:.3f}</b>: the chance a draft token is "
-                f"accepted; a rejection (probability {1 - alpha:.3f}) draws from the residual."
-                "</div>")
+                f"accepted; a rejection (probability {1 - alpha:.3f}) draws from the residual. "
+                f"Resampling from p_T instead: TV {shortcut:.3f} from p_T ({note}).</div>")
 
     def _render_simulation(self) -> None:
         r = self.result

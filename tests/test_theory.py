@@ -69,22 +69,60 @@ def test_cost_factor_known_value_and_limit():
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.3, 0.6, 0.8, 0.9, 0.97, 1.0])
-@pytest.mark.parametrize("c", [0.0, 0.01, 0.05, 0.2, 0.5, 1.5])
+@pytest.mark.parametrize("c", [0.0, 0.01, 0.05, 0.2, 0.5, 1.0, 1.5])
 def test_optimal_k_agrees_with_brute_force(alpha, c):
     def value(k):
         if alpha == 1:
             return (k + 1) / (c * k + 1)
         return closed_form_speedup(alpha, k, c)
-    values = {k: value(k) for k in range(1, 41)}
-    top, chosen = max(values.values()), optimal_k(alpha, c, k_max=40)
+    values = {k: value(k) for k in range(1, 201)}
+    chosen = optimal_k(alpha, c, k_max=200)
+    if (c == 0 and alpha > 0) or (alpha == 1 and c < 1):
+        # S grows with every K: no finite optimum (fails if optimal_k returns the floating-point
+        # artefact where E(K) stops growing, e.g. 39 for alpha = 0.5, c = 0)
+        assert chosen == math.inf
+        assert all(values[k + 1] > values[k] for k in range(1, 30))
+        return
+    top = max(values.values())
     assert values[chosen] >= top * (1 - 1e-11)                      # as good as the best...
     assert all(values[k] < top * (1 - 1e-13) for k in range(1, chosen))   # ...and the smallest
 
 
-@pytest.mark.parametrize("alpha, c, expected", [(0.8, 0.2, 4), (0.8, 0.05, 8), (0.9, 0.02, 19),
-                                                (0.6, 0.2, 2), (0.0, 0.1, 1), (1.0, 0.0, 40)])
+@pytest.mark.parametrize("alpha, c, expected", [
+    (0.8, 0.2, 4),    # S(3) = 1.845, S(4) = 1.868, S(5) = 1.845 (by hand: 3.3616 / 1.8 = 1.8676)
+    (0.8, 0.05, 8), (0.9, 0.02, 19), (0.6, 0.2, 2),
+    (0.0, 0.1, 1),    # nothing is ever accepted: the cheapest round wins
+    (0.3, 0.5, 1),    # alpha < c: S falls from K = 1 on
+    (0.5, 0.0, math.inf), (1.0, 0.0, math.inf), (1.0, 0.2, math.inf),   # S grows forever
+    (1.0, 1.0, 1),    # S(K) = (K + 1)/(K + 1) = 1 for every K: a tie, the smallest K
+    (0.0, 0.0, 1),    # S = 1 for every K
+])
 def test_optimal_k_known_values(alpha, c, expected):
     assert optimal_k(alpha, c, k_max=40) == expected
+
+
+def test_optimal_k_inf_only_for_a_fixed_verify_cost():
+    # a verify cost that grows with K can stop a free draft: S(K) = E(K) / (1 + 0.1 K)
+    assert optimal_k(0.5, 0.0, k_max=30, verify_cost=lambda k: 1 + 0.1 * k) == 2
+    assert optimal_k(0.5, 0.0, verify_cost=1.5) == math.inf
+    assert optimal_k(1.0, 0.5, verify_cost=0.4) == 1        # c > v: S(K) = (K+1)/(0.5K + 0.4) falls
+    assert theory.best_k_in_range(0.5, 0.0, k_max=12) == 12  # charts: the edge of the range
+
+
+@pytest.mark.parametrize("alpha, c, v", [(0.8, 0.2, 1.0), (0.7, 0.05, 1.0), (0.9, 0.02, 1.3),
+                                         (0.99, 0.001, 1.0), (0.5, 0.3, 1.0)])
+def test_continuous_optimum_solves_the_stationarity_equation(alpha, c, v):
+    k_star = theory.continuous_optimal_k(alpha, c, v)
+    # alpha^(K+1) (c + (cK + v) ln(1/alpha)) = c, typed in independently
+    assert alpha ** (k_star + 1) * (c + (c * k_star + v) * math.log(1 / alpha)) == pytest.approx(c)
+    assert optimal_k(alpha, c, k_max=400, verify_cost=v) in {max(1, math.floor(k_star)),
+                                                              math.ceil(k_star)}
+
+
+def test_continuous_optimum_edge_cases():
+    assert theory.continuous_optimal_k(0.1, 0.5) == 0.0          # S falls from K = 0
+    assert theory.continuous_optimal_k(0.5, 0.0) == math.inf
+    assert theory.continuous_optimal_k(1.0, 1.5) == 0.0
 
 
 def test_optimal_k_verify_cost_forms_agree():
@@ -137,6 +175,77 @@ def test_biased_distribution_differs_from_target():
     assert biased.sum() == pytest.approx(1.0)
     assert total_variation(biased, P_TARGET) > 0.05
     assert biased_output_distribution(P_TARGET, P_TARGET) == pytest.approx(P_TARGET)
+
+
+def test_shortcut_is_exact_beyond_alpha_one_and_greedy():
+    # the counterexample to "the shortcut is biased whenever alpha < 1": alpha = 0.5, and
+    # 0.25 + 0.5 * 0.5 = 0.5 for both tokens the target can emit (worked by hand)
+    p_target, p_draft = [0.5, 0.5, 0.0], [0.25, 0.25, 0.5]
+    assert acceptance_rate(p_target, p_draft) == 0.5
+    assert biased_output_distribution(p_target, p_draft) == pytest.approx(p_target)
+    assert theory.shortcut_is_exact(p_target, p_draft)
+    assert theory.shortcut_is_exact([1.0, 0.0, 0.0], [0.0, 0.0, 1.0])          # one-hot p_T
+    assert theory.shortcut_is_exact(P_TARGET, P_TARGET)                         # alpha = 1
+    assert theory.shortcut_is_exact([0.5, 0.5], [0.0, 1.0]) is False           # alpha = 0.5, not proportional
+    assert not theory.shortcut_is_exact(P_TARGET, P_DRAFT)
+
+
+def test_shortcut_gives_too_much_exactly_where_the_kept_fraction_exceeds_alpha():
+    # (0.5, 0.3, 0.2) vs (0.2, 0.2, 0.6), alpha = 0.6: min(1, p_S/p_T) = (0.4, 0.667, 1);
+    # "dog" (index 1) is under-proposed (0.2 < 0.3) and still gets too much: 0.32 > 0.30
+    excess = theory.shortcut_excess([0.5, 0.3, 0.2], [0.2, 0.2, 0.6])
+    assert excess == pytest.approx([-0.1, 0.02, 0.08])
+    kept = np.minimum(1, P_DRAFT / P_TARGET)
+    alpha = acceptance_rate(P_TARGET, P_DRAFT)
+    assert np.array_equal(np.sign(theory.shortcut_excess(P_TARGET, P_DRAFT)).round(),
+                          np.sign(kept - alpha))
+
+
+def test_accepted_distribution_is_a_capped_geometric_law():
+    assert theory.accepted_distribution(0.5, 3) == pytest.approx([0.5, 0.25, 0.125, 0.125])
+    assert theory.accepted_distribution(0.0, 2) == [1.0, 0.0, 0.0]
+    assert theory.accepted_distribution(1.0, 2) == [0.0, 0.0, 1.0]
+    law = theory.accepted_distribution(0.8, 4)
+    assert sum(law) == pytest.approx(1.0)
+    assert sum(j * p for j, p in enumerate(law)) + 1 == pytest.approx(3.3616)   # E
+
+
+@pytest.mark.parametrize("alpha, k", [(0.3, 4), (0.8, 6)])
+def test_accepted_distribution_matches_simulation(alpha, k):
+    accepted = simulate_rounds(alpha, k, seed=11) - 1
+    counts = np.bincount(accepted, minlength=k + 1) / accepted.size
+    # each frequency within 4 standard errors sqrt(p(1-p)/n) of the law
+    law = np.array(theory.accepted_distribution(alpha, k))
+    assert np.all(np.abs(counts - law) <= 4 * np.sqrt(law * (1 - law) / accepted.size) + 1e-12)
+
+
+@pytest.mark.parametrize("c", [0.02, 0.2, 0.5, 0.9])
+def test_no_k_and_no_alpha_beats_one_over_c(c):
+    assert theory.speedup_ceiling(c) == pytest.approx(1 / c)
+    best = max(speedup(1.0, k, c) for k in range(1, 2000))       # every draft accepted
+    assert 0.9 / c < best < 1 / c                                # approached, never reached
+    assert theory.speedup_ceiling(0.2) < 9.09                    # the sheet's 9x is impossible
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.05, 0.2, 0.43, 0.7, 1.0])
+@pytest.mark.parametrize("c", [0.0, 0.05, 0.09, 0.2, 0.5, 1.2])
+def test_corollary_3_9_some_k_helps_iff_alpha_exceeds_c(alpha, c):
+    best = max(closed_form_speedup(alpha, k, c) if alpha < 1 else (k + 1) / (c * k + 1)
+               for k in range(1, 60))
+    assert theory.can_speed_up(alpha, c) == (best > 1 + 1e-12)
+    if theory.can_speed_up(alpha, c):
+        assert speedup(alpha, 1, c) == pytest.approx((1 + alpha) / (1 + c)) and speedup(alpha, 1, c) > 1
+
+
+def test_target_arithmetic_grows_while_target_passes_fall():
+    # alpha = 0.8, K = 4: E = 3.3616; 5 positions per pass; 100 tokens
+    assert cost_factor(0.8, 4, 0.0) == pytest.approx(5 / 3.3616)        # 1.49x the arithmetic
+    assert expected_target_calls(100, 0.8, 4) == pytest.approx(100 / 3.3616)   # 29.7 passes
+    for alpha in (0.1, 0.5, 0.9, 1.0):
+        for k in (1, 5, 20):
+            tokens = expected_tokens_per_round(alpha, k)
+            assert cost_factor(alpha, k, 0.0) >= 1 - 1e-12                   # never less work
+            assert tokens <= min(k + 1, 1 / (1 - alpha) if alpha < 1 else math.inf) + 1e-12
 
 
 # --- simulations -----------------------------------------------------------------------------
@@ -209,6 +318,8 @@ def test_classic_question_numbers_are_pinned():
 def test_classic_question_worked_solution():
     solution = solutions.explain_classic_question(speed_ratio=5, k=10)
     assert solution.answer == pytest.approx(11 / 3)
+    assert "1/c" in solution.steps[0].sentence and "cannot be right" in solution.steps[0].sentence
+    assert "free, parallel" not in solution.answer_text and "one cheap pass" in solution.answer_text
     text = solution.to_markdown()
     for number in ("9.09", "3.67", "3.33", r"\frac{100}{11}"):
         assert number in text
@@ -261,6 +372,9 @@ SOLUTIONS = [
     lambda: solutions.explain_speedup(0.8, 4, 0.05, verify_cost=1.3),
     lambda: solutions.explain_optimal_k(0.8, 0.2),
     lambda: solutions.explain_optimal_k(1.0, 0.0, k_max=8),
+    lambda: solutions.explain_optimal_k(0.3, 0.5),
+    lambda: solutions.explain_all_accepted(4, 5),
+    lambda: solutions.explain_residual([0.5, 0.5, 0.0], [0.25, 0.25, 0.5]),
     lambda: solutions.explain_cost_factor(0.8, 4, 0.05),
     lambda: solutions.explain_acceptance(P_TARGET, P_DRAFT, ["the", "a", "cat", "dog", "sat"]),
     lambda: solutions.explain_acceptance(P_TARGET, P_TARGET),
@@ -280,13 +394,30 @@ def test_solutions_render_as_markdown_and_text(make):
     assert "\\" not in text and "{" not in text     # every LaTeX command was turned into text
 
 
-def test_solution_answers_match_formulas():
-    assert solutions.explain_speedup(0.8, 4, 0.05).answer == speedup(0.8, 4, 0.05)
-    assert solutions.explain_optimal_k(0.8, 0.2).answer == optimal_k(0.8, 0.2)
-    assert solutions.explain_cost_factor(0.8, 4, 0.05).answer == cost_factor(0.8, 4, 0.05)
-    assert solutions.explain_acceptance(P_TARGET, P_DRAFT).answer == acceptance_rate(P_TARGET, P_DRAFT)
+def test_solution_answers_are_the_hand_worked_numbers():
+    # worked by hand: E = 1 + 0.8 + 0.64 + 0.512 + 0.4096 = 3.3616; T = 4 * 0.05 + 1 = 1.2
+    assert solutions.explain_speedup(0.8, 4, 0.05).answer == pytest.approx(3.3616 / 1.2)
+    assert solutions.explain_optimal_k(0.8, 0.2).answer == 4          # S(4) = 3.3616 / 1.8
+    assert solutions.explain_optimal_k(0.5, 0.0).answer == math.inf
+    assert solutions.explain_cost_factor(0.8, 4, 0.05).answer == pytest.approx(5.2 / 3.3616)
+    # P_TARGET, P_DRAFT: overlap 0.2 + 0.2 + 0.1 + 0.05 + 0.05
+    assert solutions.explain_acceptance(P_TARGET, P_DRAFT).answer == pytest.approx(0.6)
+    # (0.4, 0.32, 0.28) against (0.5, 0.3, 0.2): half of 0.1 + 0.02 + 0.08
     assert solutions.explain_residual().answer == pytest.approx(0.1)
+    assert solutions.explain_expected_tokens(0.0, 3).answer_text == "1 token per round"
+    assert solutions.explain_speedup(0.3, 5, 0.2).answer_text == "≈ 0.71× (a slow-down)"
+    assert solutions.explain_speedup(0.8, 4, 0.05).answer_text == "≈ 2.8× faster than plain decoding"
 
 
 def test_optimal_k_at_search_edge_is_flagged():
-    assert "edge of the search range" in solutions.explain_optimal_k(1.0, 0.0, k_max=8).to_text()
+    assert "edge of the search range" in solutions.explain_optimal_k(0.99, 0.001, k_max=8).to_text()
+
+
+def test_optimal_k_explains_the_unbounded_and_the_weak_cases():
+    free = solutions.explain_optimal_k(0.5, 0.0).to_text()
+    assert "no finite best K" in free and "towards 2×" in free          # 1 / (1 - 0.5)
+    assert "rises and then falls" not in free
+    assert "towards 5×" in solutions.explain_optimal_k(1.0, 0.2).to_text()   # 1 / c
+    weak = solutions.explain_optimal_k(0.3, 0.5).to_text()
+    assert "Corollary 3.9" in weak and "K = 1" in weak
+    assert "Lambert" in solutions.explain_optimal_k(0.8, 0.2).to_text()

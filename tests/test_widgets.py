@@ -146,10 +146,14 @@ def test_show_in_replaces_the_outputs():
 # ---- AcceptanceRuleExplorer ----------------------------------------------------------------
 
 def test_rule_explorer_presets_set_the_distributions():
-    explorer = AcceptanceRuleExplorer(preset="study sheet example")
+    explorer = AcceptanceRuleExplorer(preset="worked example (notebook 01)")
     assert explorer.alpha == pytest.approx(0.6)
     assert "alpha = Σ min(p_T, p_S) = 0.600" in explorer.table.value
     assert _has_png(explorer.rule_chart) and _has_png(explorer.sim_chart)
+    assert "Resampling from p_T instead: TV 0.100" in explorer.table.value      # by hand: 0.1
+    explorer.preset.value = "proportional (shortcut exact)"           # alpha 0.5, yet no bias
+    assert explorer.alpha == pytest.approx(0.5)
+    assert "TV 0.000 from p_T (exact here" in explorer.table.value
     explorer.preset.value = "identical (alpha = 1)"
     assert explorer.alpha == pytest.approx(1.0)
     explorer.preset.value = "disjoint (alpha = 0)"
