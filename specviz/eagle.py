@@ -22,7 +22,7 @@ from torch import nn
 from transformers import DynamicCache, LlamaConfig, LlamaModel
 
 from .draft_model import PrunedHead
-from .drafters import DraftProposal, Drafter
+from .drafters import DraftProposal, Drafter, _stack
 from .rule import distribution, sample
 
 
@@ -91,10 +91,10 @@ class EagleDrafter(Drafter):
             self.cache.crop(-extra)
 
     @torch.no_grad()
-    def propose(self, committed, k, temperature, rng, eos) -> DraftProposal:
+    def propose(self, committed, k, temperature, rng, eos, stop=None) -> DraftProposal:
         tokens, rows, seconds = [], [], []
-        if len(committed) < 2:  # no target feature yet: let the target decode this one alone
-            return DraftProposal([], torch.zeros(0, self.head.head.vocab_size), [])
+        if len(committed) < 2 or k == 0:  # no target feature yet: the target decodes alone
+            return DraftProposal([], _stack([], self.head.head.vocab_size), [])
         # Entries still missing: (f_j, x_{j+1}) for every j with a true feature not yet cached.
         start = self.cache.get_seq_length()
         feats = torch.stack(self.features[start:len(committed) - 1])[None]
@@ -109,7 +109,7 @@ class EagleDrafter(Drafter):
             seconds.append(time.perf_counter() - t0)
             tokens.append(token)
             rows.append(probs)
-            if token in eos:
+            if token in eos or (stop is not None and stop(float(probs.max()))):
                 break
             feats, nxt = predicted, torch.tensor([[token]], device=feats.device)
-        return DraftProposal(tokens, torch.stack(rows), seconds)
+        return DraftProposal(tokens, _stack(rows, self.head.head.vocab_size), seconds)

@@ -1,0 +1,158 @@
+"""Draft-length schedules: transformers' heuristic and confidence stop reproduced token for token
+and K for K (read from transformers with a hook), the oracle, the records, bad input."""
+
+import pytest
+import torch
+import transformers.generation.candidate_generator as cg
+
+from specviz import speculate
+from specviz.schedules import (Confidence, Constant, Heuristic, Oracle, agreement_runs, full_round,
+                               hindsight)
+from specviz.trace import Trace
+from test_engine import hf_greedy
+from tiny_models import tiny_pair
+
+PROMPT = [1, 2, 3]
+
+
+def hf_assisted(pair, prompt, n, schedule, start, threshold, monkeypatch):
+    """transformers' assisted generation, greedy, with a hook on its candidate generator that
+    reads, every round, the K its schedule holds and the K it drafts with (capped by the budget).
+    Returns (new tokens, [(scheduled K, K drafted with)], K carried into the assistant's config)."""
+    config = pair.draft.generation_config
+    # The tiny models' pad id 0 is also a token they generate; transformers' assisted decoding
+    # would then mask that token out of the assistant's context, so there is no pad id here.
+    for model in (pair.target, pair.draft):
+        model.generation_config.pad_token_id = None
+    config.num_assistant_tokens, config.num_assistant_tokens_schedule = start, schedule
+    config.assistant_confidence_threshold = threshold
+    # without scikit-learn transformers keeps the threshold fixed; make sure it does here too
+    monkeypatch.setattr(cg, "is_sklearn_available", lambda: False)
+    seen, original = [], cg.AssistedCandidateGenerator.get_candidates
+
+    def hooked(self, input_ids, **kwargs):
+        seen.append((int(self.num_assistant_tokens), self._calculate_new_tokens(input_ids)[1]))
+        return original(self, input_ids, **kwargs)
+
+    monkeypatch.setattr(cg.AssistedCandidateGenerator, "get_candidates", hooked)
+    ids = torch.tensor([prompt], device=pair.target.device)
+    out = pair.target.generate(ids, attention_mask=torch.ones_like(ids), assistant_model=pair.draft,
+                               do_sample=False, max_new_tokens=n, min_new_tokens=0)
+    return out[0, len(prompt):].tolist(), seen, config.num_assistant_tokens
+
+
+@pytest.mark.parametrize("seed, start, eos", [(0, 1, None), (1, 3, None), (2, 8, None),
+                                              (5, 2, 9)])
+def test_heuristic_matches_transformers_tokens_and_k_sequence(seed, start, eos, monkeypatch):
+    """Fails if the +2/-1 rule, its "full round" test, the budget cap or the carry-over differ
+    from transformers' (e.g. planting `len(r.committed) == len(r.proposals)` as the full test)."""
+    pair = tiny_pair(vocab=16, seed=seed, noise=0.3, eos=eos)
+    schedule = Heuristic(start=start)
+    for call in range(2):  # the second call starts where the first ended, in both libraries
+        tokens, seen, carried = hf_assisted(pair, PROMPT, 30, "heuristic", schedule.current, 0.0,
+                                            monkeypatch)
+        trace = speculate(pair, PROMPT, k=schedule, max_new_tokens=30, temperature=0)
+        assert trace.output_ids == tokens == hf_greedy(pair.target, PROMPT, 30)
+        planned = [schedule.value(trace.rounds[:i]) for i in range(len(trace.rounds))]
+        assert [(p, r.k) for p, r in zip(planned, trace.rounds)] == seen, call
+        assert schedule.current == carried
+        assert len(set(planned)) > 1      # K really moved
+    pair.draft.generation_config.num_assistant_tokens_schedule = "constant"
+
+
+def test_transient_heuristic_restarts_each_call(monkeypatch):
+    pair = tiny_pair(vocab=16, seed=1, noise=0.3)
+    schedule = Heuristic(start=4, carry_over=False)
+    for _ in range(2):
+        tokens, seen, _ = hf_assisted(pair, PROMPT, 20, "heuristic_transient", 4, 0.0, monkeypatch)
+        trace = speculate(pair, PROMPT, k=schedule, max_new_tokens=20, temperature=0)
+        assert [r.k for r in trace.rounds] == [used for _, used in seen]
+        assert trace.rounds[0].k == 4
+    assert schedule.current == schedule.value(trace.rounds) != 4
+
+
+@pytest.mark.parametrize("threshold", [0.3, 0.6])
+def test_confidence_stop_matches_transformers(threshold, monkeypatch):
+    """transformers' ConfidenceCriteria: drafting stops after a token whose probability is below
+    the threshold. Fails if the stop comes before that token instead of after it."""
+    pair = tiny_pair(vocab=16, seed=2, noise=0.6, sharpness=0.5)
+    tokens, seen, _ = hf_assisted(pair, PROMPT, 30, "constant", 6, threshold, monkeypatch)
+    trace = speculate(pair, PROMPT, k=Confidence(threshold, k_max=6), max_new_tokens=30,
+                      temperature=0)
+    assert trace.output_ids == tokens
+    assert [r.k for r in trace.rounds] == [used for _, used in seen]
+    short = [r for r in trace.rounds if len(r.proposals) < r.k]
+    assert short and all("stopped after" in r.k_reason for r in short)
+    for r in short:  # the last draft of a stopped round came from an unsure distribution
+        assert max(a.p_draft for a in r.proposals[-1].alternatives) < threshold
+
+
+def test_heuristic_with_confidence_matches_transformers_default_behaviour(monkeypatch):
+    pair = tiny_pair(vocab=16, seed=3, noise=0.5, sharpness=0.7)
+    tokens, seen, _ = hf_assisted(pair, PROMPT, 30, "heuristic_transient", 5, 0.4, monkeypatch)
+    trace = speculate(pair, PROMPT, k=Heuristic(5, carry_over=False, confidence=0.4),
+                      max_new_tokens=30, temperature=0)
+    assert trace.output_ids == tokens and [r.k for r in trace.rounds] == [u for _, u in seen]
+
+
+def test_every_round_records_its_k_and_why():
+    pair = tiny_pair(vocab=16, seed=0, noise=0.4)
+    trace = speculate(pair, PROMPT, k=Heuristic(start=2), max_new_tokens=25, temperature=1.0)
+    assert trace.draft_plan.startswith("heuristic") and trace.k == max(r.k for r in trace.rounds)
+    assert trace.rounds[0].k_reason == "heuristic: start, K = 2"
+    for before, r in zip(trace.rounds, trace.rounds[1:]):
+        step = "+ 2" if full_round(before) else "- 1"
+        assert step in r.k_reason and f"round {before.index + 1}" in r.k_reason
+        assert len(r.proposals) <= r.k
+    assert "capped" in trace.rounds[-1].k_reason or trace.rounds[-1].k < 25
+    assert Trace.from_dict(trace.to_dict()) == trace
+
+
+def test_constant_schedule_is_the_plain_k():
+    pair = tiny_pair(vocab=16, seed=0)
+    a = speculate(pair, PROMPT, k=3, max_new_tokens=12, temperature=1.0, seed=4)
+    b = speculate(pair, PROMPT, k=Constant(3), max_new_tokens=12, temperature=1.0, seed=4)
+    assert a == b and a.k == 3 and a.draft_plan is None
+
+
+def test_oracle_never_drafts_in_vain_and_hindsight_agrees():
+    """Greedy oracle: every round keeps all its drafts and the bonus, with the target's output.
+    Fails if the agreement runs are off by one (e.g. counting from j + 1)."""
+    pair = tiny_pair(vocab=16, seed=1, noise=0.4)
+    oracle = Oracle.greedy(pair, PROMPT, max_new_tokens=24)
+    trace = speculate(pair, PROMPT, k=oracle, max_new_tokens=24, temperature=0)
+    assert trace.output_ids == hf_greedy(pair.target, PROMPT, 24)
+    assert all(full_round(r) for r in trace.rounds[:-1])
+    assert any(r.k > 0 for r in trace.rounds) and any(r.k == 0 for r in trace.rounds)
+    chain = speculate(pair, PROMPT, k=5, max_new_tokens=24, temperature=0)
+    for (needed, censored), r in zip(hindsight(chain), chain.rounds):
+        if not censored:  # the oracle, started at this round, drafts exactly what was kept
+            assert needed == min(oracle.needed[r.start], 5) == r.n_accepted
+    assert agreement_runs([1, 2, 0, 4, 5], [1, 2, 3, 4, 5], cap=1) == [1, 1, 0, 1, 1]
+
+
+@pytest.mark.parametrize("bad, message", [
+    (lambda: Heuristic(start=0), "starting K must be an integer >= 1"),
+    (lambda: Constant(2.5), r"K \(draft tokens per round\) must be an integer >= 1"),
+    (lambda: Confidence(1.2), r"confidence .* must be in \[0, 1\)"),
+    (lambda: Confidence(0.0), "never stops"),
+    (lambda: Oracle((1, -1)), "an oracle K must be an integer >= 0"),
+])
+def test_bad_schedules_get_clear_errors(bad, message):
+    with pytest.raises(ValueError, match=message):
+        bad()
+
+
+def test_a_drafter_without_a_stop_is_named():
+    from specviz.drafters import ModelDrafter
+
+    class OldDrafter(ModelDrafter):
+        def propose(self, committed, k, temperature, rng, eos):
+            return super().propose(committed, k, temperature, rng, eos)
+
+    pair = tiny_pair(vocab=16)
+    with pytest.raises(TypeError, match="cannot stop on confidence"):
+        speculate(pair, PROMPT, k=Confidence(0.5, 4), max_new_tokens=5,
+                  drafter=OldDrafter(pair.draft, name="old"))
+    with pytest.raises(ValueError, match="integer >= 1 or a schedule"):
+        speculate(pair, PROMPT, k="heuristic")
