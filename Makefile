@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.specviz-setup
 PORT   ?= 8888
 
-.PHONY: setup demo test test-fast lab bench distill clean
+.PHONY: setup demo test test-fast lab bench bench-quick bench-prompts bench-readme distill clean
 
 setup: $(STAMP)
 
@@ -47,8 +47,31 @@ lab: setup
 		--MultiKernelManager.default_kernel_name=specviz \
 		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_NOTEBOOK)
 
+# Benchmarks: each writes a small JSON file to bench/results/ (committed); bench/report.py turns
+# them into the README's tables. PAUSE_PIDS=DIR pauses the process groups listed in DIR/*.pid
+# while timing (and always resumes them). bench-quick checks the scripts in minutes, noisily.
+BENCH_FLAGS := $(if $(PAUSE_PIDS),--pause-pids $(PAUSE_PIDS))
 bench: setup
-	$(BIN)/python bench/speedup.py
+	$(BIN)/python bench/threads.py $(BENCH_FLAGS)
+	$(BIN)/python bench/pass_costs.py $(BENCH_FLAGS)
+	$(BIN)/python bench/busy.py $(BENCH_FLAGS)
+	$(BIN)/python bench/speedup.py --repeats 3 $(BENCH_FLAGS)
+	$(BIN)/python bench/speedup.py --prompt-set copy --prompts 6 --temperatures 0 --no-hf $(BENCH_FLAGS)
+	$(BIN)/python bench/report.py
+
+bench-quick: setup
+	$(BIN)/python bench/threads.py --repeats 3
+	$(BIN)/python bench/pass_costs.py --repeats 3
+	$(BIN)/python bench/busy.py --prompts 1 --repeats 1 --max-new-tokens 16
+	$(BIN)/python bench/gpu_check.py --dry-run --out artifacts/gpu-dry-run.json
+
+# Once: the prompts the notebooks and `make demo` use (held-out alpha near the pooled alpha).
+bench-prompts: setup
+	$(BIN)/python bench/choose_prompts.py
+
+# The README's benchmark tables, regenerated from bench/results/*.json.
+bench-readme: setup
+	$(BIN)/python bench/report.py --readme README.md
 
 distill: setup
 	$(BIN)/python -m specviz.distill all

@@ -1,19 +1,39 @@
-"""Render ``bench/speedup.py``'s JSON as the Markdown tables the README quotes.
+"""Every benchmark table of the README, regenerated from the committed JSON in bench/results/.
 
-    python bench/report.py artifacts/bench/speedup.json [more.json ...]
+    python bench/report.py                     # print every table
+    python bench/report.py --readme README.md  # rewrite the README's tables in place
+    python bench/report.py --check README.md   # exit 1 if the README's tables are stale
 
-One summary table (each drafter and temperature: alpha, best K and its speed-up, the speed-up at
-K = 5) and, per drafter, the speed-up at every K for each temperature. Numbers are copied from
-the JSON as measured; nothing is re-timed here.
+In the README each table sits between ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->``;
+NAME is one of :data:`TABLES`. Numbers are copied from the JSON as measured; nothing is re-timed
+here. A table whose JSON is missing is reported, never invented.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
+import statistics
+import sys
 from collections import defaultdict
 from pathlib import Path
 
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _load(name: str, results: Path) -> dict | None:
+    path = results / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _where(data: dict) -> str:
+    m = data.get("machine", {})
+    return (f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores, torch {m.get('torch', '?')}, "
+            f"{m.get('date', '?')}")
+
+
+# ---- speed-up per K (bench/speedup.py) --------------------------------------------------------
 
 def load_runs(paths: list[Path]) -> list[dict]:
     rows = []
@@ -51,22 +71,163 @@ def per_k(rows: list[dict], prompt_set: str, drafter: str) -> str:
         cells = []
         for t in temps:
             r = cell.get((t, k))
-            cells.append("-" if r is None else f"{r['alpha']:.2f}, {r['tokens_per_round']:.2f}, "
-                         f"**{r['speedup']:.2f}x** ({r['predicted']:.2f}x)")
+            if r is None:
+                cells.append("-")
+                continue
+            spread = ""
+            if len(r.get("speedups", ())) > 1:
+                spread = f" [{min(r['speedups']):.2f}-{max(r['speedups']):.2f}]"
+            cells.append(f"{r['alpha']:.2f}, {r['tokens_per_round']:.2f}, "
+                         f"**{r['speedup']:.2f}x**{spread} ({r['predicted']:.2f}x)")
         lines.append(f"| {k} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
+def speedup_tables(results: Path) -> dict[str, str]:
+    out = {}
+    data = _load("speedup", results)
+    if data is not None:
+        rows = load_runs([results / "speedup.json"])
+        out["speedup-summary"] = summary(rows)
+        out["speedup-draft"] = per_k(rows, "held-out", "draft")
+        out["speedup-setup"] = (f"{data['prompts']} held-out prompts x {data['max_new_tokens']} "
+                                f"tokens, {data['dtype']}, {data['threads']} thread(s), "
+                                f"{data.get('repeats', 1)} repeat(s); {_where(data)}")
+    copy = _load("speedup_copy", results)
+    if copy is not None:
+        out["speedup-copy"] = summary(load_runs([results / "speedup_copy.json"]))
+    return out
+
+
+# ---- the cost benchmarks ----------------------------------------------------------------------
+
+def threads_table(data: dict) -> str:
+    lines = ["| threads | OMP_WAIT_POLICY | verify of 6 tokens, quiet | beside one busy process | "
+             "slowdown | worst pass, busy |", "|---|---|---|---|---|---|"]
+    for r in data["settings"]:
+        mark = " (specviz's default)" if r["threads"] == data["default_threads"] and \
+            r["policy"] == "default" else ""
+        lines.append(f"| {r['threads']}{mark} | {r['policy']} | "
+                     f"{1000 * r['quiet']['t6']['median']:.0f} ms | "
+                     f"{1000 * r['busy']['t6']['median']:.0f} ms | x{r['slowdown']:.2f} | "
+                     f"{1000 * r['busy']['t6']['max']:.0f} ms |")
+    return "\n".join(lines) + f"\n\n*{data['repeats']} repeats each; {_where(data)}.*"
+
+
+def pass_costs_table(data: dict) -> str:
+    dtypes = list(data["dtypes"])
+    costs = {d: data["dtypes"][d]["costs"] for d in dtypes}
+    qs = costs[dtypes[0]]["qs"]
+
+    def med(d, q):
+        return statistics.median(costs[d]["target_seconds"][costs[d]["qs"].index(q)])
+
+    head = "| q (tokens per pass) | " + " | ".join(f"{d}: v measured (fitted)" for d in dtypes) + " |"
+    lines = [head, "|---|" + "---|" * len(dtypes)]
+    for q in qs:
+        cells = []
+        for d in dtypes:
+            v = med(d, q) / med(d, 1)
+            err = data["dtypes"][d]["fit"]["v_errors"].get(str(q))
+            fitted = "" if err is None else f" ({v * (1 + err):.2f})"
+            cells.append(f"{v:.2f}{fitted}")
+        lines.append(f"| {q} | " + " | ".join(cells) + " |")
+    lines.append("| t(1), c | " + " | ".join(
+        f"{1000 * med(d, 1):.0f} ms, c = {statistics.median(costs[d]['draft_seconds']) / med(d, 1):.3f}"
+        for d in dtypes) + " |")
+    lines.append("| fit: largest v(q) error, q = 2..16 | " + " | ".join(
+        f"{100 * data['dtypes'][d]['fit']['max_v_error']:.0f}% "
+        f"({'within' if data['dtypes'][d]['fit']['within_tolerance'] else 'outside'} "
+        f"{100 * data['tolerance']:.0f}%)" for d in dtypes) + " |")
+    return "\n".join(lines) + f"\n\n*{data['repeats']} repeats each, context 64; {_where(data)}.*"
+
+
+def busy_table(data: dict) -> str:
+    lines = ["| K | quiet | beside one busy process | difference |", "|---|---|---|---|"]
+    for r in data["rows"]:
+        lines.append(f"| {r['k']} | {r['quiet']:.2f}x | {r['busy']:.2f}x | "
+                     f"{100 * (r['ratio'] - 1):+.0f}% ({'within' if r['agree'] else 'outside'} "
+                     f"{100 * data['tolerance']:.0f}%) |")
+    return "\n".join(lines) + (f"\n\n*Greedy, {data['prompts']} prompts x {data['max_new_tokens']}"
+                               f" tokens, {data['dtype']}, median of {data['repeats']} alternating "
+                               f"repeats; {_where(data)}.*")
+
+
+def prompts_table(data: dict) -> str:
+    chosen = set(data["chosen"])
+    lines = ["| prompt | alpha, greedy | alpha, T = 1 | used |", "|---|---|---|---|"]
+    for r in data["prompts"]:
+        lines.append(f"| {r['prompt']} | {r['alpha_greedy']:.2f} | {r['alpha_t1']:.2f} | "
+                     f"{'yes' if r['prompt'] in chosen else ''} |")
+    return "\n".join(lines) + (f"\n\n*K = {data['k']}, {data['max_new_tokens']} tokens; pooled "
+                               f"alpha {data['pooled_alpha_greedy']:.2f} greedy, "
+                               f"{data['pooled_alpha_t1']:.2f} at T = 1.*")
+
+
+def gpu_table(data: dict) -> str:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from gpu_check import table
+
+    return table(data)
+
+
+TABLES = {"threads": threads_table, "pass-costs": pass_costs_table, "busy": busy_table,
+          "prompts": prompts_table, "gpu": gpu_table}
+FILES = {"threads": "threads", "pass-costs": "pass_costs", "busy": "busy", "prompts": "prompts",
+         "gpu": "gpu"}
+
+
+def all_tables(results: Path = RESULTS) -> dict[str, str]:
+    out = speedup_tables(results)
+    for name, render in TABLES.items():
+        data = _load(FILES[name], results)
+        if data is not None and not data.get("dry_run"):
+            out[name] = render(data)
+    return out
+
+
+BLOCK = re.compile(r"(<!-- bench:([\w-]+) -->\n)(.*?)(\n<!-- /bench:\2 -->)", re.S)
+
+
+def fill_readme(text: str, tables: dict[str, str]) -> tuple[str, list[str]]:
+    """The README with each marked block replaced; also the names of blocks with no JSON."""
+    missing = []
+
+    def replace(match):
+        name = match.group(2)
+        if name not in tables:
+            missing.append(name)
+            return match.group(0)
+        return match.group(1) + tables[name] + match.group(4)
+
+    return BLOCK.sub(replace, text), missing
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("json", nargs="+", type=Path)
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--readme", type=Path, help="rewrite this README's tables in place")
+    group.add_argument("--check", type=Path, help="exit 1 if this README's tables are stale")
     args = parser.parse_args(argv)
-    rows = load_runs(args.json)
-    print(summary(rows))
-    for prompt_set in dict.fromkeys(r["prompt_set"] for r in rows):
-        for drafter in dict.fromkeys(r["drafter"] for r in rows if r["prompt_set"] == prompt_set):
-            print(f"\n{drafter}, {prompt_set} prompts\n")
-            print(per_k(rows, prompt_set, drafter))
+    tables = all_tables(args.results)
+    if not (args.readme or args.check):
+        for name, text in tables.items():
+            print(f"<!-- bench:{name} -->\n{text}\n<!-- /bench:{name} -->\n")
+        return 0
+    path = args.readme or args.check
+    old = path.read_text()
+    new, missing = fill_readme(old, tables)
+    for name in missing:
+        print(f"{path}: no results for the table '{name}' in {args.results}", file=sys.stderr)
+    if args.readme:
+        path.write_text(new)
+        print(f"{path}: {len(BLOCK.findall(new))} tables regenerated")
+        return 1 if missing else 0
+    if new != old or missing:
+        print(f"{path}: tables differ from {args.results}; run bench/report.py --readme {path}",
+              file=sys.stderr)
+        return 1
     return 0
 
 

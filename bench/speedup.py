@@ -9,17 +9,20 @@ and - for the draft model, greedy - the time ratio of specviz to transformers'
 
     python bench/speedup.py                                  # draft model, K = 1..10, T = 0 and 1
     python bench/speedup.py --drafters draft prompt-lookup eagle --ks 1 2 3 4 --prompts 4
+    python bench/speedup.py --prompt-set copy                # -> bench/results/speedup_copy.json
 
 Targets: specviz at most as slow as transformers' assisted generation (ratio <= 1.0), and the
 measured speed-up within 10% of the formula with the measured verify cost. Ratios are measured
-within this one run; absolute times depend on the machine and its load.
+within this one run; absolute times depend on the machine and its load. With ``--repeats``
+every K is timed several times (the target alone too) and the median speed-up is reported with
+the range of the repeats. Results go to bench/results/ (committed; ``bench/report.py`` renders
+the README tables from them).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -30,6 +33,9 @@ from specviz import ModelPair, load_pair, speculate
 from specviz.distill.prompts import COPY_PROMPTS, HELD_OUT
 from specviz.sweep import best, run_baselines, run_sweep
 from specviz.tokens import encode_prompt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS, machine, paused  # noqa: E402
 
 
 def pairs_for(drafters: list[str], device, dtype) -> dict[str, ModelPair]:
@@ -70,8 +76,18 @@ def main(argv=None) -> int:
     parser.add_argument("--dtype", default=None)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--no-hf", action="store_true", help="skip transformers' assisted generation")
-    parser.add_argument("--out", default="artifacts/bench/speedup.json")
+    parser.add_argument("--repeats", type=int, default=1, help="time every K this many times")
+    parser.add_argument("--pause-pids", metavar="DIR", help="pause the process groups in DIR/*.pid")
+    parser.add_argument("--out", default=None,
+                        help="default: bench/results/speedup.json (speedup_copy.json for --prompt-set copy)")
     args = parser.parse_args(argv)
+    out = Path(args.out or RESULTS / ("speedup.json" if args.prompt_set == "held-out"
+                                      else "speedup_copy.json"))
+    with paused(args.pause_pids):
+        return _run(args, out)
+
+
+def _run(args, out: Path) -> int:
 
     pairs = pairs_for(args.drafters, args.device, args.dtype)
     any_pair = next(iter(pairs.values()))
@@ -80,14 +96,16 @@ def main(argv=None) -> int:
           f"{torch.get_num_threads()} threads, {len(prompts)} prompts x {args.max_new_tokens} tokens")
     for pair in pairs.values():  # warm-up: first calls pay for lazy initialisation
         run_sweep(pair, prompts[:1], [2], max_new_tokens=8)
-    results = {"machine": platform.processor() or platform.machine(), "device": str(any_pair.device),
-               "dtype": str(any_pair.dtype), "threads": torch.get_num_threads(),
-               "prompt_set": args.prompt_set, "prompts": len(prompts), "max_new_tokens": args.max_new_tokens, "runs": []}
+    results = {"machine": machine(), "device": str(any_pair.device),
+               "dtype": str(any_pair.dtype).removeprefix("torch."), "threads": torch.get_num_threads(),
+               "prompt_set": args.prompt_set, "prompts": len(prompts), "repeats": args.repeats,
+               "max_new_tokens": args.max_new_tokens, "runs": []}
     for temperature in args.temperatures:
         baselines = run_baselines(any_pair, prompts, args.max_new_tokens, temperature)
         step_ms = 1000 * sum(b.seconds - b.prefill_seconds for b in baselines) / sum(len(b.output_ids) for b in baselines)
         for name, pair in pairs.items():
-            points = run_sweep(pair, prompts, args.ks, args.max_new_tokens, temperature, baselines=baselines)
+            points = run_sweep(pair, prompts, args.ks, args.max_new_tokens, temperature,
+                               baselines=baselines, repeats=args.repeats)
             print(f"\n{name}, temperature {temperature:g} (target alone: {step_ms:.1f} ms/token)")
             print(" K  alpha  tok/round (formula)      c  verify  speed-up  formula: paper  measured-verify   specviz/HF")
             for p in points:
@@ -102,9 +120,8 @@ def main(argv=None) -> int:
                       f"   {p.predicted:6.2f}x ({100 * (p.speedup / p.predicted - 1):+3.0f}%)   {ratio}")
             top = best(points)
             print(f"best K: {top.k} ({top.speedup:.2f}x)")
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+    out.write_text(json.dumps(results, indent=1) + "\n")
     print(f"\nwritten to {out}")
     return 0
 

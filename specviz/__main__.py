@@ -10,10 +10,33 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 
 DEMO_PROMPT = "Explain in two sentences why the sky is blue."
+
+
+def _at_least(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+    return parse
+
+
+def _temperature(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0 (0 = greedy), got {text}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,17 +48,21 @@ def build_parser() -> argparse.ArgumentParser:
                          "colour (accepted green, rejected red, correction orange, bonus blue) "
                          "and compare with the target alone.")
     run.add_argument("--prompt", default=DEMO_PROMPT, help="text to answer (chat template applied)")
-    run.add_argument("--k", type=int, default=5, help="draft tokens per round (default 5)")
-    run.add_argument("--max-new-tokens", type=int, default=64, help="token budget (default 64)")
-    run.add_argument("--temperature", type=float, default=1.0,
+    run.add_argument("--k", type=_at_least(1), default=5, help="draft tokens per round (default 5)")
+    run.add_argument("--max-new-tokens", type=_at_least(1), default=64,
+                     help="token budget (default 64)")
+    run.add_argument("--temperature", type=_temperature, default=1.0,
                      help="sampling temperature; 0 = greedy (default 1)")
     run.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     run.add_argument("--target", default=None, help="hub id or folder (default: SmolLM2-135M-Instruct)")
     run.add_argument("--draft", default=None, help="hub id or folder (default: specviz's distilled draft)")
     run.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default auto)")
-    run.add_argument("--dtype", default=None, help="float32, bfloat16 or float16 (default: fastest measured)")
+    run.add_argument("--dtype", default=None,
+                     help="float32, bfloat16 or float16 (default: float32 on CPUs, bfloat16 on GPUs)")
     run.add_argument("--no-chat", action="store_true", help="encode the prompt as plain text")
     run.add_argument("--no-baseline", action="store_true", help="skip the target-only run")
+    run.add_argument("--no-costs", action="store_true",
+                     help="skip timing target passes of every width (the best-K line)")
     run.add_argument("--json", metavar="PATH", help="save the trace as JSON")
     run.add_argument("--no-color", action="store_true", help="plain text (also: NO_COLOR=1)")
     show = sub.add_parser("show", help="replay a saved trace (no model needed)")
@@ -48,24 +75,27 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     colour = not getattr(args, "no_color", False) and "NO_COLOR" not in os.environ and sys.stdout.isatty()
-    if args.command == "show":
-        from .console import print_trace
-        from .trace import Trace, TraceError
-        try:
-            print_trace(Trace.from_json(args.path), colour)
-        except TraceError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        return 0
-    from .models import ModelLoadError, load_pair
     try:
+        if args.command == "show":
+            from .console import print_trace
+            from .trace import Trace
+
+            print_trace(Trace.from_json(args.path), colour)
+            return 0
+        from .models import load_pair
         if args.command == "prepare":
             pair = load_pair(device="cpu")
             print(f"ready: {pair.target_name} + {pair.draft_name} ({pair.dtype}, {pair.device})")
             return 0
         return _run(args, colour, load_pair(args.target, args.draft, args.device, args.dtype))
-    except (ModelLoadError, ValueError) as err:
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, RuntimeError) as err:    # TraceError, ModelLoadError and bad arguments
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:                       # a folder given as a file, a full disk...
+        print(f"error: {err.strerror or err}: {err.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
 
 
@@ -78,8 +108,14 @@ def _run(args, colour: bool, pair) -> int:
     trace = speculate(pair, args.prompt, k=args.k, **settings)
     if not args.no_baseline:
         trace = trace.with_baseline(autoregressive(pair, args.prompt, **settings))
+    measured = None
+    if not (args.no_baseline or args.no_costs):
+        from .costs import measure_pass_costs   # v(q) at every width, for the best-K line
+
+        measured = measure_pass_costs(pair, qs=(1, 2, 3, 4, 6, 8, 12, 16),
+                                      context=len(trace.prompt_ids), repeats=3, warmup=1)
     print(f"prompt: {args.prompt}\n")
-    print_trace(trace, colour)
+    print_trace(trace, colour, pass_costs=measured)
     print(f"\noutput: {trace.text}")
     if args.json:
         print(f"trace saved to {trace.to_json(args.json)}")

@@ -6,6 +6,11 @@ discarded (never checked) grey.
 
 from __future__ import annotations
 
+import math
+
+from . import hardware, theory
+from .costs import MIN_SAMPLES, CostModel, price, run_timings
+from .hardware import GPU_PRESET
 from .trace import Round, Trace
 
 COLOURS = {"accepted": "32", "rejected": "31;9", "correction": "38;5;208", "bonus": "34",
@@ -45,37 +50,115 @@ def format_round(r: Round, colour: bool = True) -> str:
     return f"round {r.index + 1:3d} | {' '.join(parts)} | +{len(r.committed)} | {timing}{end}"
 
 
-def summary(trace: Trace) -> str:
-    """Acceptance, tokens per round, target calls and wall time, against the baseline if any."""
-    lines = [
-        f"target {trace.target_name}, draft {trace.draft_name}, k={trace.k}, "
-        f"temperature={trace.temperature}, seed={trace.seed}, {trace.device}/{trace.dtype}",
-        f"tokens generated      {len(trace.output_ids)} (stopped at {trace.stop})",
-        f"acceptance rate alpha {trace.acceptance_rate:.3f}  "
-        f"({sum(p.accepted for p in trace.proposals)} of {sum(p.checked for p in trace.proposals)} checked proposals)",
-        f"tokens per round      {trace.tokens_per_round:.2f}",
-    ]
-    base = trace.baseline
+def _fmt(value, spec: str, missing: str = "-") -> str:
+    """``format(value, spec)``, or ``missing`` for None and NaN (nothing measured)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return missing
+    return format(value, spec)
+
+
+def summary(trace: Trace, pass_costs=None, device: str | None = GPU_PRESET) -> str:
+    """Acceptance, tokens per round, target calls and wall time, against the baseline if any;
+    then why the speed-up is what it is (:func:`why`). Works for any trace, even an empty one."""
+    lines = [f"target {trace.target_name}, draft {trace.draft_name}, k={trace.k}, "
+             f"temperature={trace.temperature}, seed={trace.seed}, {trace.device}/{trace.dtype}",
+             f"tokens generated      {len(trace.output_ids)} (stopped at {trace.stop})"]
+    if not trace.output_ids:
+        lines.append("nothing to compare: no tokens were generated (max_new_tokens was 0?)")
+        return "\n".join(lines)
+    if trace.is_speculative:
+        proposals = trace.proposals
+        lines += [f"acceptance rate alpha {_fmt(trace.acceptance_rate, '.3f')}  "
+                  f"({sum(p.accepted for p in proposals)} of {sum(p.checked for p in proposals)} "
+                  "checked proposals)",
+                  f"tokens per round      {trace.tokens_per_round:.2f}"]
+    base, n = trace.baseline, len(trace.output_ids)
     gen_seconds = trace.seconds - trace.prefill_seconds
-    if base is None:
+    if base is None or not trace.is_speculative:
         lines += [f"target calls          {trace.target_calls}",
                   f"wall time             {gen_seconds:.2f} s"]
         return "\n".join(lines)
     lines += [
-        f"target calls          {trace.target_calls} for {len(trace.output_ids)} tokens "
-        f"({trace.target_calls / max(len(trace.output_ids), 1):.2f} per token) vs "
-        f"{base.target_calls} for {base.tokens} without a draft (1 per token)",
+        f"target calls          {trace.target_calls} for {n} tokens "
+        f"({trace.target_calls / n:.2f} per token) vs {base.target_calls} for {base.tokens} "
+        "without a draft (1 per token)",
         f"wall time             {gen_seconds:.2f} s vs {base.seconds:.2f} s "
-        f"({1000 * gen_seconds / max(len(trace.output_ids), 1):.1f} vs "
-        f"{1000 * base.seconds_per_token:.1f} ms/token)",
-        f"speed-up              {trace.speedup:.2f}x measured "
-        f"(c = {trace.c:.3f}, verify cost {trace.verify_cost:.2f} target steps)",
-    ]
-    return "\n".join(lines)
+        f"({1000 * gen_seconds / n:.1f} vs {1000 * base.seconds_per_token:.1f} ms/token)",
+        f"speed-up              {_fmt(trace.speedup, '.2f')}x measured (wall clock, against the "
+        "target alone on the same prompt)"]
+    return "\n".join(lines + why(trace, pass_costs, device))
 
 
-def print_trace(trace: Trace, colour: bool = True, file=None) -> None:
+def why(trace: Trace, pass_costs=None, device: str | None = GPU_PRESET) -> list[str]:
+    """Why this run's speed-up is what it is, in lines: this run's median c and v; Leviathan et
+    al.'s Corollary 3.9 (with v = 1, some K helps iff alpha > c); what v > 1 does here; the K
+    this machine rewards; and the same decisions priced on ``device`` (modelled, labelled so).
+
+    ``pass_costs``: :class:`~specviz.costs.PassCosts` measured on this machine (v at every
+    width); without them v(q) is interpolated between 1 and this run's v(K + 1).
+    """
+    timings = run_timings(trace)
+    alpha, k = trace.acceptance_rate, trace.k
+    if timings.c is None or timings.v is None or math.isnan(alpha):
+        return ["costs                 too few rounds to time (generate more tokens)"]
+    lines = [f"costs (medians)       c = {timings.c:.3f} (middle half {_range(timings.range('c'), 3)}), "
+             f"v({timings.q}) = {timings.v:.2f} ({_range(timings.range('v'), 2)}) target steps: "
+             "this run's calls after the first round"]
+    if timings.samples < MIN_SAMPLES:
+        return lines + [f"                      too few rounds to time ({timings.samples} timed call(s) "
+                        "of some kind after the first round): generate more tokens"]
+    if timings.noisy:
+        spread = ", ".join(f"{name} ±{value / 2:.0%}" for name, value in timings.spreads.items())
+        return lines + [f"                      timings are noisy ({spread}): the machine is busy, "
+                        "so no worked answer is built on them; run again when it is quieter"]
+    c, measured = timings.c, CostModel.from_trace(trace)
+    curve = pass_costs.costs() if pass_costs is not None else measured
+    how = ("v(q) measured just now on this machine" if pass_costs is not None else
+           f"v(q) interpolated between 1 and this run's v({timings.q})")
+    a = min(alpha, 1.0)
+    paper = theory.speedup(a, 1, c)
+    verdict = (f"so some K helps on paper: K = 1 gives (1 + alpha)/(1 + c) = {paper:.2f}x"
+               if alpha > c else "so no K can help, even on paper")
+    lines.append(f"why                   alpha {alpha:.3f} vs c {c:.3f}: with a free verify pass "
+                 f"(v = 1) some K speeds decoding up iff alpha > c (Leviathan et al. 2023, "
+                 f"Corollary 3.9); {verdict}.")
+    if timings.v > 1.05:
+        lines.append(f"                      Here a verify pass is not free: checking {timings.q} "
+                     f"tokens costs {timings.v:.2f} target steps, and every round pays K c + v(K + 1).")
+    vk = [curve.v(q + 1) for q in range(1, 16)]
+    best = theory.optimal_k(a, c, 15, vk)
+    lines.append(f"best K here           K = {best}: theory {theory.speedup(a, best, c, vk[best - 1]):.2f}x "
+                 f"(this run's alpha and c, {how}); K = {k}: "
+                 f"{theory.speedup(a, k, c, curve.v(k + 1)):.2f}x")
+    return lines + _elsewhere(trace, a, device)
+
+
+def _elsewhere(trace: Trace, alpha: float, device: str | None) -> list[str]:
+    """The same decisions priced on a device preset, labelled modelled."""
+    if device is None:
+        return []
+    try:
+        target = hardware.model_shape(trace.target_name)
+        draft = (None if trace.draft_name in hardware.NO_MODEL_DRAFTERS
+                 else hardware.model_shape(trace.draft_name))
+        there = CostModel.roofline(target, draft, device)
+    except (KeyError, ValueError):
+        return []
+    priced = price(trace, there)
+    vk = [there.v(q + 1) for q in range(1, 16)]
+    best = theory.optimal_k(alpha, there.c, 15, vk)
+    return [f"on {there.device:<18}{priced.speedup:.2f}x for the same decisions, modelled (roofline, "
+            f"not measured): c = {there.c:.3f}, v({trace.k + 1}) = {priced.v:.2f}; best K there "
+            f"{best} ({theory.speedup(alpha, best, there.c, vk[best - 1]):.2f}x)",
+            f"                      ({there.label})"]
+
+
+def _range(pair, digits: int) -> str:
+    return "-" if pair is None else f"{pair[0]:.{digits}f}-{pair[1]:.{digits}f}"
+
+
+def print_trace(trace: Trace, colour: bool = True, file=None, pass_costs=None) -> None:
     for r in trace.rounds:
         print(format_round(r, colour), file=file)
     print(file=file)
-    print(summary(trace), file=file)
+    print(summary(trace, pass_costs), file=file)

@@ -23,7 +23,7 @@ class DraftProposal:
     """Up to k proposed tokens, their distributions and the seconds each draft call took."""
 
     tokens: list[int]
-    p_draft: torch.Tensor                 # float32 [len(tokens), vocab]
+    p_draft: torch.Tensor                 # float32 [len(tokens), vocab], on any device
     seconds: list[float] = field(default_factory=list)
 
 
@@ -81,7 +81,7 @@ class ModelDrafter(Drafter):
         for _ in range(k):
             t0 = time.perf_counter()
             logits = self.cached.extend(pending, keep=1)[0][-1]
-            probs = distribution(logits, temperature).cpu()
+            probs = distribution(logits, temperature)  # stays on the model's device
             if temperature == 0:
                 token = int(logits.argmax())
             else:

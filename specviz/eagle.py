@@ -19,10 +19,11 @@ import time
 
 import torch
 from torch import nn
-from transformers import DynamicCache, LlamaConfig, LlamaModel
+from transformers import LlamaConfig, LlamaModel
 
 from .draft_model import PrunedHead
 from .drafters import DraftProposal, Drafter, _stack
+from .kvcache import new_cache, rollback
 from .rule import distribution, sample
 
 
@@ -74,7 +75,7 @@ class EagleDrafter(Drafter):
         if features is None:
             raise ValueError("the EAGLE drafter drafts from the target's hidden states: start it "
                              "with the target's features of prompt_ids[:-1]")
-        self.cache = DynamicCache(config=self.head.config)
+        self.cache = new_cache(self.head)
         self.features = list(features)
         self.n_true = 0
 
@@ -86,9 +87,7 @@ class EagleDrafter(Drafter):
         """Keep features of the first ``length`` positions; drop cache entries built on guesses."""
         del self.features[length:]
         self.n_true = min(self.n_true, max(0, length - 1))
-        extra = self.cache.get_seq_length() - self.n_true
-        if extra > 0:
-            self.cache.crop(-extra)
+        rollback(self.cache, self.n_true)
 
     @torch.no_grad()
     def propose(self, committed, k, temperature, rng, eos, stop=None) -> DraftProposal:
@@ -104,7 +103,7 @@ class EagleDrafter(Drafter):
             t0 = time.perf_counter()
             predicted = self.head(feats, nxt, cache=self.cache)[:, -1:]
             logits = self.head.head(predicted[0, -1]).float()
-            probs = distribution(logits, temperature).cpu()
+            probs = distribution(logits, temperature)  # stays on the device
             token = int(logits.argmax()) if temperature == 0 else sample(probs, rng.random())
             seconds.append(time.perf_counter() - t0)
             tokens.append(token)

@@ -10,6 +10,9 @@ One round of :func:`speculate` (Leviathan et al. 2023, Algorithm 1):
 5. Roll back both KV caches to the committed tokens (no recomputation of the prefix).
 6. Trim at EOS / max_new_tokens and record the round.
 
+As in transformers' assisted decoding, a round drafts at most (tokens still allowed - 1), so no
+draft call is spent on a token the budget would cut; each round records the k it drafted with.
+
 ``k`` may be a schedule (:mod:`specviz.schedules`): it plans each round's K from the finished
 rounds, and each round records the K it drafted with and why. ``tree=`` verifies a token tree per
 round instead of a chain (:mod:`specviz.tree_engine`).
@@ -88,7 +91,8 @@ def speculate(pair: ModelPair, prompt, k: int | Schedule = 5, max_new_tokens: in
         logits, hidden = target.extend(committed[target.length:] + tokens, keep=len(tokens) + 1,
                                        features=features)
         drafter.observe(hidden)
-        p_target, p_draft = distribution(logits, temperature).cpu(), draft.p_draft
+        p_target = distribution(logits, temperature).cpu()
+        p_draft = draft.p_draft.cpu()  # one copy per round of the rows the drafter kept on its device
         target_seconds = time.perf_counter() - t0
         # 3. Accept x_i while u_i < min(1, p_target/p_draft); 4. then one token from the residual
         #    (after a rejection) or a bonus token from p_target (all accepted, unless EOS).

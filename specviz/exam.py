@@ -2,8 +2,10 @@
 
 Six kinds of question, as on past exams: ``definition``, ``acceptance``, ``speedup``,
 ``pros_cons``, ``api`` and ``effect_of_k``. Numeric questions get fresh numbers from a seed and
-are checked against a tolerance stated in the question; free-text questions come with a model
-answer and key points, found in an answer by keyword matching (a hint, not a grade).
+are checked against a tolerance stated in the question; no question accepts one of its own
+listed pitfalls (the numbers are redrawn until none is). Free-text answers are never marked
+correct: they get "n of m key points found", the misconceptions detected in them
+(:mod:`specviz.exam_text`), and the model answer to compare with.
 
     >>> question = draw("speedup", seed=7, variant="classic")
     >>> check(question, "3.67x").correct
@@ -21,13 +23,13 @@ import math
 import numbers
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from specviz import theory
-from specviz.exam_bank import FREE_TEXT, KeyPoint
-from specviz import solutions
-from specviz.solutions import Solution, Step
+from specviz.exam_bank import KeyPoint
+from specviz.exam_questions import build_bank
+from specviz.exam_text import MISCONCEPTIONS, read
+from specviz.solutions import Solution
 
 __all__ = ["Question", "Feedback", "KeyPoint", "QUESTION_BANK", "kinds", "variants", "draw",
            "check", "exam_paper", "parse_number"]
@@ -35,7 +37,11 @@ __all__ = ["Question", "Feedback", "KeyPoint", "QUESTION_BANK", "kinds", "varian
 
 @dataclass(frozen=True)
 class Question:
-    """One practice question; ``answer`` is None for free text. Tolerances are stated in ``prompt``."""
+    """One practice question; ``answer`` is None for free text. Tolerances are stated in ``prompt``.
+
+    ``accepted``, when given, lists every value that counts as right (near-ties of an integer
+    answer); ``ceiling`` is a bound no right answer can reach (a speed-up's 1/c).
+    """
 
     id: str
     kind: str
@@ -47,15 +53,24 @@ class Question:
     model_answer: str = ""
     key_points: tuple[KeyPoint, ...] = ()
     min_points: int | None = None
-    solution: Solution | None = None
     pitfalls: tuple[tuple[float, str], ...] = ()  # (a typical wrong value, what went wrong)
+    ceiling: float | None = None
+    accepted: tuple[float, ...] = ()
+    solve: Callable[[], Solution] | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_numeric(self) -> bool:
         return self.answer is not None
 
+    @property
+    def solution(self) -> Solution | None:
+        """The worked solution, computed when first asked for (drawing stays cheap)."""
+        return self.solve() if self.solve is not None else None
+
     def accepts(self, value: float) -> bool:
-        """Whether ``value`` is within this question's tolerance of ``answer``."""
+        """Whether ``value`` counts as right: one of ``accepted``, or within the tolerance."""
+        if self.accepted:
+            return any(self.near(value, a) for a in self.accepted)
         return self.near(value, self.answer)
 
     def near(self, value: float, target: float) -> bool:
@@ -72,7 +87,11 @@ class Question:
 
 @dataclass(frozen=True)
 class Feedback:
-    """The verdict on one attempt, with the model answer and the worked solution once attempted."""
+    """The verdict on one attempt, with the model answer and the worked solution once attempted.
+
+    Free text (``hint_only``) is never ``correct``: its message counts the key points found,
+    and ``misconceptions`` names each classic mistake detected in the answer.
+    """
 
     correct: bool
     message: str
@@ -82,11 +101,19 @@ class Feedback:
     solution: Solution | None = None
     found: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
-    hint_only: bool = False  # True for free text: ``correct`` comes from keyword matching
+    hint_only: bool = False
+    misconceptions: tuple[str, ...] = ()
+
+    def hidden(self) -> "Feedback":
+        """The same verdict without the model answer and the solution (a first, wrong try)."""
+        return replace(self, model_answer="", solution=None)
 
     def _parts(self, solution_text: str, bold: str) -> list[str]:
         mark = "🔑 " if self.hint_only else "✅ " if self.correct else "❌ "
         parts = [mark + self.message]
+        if self.misconceptions:
+            parts.append("\n".join(f"- ⚠️ {bold}{name}{bold}: {MISCONCEPTIONS[name]}"
+                                   for name in self.misconceptions))
         if self.found or self.missing:
             parts.append("\n".join([f"- found: {p}" for p in self.found] +
                                    [f"- missing: {p}" for p in self.missing]))
@@ -111,6 +138,8 @@ class Feedback:
 # --- reading an answer ---------------------------------------------------------------------
 
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?"
+_UNIT = (r"(?:×|x|times|-?fold|faster|speed-?ups?|slower|tokens?(?:/round|perround)?|steps?|"
+         r"passes|calls)")
 
 
 def parse_number(answer) -> float | None:
@@ -118,17 +147,24 @@ def parse_number(answer) -> float | None:
 
     >>> [parse_number(a) for a in (3.67, "3.67", "3.67x", "≈ 3.7×", "11/3", "75%", "K = 4", "0,5")]
     [3.67, 3.67, 3.67, 3.7, 3.6666666666666665, 0.75, 4.0, 0.5]
-    >>> parse_number("about three") is None
-    True
+    >>> [parse_number(a) for a in ("speed-up = 3.67", "3.67× faster", "3.67-fold",
+    ...                            "≈3.67x speed-up", "3.666...")]
+    [3.67, 3.67, 3.67, 3.67, 3.666]
+    >>> parse_number("about three") is None, parse_number("3 or 4") is None
+    (True, True)
     """
     if isinstance(answer, numbers.Real) and not isinstance(answer, bool):
         return float(answer) if math.isfinite(answer) else None
     if not isinstance(answer, str):
         return None
     text = re.sub(r"\s+", "", answer.lower()).replace("−", "-")
-    text = re.sub(r"^[a-zα_*^()]*[=≈]", "", text)            # "K = 4", "S≈3.67"
-    text = re.sub(r"^(?:≈|~|approx\.?|about)", "", text)
-    text = re.sub(r"(?:×|x|times|tokens?(?:/round|perround)?)$", "", text)
+    text = re.sub(r"^[a-zα_*^()-]*[=≈:]", "", text)          # "K = 4", "S≈3.67", "speed-up = 3.67"
+    text = re.sub(r"^(?:≈|~|approx\.?|about|roughly)", "", text)
+    text = re.sub(r"(?<=\d)(?:\.\.\.|…)$", "", text)          # "3.666..." (a repeating decimal)
+    previous = None
+    while previous != text:                                  # "3.67× faster", "3.67x speed-up"
+        previous = text
+        text = re.sub(_UNIT + r"$", "", text)
     scale = 1.0
     if text.endswith("%"):
         text, scale = text[:-1], 0.01
@@ -139,12 +175,6 @@ def parse_number(answer) -> float | None:
         return None
     value = float(match.group(1)) / (float(match.group(2)) if match.group(2) else 1.0)
     return value * scale
-
-
-def _normalise(text: str) -> str:
-    """Lower case, ASCII minus and 'alpha', no spaces: how keywords and answers are compared."""
-    text = text.lower().replace("α", "alpha").replace("’", "'")
-    return re.sub(r"\s+", "", re.sub("[−–—]", "-", text))
 
 
 # --- checking ----------------------------------------------------------------------------
@@ -164,196 +194,40 @@ def _check_numeric(question: Question, answer) -> Feedback:
     correct, expected = question.accepts(value), question.answer
     if correct:
         message = f"Correct: {value:g} (expected {expected:.4g})."
+        if len(question.accepted) > 1:
+            message += (" Accepted: K = " + ", ".join(f"{a:g}" for a in question.accepted) +
+                        " (within 0.5 % of the best speed-up).")
     else:
         message = f"Not quite: you gave {value:g}, expected {expected:.4g}."
         hints = [hint for wrong, hint in question.pitfalls if question.near(value, wrong)]
-        message += f" {hints[0]}" if hints else ""  # name the likely mistake
+        if question.ceiling is not None and value >= question.ceiling:
+            hints.insert(0, f"Impossible: no K and no α reach 1/c = {question.ceiling:g}× - a "
+                            "round commits at most K + 1 tokens and costs K·c + 1 target steps.")
+        message += "".join(f" {hint}" for hint in hints[:2])  # name the likely mistake
     return Feedback(correct, message, expected, value, question.model_answer, question.solution)
 
 
 def _check_free_text(question: Question, answer) -> Feedback:
     if not isinstance(answer, str) or not answer.strip():
         return Feedback(False, "Write an answer first; the model answer is shown after an attempt.")
-    text = _normalise(answer)
-    found = [p for p in question.key_points if any(_normalise(w) in text for w in p.keywords)]
+    reading = read(answer)
+    found = [p for p in question.key_points if reading.has(p.keywords)]
     missing = [p for p in question.key_points if p not in found]
     needed = question.min_points or len(question.key_points)
-    message = (f"Keyword check: {len(found)} of {len(question.key_points)} key points seem to be "
-               f"there; a full answer makes {needed}. Keyword matching is only a hint - compare "
-               "your answer with the model answer.")
-    return Feedback(len(found) >= needed, message, model_answer=question.model_answer,
+    message = (f"{len(found)} of {len(question.key_points)} key points found (a full answer "
+               f"makes {needed}). Keyword matching is only a hint, not a grade - compare your "
+               "answer with the model answer.")
+    if reading.misconceptions:
+        message += f" It contains {len(reading.misconceptions)} classic misconception" + \
+                   ("s" if len(reading.misconceptions) > 1 else "") + ", named below."
+    if reading.note:
+        message += " " + reading.note
+    return Feedback(False, message, model_answer=question.model_answer,
                     found=tuple(p.text for p in found), missing=tuple(p.text for p in missing),
-                    hint_only=True)
+                    hint_only=True, misconceptions=reading.misconceptions)
 
 
-# --- numeric question generators: each takes a seeded RNG and returns Question fields -------
-
-_ALPHAS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
-_COSTS = (0.02, 0.05, 0.1, 0.2, 0.25)
-_WORDS = ("the", "a", "cat", "dog", "sat", "on", "mat", "ran")
-
-
-def _numeric(body: str, answer: float, solution: Solution, *, rel_tol: float = 0.0,
-             abs_tol: float = 0.0, decimals: int = 2, pitfalls=()) -> dict:
-    """Question fields for a numeric answer, with its tolerance stated in the prompt."""
-    if rel_tol == abs_tol == 0:
-        rule, model_answer = "Answer with a whole number; it must be exact.", f"{answer:.0f}"
-    else:
-        model_answer = f"{answer:.{decimals}f}"
-        within = f"±{rel_tol:.0%}" if rel_tol else f"±{abs_tol:g}"
-        rule = f"Give {decimals} decimals; answers within {within} are accepted."
-    return dict(prompt=f"{body}\n\n*{rule}*", answer=float(answer), rel_tol=rel_tol,
-                abs_tol=abs_tol, model_answer=model_answer, solution=solution,
-                pitfalls=tuple((float(v), hint) for v, hint in pitfalls))
-
-
-def _speedup_standard(rng: random.Random, verify_cost: float = 1.0) -> dict:
-    alpha, k, c = rng.choice(_ALPHAS), rng.randint(2, 8), rng.choice(_COSTS)
-    tokens = theory.expected_tokens_per_round(alpha, k)
-    verify = (f"Verifying the K + 1 positions costs {verify_cost:g}× a one-token target step "
-              "(you measured it)." if verify_cost != 1 else
-              "Verifying the K + 1 positions costs one target decode step.")
-    body = (f"A draft model needs c = {c:g} target decode steps per token ({1 / c:g}× faster). "
-            f"Each round it proposes K = {k} tokens, each accepted independently with "
-            f"probability α = {alpha:g}. {verify} What is the expected speed-up over plain decoding?")
-    pitfalls = [(tokens, "That is the expected tokens per round; divide by the time per round, "
-                         "K·c + v."),
-                (tokens / (1 + c), "The K draft tokens are sequential: drafting costs K·c, not c.")]
-    if verify_cost != 1:
-        pitfalls.append((theory.speedup(alpha, k, c), "That assumes a verify cost of 1; use the "
-                                                       "measured one."))
-    return _numeric(body, theory.speedup(alpha, k, c, verify_cost),
-                    solutions.explain_speedup(alpha, k, c, verify_cost), rel_tol=0.01,
-                    pitfalls=pitfalls)
-
-
-def _speedup_measured(rng: random.Random) -> dict:
-    return _speedup_standard(rng, verify_cost=rng.choice((1.1, 1.2, 1.3, 1.5)))
-
-
-def _speedup_all_accepted(rng: random.Random, ratio: float | None = None, k: int | None = None):
-    ratio = ratio or rng.choice((2, 4, 5, 8, 10))
-    k = k or rng.choice((4, 5, 8, 10))
-    c = 1 / ratio
-    body = (f"The draft model is {ratio:g}× faster per token than the target and K = {k}. "
-            "Estimate the theoretical speed-up, assuming every draft token is accepted. Use the "
-            "standard cost model: the K drafts are generated one after another, one target pass "
-            "verifies them all, and the target's bonus token counts.")
-    return _numeric(body, theory.speedup(1.0, k, c), solutions.explain_classic_question(ratio, k),
-                    rel_tol=0.01, pitfalls=[
-                        (theory.study_sheet_speedup(k, 0.1), "That is the study sheet's count, "
-                         "which prices the whole draft at one cheap pass; drafting takes K "
-                         "sequential steps."),
-                        (theory.study_sheet_speedup(k, k * c), "Close: you left out the bonus "
-                         "token, so a round commits K + 1 tokens, not K."),
-                        (theory.study_sheet_speedup(k, c), "The K draft tokens are sequential: "
-                         "drafting costs K·c target steps, not c.")])
-
-
-def _classic(rng: random.Random) -> dict:
-    return _speedup_all_accepted(rng, ratio=5, k=10)  # the exam's own numbers
-
-
-def _vocab_question(rng: random.Random) -> tuple[list[str], list[float], list[float], str]:
-    """Two different distributions over four words, in twentieths, and a Markdown table."""
-    def dist():
-        cuts = sorted(rng.sample(range(1, 20), 3))
-        return [(b - a) / 20 for a, b in zip([0] + cuts, cuts + [20])]
-    labels, p_target, p_draft = rng.sample(_WORDS, 4), dist(), dist()
-    while p_draft == p_target:
-        p_draft = dist()
-    table = ("| token | " + " | ".join(labels) + " |\n|---|" + "---|" * 4 + "\n" +
-             "| p_T | " + " | ".join(f"{v:g}" for v in p_target) + " |\n" +
-             "| p_S | " + " | ".join(f"{v:g}" for v in p_draft) + " |")
-    intro = f"At one position the target (p_T) and draft (p_S) give:\n\n{table}\n\n"
-    return labels, p_target, p_draft, intro
-
-
-def _acceptance_alpha(rng: random.Random) -> dict:
-    labels, p_target, p_draft, intro = _vocab_question(rng)
-    alpha = theory.acceptance_rate(p_target, p_draft)
-    return _numeric(intro + "What is the probability α that the draft's proposal is accepted?",
-                    alpha, solutions.explain_acceptance(p_target, p_draft, labels), abs_tol=0.01,
-                    pitfalls=[(2 - alpha, "That is Σ max(p_T, p_S); α sums the minimum."),
-                              (1 - alpha, "That is the rejection probability, 1 - α.")])
-
-
-def _acceptance_token(rng: random.Random) -> dict:
-    labels, p_target, p_draft, intro = _vocab_question(rng)
-    i = rng.choice([i for i in range(4) if p_draft[i] > p_target[i]])
-    return _numeric(intro + f"The draft proposed “{labels[i]}”. With what probability is it "
-                            "accepted?",
-                    p_target[i] / p_draft[i], solutions.explain_acceptance(p_target, p_draft, labels),
-                    abs_tol=0.01, pitfalls=[
-                        (p_draft[i] / p_target[i], "The ratio is upside down: p_T / p_S."),
-                        (p_target[i], "That is p_T alone; the rule divides by p_S.")])
-
-
-def _acceptance_residual(rng: random.Random) -> dict:
-    labels, p_target, p_draft, intro = _vocab_question(rng)
-    i = rng.choice([i for i in range(4) if p_target[i] > p_draft[i]])
-    value = theory.residual(p_target, p_draft)[i]
-    return _numeric(intro + f"The draft's proposal was rejected. With what probability is the "
-                            f"replacement token “{labels[i]}”?",
-                    value, solutions.explain_acceptance(p_target, p_draft, labels), abs_tol=0.01,
-                    pitfalls=[(p_target[i], "Drawing the replacement from p_T would bias the "
-                                            "output; it comes from norm(max(0, p_T - p_S))."),
-                              (p_target[i] - p_draft[i], "Normalise: divide by 1 - α.")])
-
-
-def _optimal_k(rng: random.Random) -> dict:
-    alpha, c = rng.choice(_ALPHAS[1:]), rng.choice(_COSTS[1:])
-    best = theory.optimal_k(alpha, c)
-    body = (f"Draft tokens are accepted with probability α = {alpha:g} and cost c = {c:g} target "
-            "steps each; verifying costs one target step. Which K maximises the expected speed-up?")
-    return _numeric(body, best, solutions.explain_optimal_k(alpha, c), pitfalls=[
-        (best - 1, "Close: compare S(K) for neighbouring K."),
-        (best + 1, "Close: compare S(K) for neighbouring K.")])
-
-
-def _tokens_per_round(rng: random.Random) -> dict:
-    alpha, k = rng.choice(_ALPHAS), rng.randint(2, 8)
-    tokens = theory.expected_tokens_per_round(alpha, k)
-    body = (f"Each round drafts K = {k} tokens, each accepted independently with probability "
-            f"α = {alpha:g}. How many tokens does a round commit on average?")
-    return _numeric(body, tokens, solutions.explain_expected_tokens(alpha, k), rel_tol=0.01, pitfalls=[
-        (k * alpha, "A draft counts only if all before it were accepted, and the target adds one."),
-        (tokens - 1, "Add the token the target contributes every round (correction or bonus)."),
-        (1 / (1 - alpha), "That is the limit for K → ∞.")])
-
-
-def _survival(rng: random.Random) -> dict:
-    alpha, i = rng.choice(_ALPHAS), rng.randint(2, 6)
-    body = (f"Draft tokens are accepted independently with probability α = {alpha:g}. What is the "
-            f"probability that the draft token at position {i} of a round is committed?")
-    value = alpha**i
-    solution = Solution(f"Survival of draft position {i}", [
-        Step(f"Position {i} is committed only if positions 1..{i} are all accepted.",
-             rf"P = \alpha^{{{i}}} = {alpha:g}^{{{i}}} = {value:.3f}")], value, f"{value:.3f}")
-    return _numeric(body, value, solution, abs_tol=0.005, decimals=3, pitfalls=[
-        (alpha, "Position i also needs every earlier draft to be accepted.")])
-
-
-def _free_text(item) -> Callable[[random.Random], dict]:
-    return lambda rng: dict(prompt=item.prompt, model_answer=item.model_answer,
-                            key_points=item.key_points, min_points=item.min_points)
-
-
-def _build_bank() -> dict[str, dict[str, Callable[[random.Random], dict]]]:
-    bank = {kind: {} for kind in ("definition", "acceptance", "speedup", "pros_cons", "api",
-                                  "effect_of_k")}
-    bank["acceptance"].update(alpha=_acceptance_alpha, token=_acceptance_token,
-                              residual=_acceptance_residual)
-    bank["speedup"].update(standard=_speedup_standard, measured=_speedup_measured,
-                           all_accepted=_speedup_all_accepted, classic=_classic)
-    bank["effect_of_k"].update(optimal_k=_optimal_k, tokens_per_round=_tokens_per_round,
-                               survival=_survival)
-    for item in FREE_TEXT:
-        bank[item.kind][item.variant] = _free_text(item)
-    return bank
-
-
-QUESTION_BANK = _build_bank()
+QUESTION_BANK = build_bank()
 """kind -> variant -> generator(rng) -> Question fields; the six kinds in exam order."""
 
 
@@ -383,8 +257,15 @@ def draw(kind: str | None = None, seed: int | None = None, variant: str | None =
     variant = variant or rng.choice(variants(kind))
     if variant not in QUESTION_BANK[kind]:
         raise ValueError(f"variant must be one of {', '.join(variants(kind))}, got {variant!r}")
-    fields = QUESTION_BANK[kind][variant](rng)
-    return Question(id=f"{kind}/{variant}/{seed}", kind=kind, variant=variant, **fields)
+    for _ in range(_REDRAWS):
+        question = Question(id=f"{kind}/{variant}/{seed}", kind=kind, variant=variant,
+                            **QUESTION_BANK[kind][variant](rng))
+        if not any(question.accepts(wrong) for wrong, _ in question.pitfalls):
+            return question
+    raise RuntimeError(f"{kind}/{variant}/{seed}: every draw accepted one of its pitfalls")
+
+
+_REDRAWS = 100  # fresh numbers until no listed pitfall is accepted (a few draws at most)
 
 
 def exam_paper(seed: int = 0) -> list[Question]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import html as _html
 import json
 import math
+import re
 from pathlib import Path
 
 from .replay import (COLOURS, LABELS, TokenView, check_round, describe_round, explain_so_far,
-                     fmt_p, round_views, so_far)
+                     fmt_p, round_views, so_far, timeline)
 from .trace import Trace
 
 TEXT_STYLE = ("font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; "
@@ -118,18 +119,23 @@ def header_html(trace: Trace, i: int) -> str:
     return f"<div class='sv-header' style='font-weight: 600'>{line}</div>"
 
 
-def summary_line(trace: Trace, i: int) -> str:
-    """``12 tokens / 11 target calls = 1.09 per call · alpha 0.083 · theory 0.48× ...``"""
-    s = so_far(trace, i)
+def summary_line(trace: Trace, i: int, costs=None) -> str:
+    """``12 tokens / 11 target calls = 1.09 per call · alpha 5/6 = 0.833 · c = 0.200, v(4) =
+    1.00 (measured on this machine) · theory 2.07× · priced so far 2.08×``"""
+    s = so_far(trace, i, costs)
     parts = [f"{s.tokens} tokens / {s.rounds} target calls = {s.tokens_per_call:.2f} per call"]
     if not math.isnan(s.alpha):
         parts.append(f"alpha {s.accepted}/{s.checked} = {s.alpha:.3f}")
+    if s.noisy:
+        parts.append("timings noisy: no worked answer (choose a modelled device)")
+        return " · ".join(parts)
     if s.c is not None:
-        parts.append(f"c = {s.c:.3f}")
+        where = s.costs.name if s.costs is not None else "against a verify pass"
+        parts.append(f"c = {s.c:.3f}, v({trace.k + 1}) = {s.verify_cost:.2f} ({where})")
     if s.predicted is not None:
         parts.append(f"theory {s.predicted:.2f}×")
-    if s.measured is not None:
-        parts.append(f"measured {s.measured:.2f}×")
+    if s.priced is not None:
+        parts.append(f"priced so far {s.priced:.2f}×")
     return " · ".join(parts)
 
 
@@ -145,6 +151,10 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24
 .sv-controls button { font-size: 15px; padding: 4px 12px; }
 .sv-controls input[type=range] { flex: 1; }
 .sv-meta, .sv-stats { color: #555; font-size: 13px; }
+.sv-lane { display: flex; height: 16px; margin: 3px 0; background: #f4f4f4; }
+.sv-lane span { display: block; height: 100%; }
+.sv-lanes { display: grid; grid-template-columns: 110px 1fr; align-items: center;
+            font-size: 12px; color: #444; }
 details pre { font-size: 12px; background: #f6f6f6; padding: 8px; white-space: pre-wrap; }
 </style></head><body>
 <h2>__TITLE__</h2>
@@ -160,7 +170,12 @@ details pre { font-size: 12px; background: #f6f6f6; padding: 8px; white-space: p
 __LEGEND__
 <div id="sv-header" class="sv-header" style="font-weight: 600; margin: 10px 0 4px"></div>
 <div id="sv-text" class="sv-text" style="__TEXT_STYLE__"></div>
+<div class="sv-controls"><label for="sv-costs">costs:</label> <select id="sv-costs">__OPTIONS__</select>
+ <span id="sv-costs-label" class="sv-meta"></span></div>
 <div id="sv-stats" class="sv-stats"></div>
+<div class="sv-lanes"><span>speculative</span><div id="sv-lane-spec" class="sv-lane"></div>
+ <span>target alone</span><div id="sv-lane-alone" class="sv-lane"></div></div>
+<div id="sv-timeline-text" class="sv-meta"></div>
 <div id="sv-chart" style="height: 340px"></div>
 <details><summary>Worked speed-up calculation for this run so far</summary>
 <pre id="sv-work"></pre></details>
@@ -170,12 +185,32 @@ const SV = __DATA__;
 (function () {
   const $ = (id) => document.getElementById(id);
   let current = 0, timer = null;
+  function lanes(c) {
+    const C = SV.costs[c], unit = C.unit === "s" ? 1000 : 1, name = C.unit === "s" ? "ms" : "steps";
+    let spent = 0, tokens = 0, total = 0;
+    C.rounds.forEach((r, j) => { total += r[0] + r[1]; if (j <= current) { spent += r[0] + r[1]; tokens += r[2]; } });
+    const alone = C.steps.slice(0, tokens).reduce((a, b) => a + b, 0);
+    const aloneAll = C.steps.reduce((a, b) => a + b, 0), scale = 100 / Math.max(total, aloneAll, 1e-12);
+    $("sv-lane-spec").innerHTML = C.rounds.map((r, j) => {
+      const o = j < current ? 0.55 : (j === current ? 1 : 0.15);
+      return `<span class="sv-draft" style="width:${r[0] * scale}%;background:__DRAFT__;opacity:${o}"></span>` +
+             `<span class="sv-verify" style="width:${r[1] * scale}%;background:__TARGET__;opacity:${o}"></span>`;
+    }).join("");
+    $("sv-lane-alone").innerHTML = C.steps.length ?
+      `<span style="width:${alone * scale}%;background:__TARGET__;opacity:0.55"></span>` : "";
+    $("sv-timeline-text").textContent = C.steps.length ?
+      `${(spent * unit).toFixed(1)} ${name} for ${tokens} tokens; the target alone ${(alone * unit).toFixed(1)} ${name}: ${(alone / spent).toFixed(2)}x (${C.kind})` :
+      `${(spent * unit).toFixed(1)} ${name} for ${tokens} tokens (${C.kind})`;
+  }
   function show(i) {
     current = Math.max(0, Math.min(SV.rounds - 1, i));
+    const c = parseInt($("sv-costs").value, 10), C = SV.costs[c];
     $("sv-text").innerHTML = SV.committed.slice(0, current).join("") + SV.current[current];
     $("sv-header").textContent = SV.headers[current];
-    $("sv-stats").textContent = SV.stats[current];
-    $("sv-work").textContent = SV.work[current];
+    $("sv-stats").textContent = C.stats[current];
+    $("sv-work").textContent = C.work[current];
+    $("sv-costs-label").textContent = C.label;
+    lanes(c);
     $("sv-slider").value = current;
     $("sv-label").textContent = "round " + (current + 1) + " / " + SV.rounds;
     Plotly.animate("sv-chart", ["r" + current], {mode: "immediate",
@@ -193,6 +228,7 @@ const SV = __DATA__;
   $("sv-prev").onclick = () => { stop(); show(current - 1); };
   $("sv-next").onclick = () => { stop(); show(current + 1); };
   $("sv-slider").oninput = (e) => { stop(); show(parseInt(e.target.value, 10)); };
+  $("sv-costs").onchange = () => show(current);
   const fig = SV.figure;
   Plotly.newPlot("sv-chart", fig.data, fig.layout, {displaylogo: false, responsive: true})
     .then(() => Plotly.addFrames("sv-chart", fig.frames))
@@ -208,35 +244,71 @@ def _script_json(value) -> str:
     return json.dumps(value).replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
-def export_html(trace: Trace, path, title: str | None = None, interval_ms: int = 1200) -> Path:
+def fill(template: str, values: dict[str, str]) -> str:
+    """Replace every ``__NAME__`` of ``template`` in ONE pass: text put in is never scanned again,
+    so a prompt containing ``__LEGEND__`` stays those characters.
+
+    >>> fill("<b>__A__</b>__B__", {"A": "__B__", "B": "!"})
+    '<b>__B__</b>!'
+    """
+    def value(match: re.Match) -> str:
+        if match.group(1) not in values:
+            raise KeyError(f"template placeholder __{match.group(1)}__ has no value")
+        return values[match.group(1)]
+
+    return re.sub(r"__([A-Z](?:[A-Z_]*[A-Z])?)__", value, template)
+
+
+def _costs_data(trace: Trace, costs) -> dict:
+    """What the page needs to switch costs with no Python: labels, timelines, numbers, work."""
+    n = len(trace.rounds)
+    line = timeline(trace, costs)
+    return {"name": costs.name if costs is not None else "measured (no baseline)",
+            "label": costs.label if costs is not None else "c against a verify pass (v = 1)",
+            "kind": "measured" if line.measured else "modelled", "unit": line.unit,
+            "rounds": [list(r) for r in line.rounds], "steps": list(line.steps),
+            "stats": [summary_line(trace, i, costs) for i in range(n)],
+            "work": [explain_so_far(trace, i, costs).to_text() for i in range(n)]}
+
+
+def export_html(trace: Trace, path, title: str | None = None, interval_ms: int = 1200,
+                costs: dict | None = None) -> Path:
     """Write a self-contained HTML page that animates the trace's rounds: play / pause, step,
     a slider, the coloured text (hover for p_T, p_S, ratio, u), the acceptance test as a plotly
-    chart with one frame per round, and the run's numbers so far. plotly.js is embedded, so the
-    page works offline and from a USB stick. Returns the path written."""
+    chart with one frame per round, and - for each cost model (default:
+    :func:`specviz.costs.choices`, measured on this machine first, then the device presets) -
+    the timeline of model calls, the numbers so far and the worked speed-up, switched from a
+    menu in the page. plotly.js is embedded, so the page works offline and from a USB stick.
+    Returns the path written."""
     from plotly.io import to_json
     from plotly.offline import get_plotlyjs
 
+    from .costs import choices
+    from .plots import DRAFT_COLOUR, TARGET_COLOUR
     from .plots_interactive import acceptance_figure
 
     check_round(trace, 0)
     committed, current = segments(trace)
     n = len(trace.rounds)
+    models = list((costs if costs is not None else choices(trace)).values()) or [None]
     data = {"rounds": n, "interval": interval_ms, "committed": committed, "current": current,
             "headers": [describe_round(trace, i) for i in range(n)],
-            "stats": [summary_line(trace, i) for i in range(n)],
-            "work": [explain_so_far(trace, i).to_text() for i in range(n)],
+            "costs": [_costs_data(trace, model) for model in models],
             "figure": json.loads(to_json(acceptance_figure(trace)))}
     title = title or "Speculative decoding, round by round"
     meta = (f"{trace.target_name} + {trace.draft_name} · K = {trace.k} · temperature "
             f"{trace.temperature:g} · seed {trace.seed} · {len(trace.output_ids)} tokens in "
             f"{n} rounds · alpha {trace.acceptance_rate:.3f}")
     if trace.speedup is not None:
-        meta += f" · wall-clock speed-up {trace.speedup:.2f}×"
-    page = (_PAGE.replace("__TITLE__", _html.escape(title)).replace("__META__", _html.escape(meta))
-            .replace("__PROMPT__", _html.escape(trace.prompt)).replace("__LAST__", str(n - 1))
-            .replace("__LEGEND__", legend_html()).replace("__TEXT_STYLE__", TEXT_STYLE))
-    page = page.replace("__DATA__", _script_json(data))
-    page = page.replace("__PLOTLYJS__", get_plotlyjs().replace("</script", "<\\/script"))
+        meta += f" · wall-clock speed-up {trace.speedup:.2f}× (measured)"
+    options = "".join(f'<option value="{j}">{_html.escape(entry["name"])}</option>'
+                      for j, entry in enumerate(data["costs"]))
+    page = fill(_PAGE, {
+        "TITLE": _html.escape(title), "META": _html.escape(meta),
+        "PROMPT": _html.escape(trace.prompt), "LAST": str(n - 1), "LEGEND": legend_html(),
+        "TEXT_STYLE": TEXT_STYLE, "OPTIONS": options, "DRAFT": DRAFT_COLOUR,
+        "TARGET": TARGET_COLOUR, "DATA": _script_json(data),
+        "PLOTLYJS": get_plotlyjs().replace("</script", "<\\/script")})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")

@@ -12,7 +12,8 @@ q the draft (specviz writes p_T and p_S; Chen et al. swap the letters: q target,
 ``generate`` below is that step in a loop, with no KV cache and nothing recorded, so each line
 maps to a line above. It makes the same decisions as :func:`specviz.speculate` from the same
 random stream: the engine draws from ``random.Random(seed)`` in exactly this order (the K
-draft samples, then one u per checked draft, then the correction or bonus), and samples by
+draft samples, then one u per checked draft, then the correction or bonus), drafts only what the
+token budget can still take (as transformers does: K, or fewer in the last round), and samples by
 inverse CDF (:func:`specviz.rule.sample`). At temperature 0 the distributions become one-hot and
 the same rule is greedy decoding (accept iff the draft's token is the target's argmax).
 
@@ -53,8 +54,9 @@ def generate(target, draft, prompt_ids: list[int], k: int = 5, max_new_tokens: i
     """Speculative sampling: returns (new tokens, drafts accepted in each round)."""
     rng, out, accepted = rng or random.Random(0), list(prompt_ids), []
     while len(out) - len(prompt_ids) < max_new_tokens:
+        room = max_new_tokens - (len(out) - len(prompt_ids)) - 1   # the target adds one more
         xs, qs = [], []                                       # 1. draft K tokens, one by one
-        for _ in range(k):
+        for _ in range(min(k, room)):                         #    (fewer if the budget ends)
             qs.append(probs(draft, out + xs, temperature)[-1])
             xs.append(sample(qs[-1], rng.random()))
             if xs[-1] in eos:                                 # nothing can follow an EOS
@@ -67,7 +69,7 @@ def generate(target, draft, prompt_ids: list[int], k: int = 5, max_new_tokens: i
         if n < len(xs):                                       # 4a. rejected: draw from residual
             out += xs[:n] + [sample((ps[n] - qs[n]).clamp(min=0), rng.random())]
         else:                                                 # 4b. all accepted: bonus token,
-            out += xs + ([] if xs[-1] in eos else [sample(ps[n], rng.random())])   # unless EOS
+            out += xs + ([] if xs and xs[-1] in eos else [sample(ps[n], rng.random())])
         if out[-1] in eos:                                    # an EOS always ends its round
             break
-    return out[len(prompt_ids):][:max_new_tokens], accepted  # the last round may overshoot
+    return out[len(prompt_ids):], accepted

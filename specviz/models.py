@@ -11,14 +11,12 @@ The default pair works offline:
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import json
 import os
 import shutil
 import tempfile
-import time
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from pathlib import Path
 
 import torch
@@ -43,9 +41,10 @@ class ModelPair:
     """A target model T, a draft model S and (optionally) their shared tokenizer.
 
     Without a tokenizer, prompts are lists of token ids and token texts are the ids.
-    The two models must score the same vocabulary. ``drafter`` (see :mod:`specviz.drafters`)
-    replaces the draft model as the proposer, e.g. prompt lookup or an EAGLE-style head; the
-    draft may then be None.
+    The two models must score the same vocabulary: the same number of tokens and, when the
+    draft's own tokenizer is given (``draft_tokenizer``, used for this check only), the same
+    token for every id. ``drafter`` (see :mod:`specviz.drafters`) replaces the draft model as
+    the proposer, e.g. prompt lookup or an EAGLE-style head; the draft may then be None.
     """
 
     target: torch.nn.Module
@@ -54,8 +53,9 @@ class ModelPair:
     target_name: str = "target"
     draft_name: str = "draft"
     drafter: object | None = None
+    draft_tokenizer: InitVar[object | None] = None
 
-    def __post_init__(self):
+    def __post_init__(self, draft_tokenizer=None):
         self.target.eval()
         if self.draft is None:
             if self.drafter is None:
@@ -73,6 +73,8 @@ class ModelPair:
             raise ModelLoadError(
                 f"the tokenizer has {len(self.tokenizer)} tokens but '{self.target_name}' scores "
                 f"only {v_target}: they do not belong together.")
+        if self.tokenizer is not None and draft_tokenizer is not None:
+            check_same_vocabulary(self.tokenizer, draft_tokenizer, self.target_name, self.draft_name)
         self.draft.eval()
 
     @property
@@ -97,6 +99,27 @@ class ModelPair:
 def vocab_size(model) -> int:
     """Number of logits a causal LM produces per position."""
     return int(model.config.vocab_size)
+
+
+def check_same_vocabulary(target_tokenizer, draft_tokenizer, target_name: str = "target",
+                          draft_name: str = "draft") -> None:
+    """Raise :class:`ModelLoadError` unless both tokenizers map the same tokens to the same ids.
+
+    Equal vocabulary *sizes* prove nothing: Llama-2 and Mistral both have 32,000 tokens, and a
+    draft proposing Mistral's token 1000 would be scored by Llama-2 as another word.
+    """
+    vocab_t, vocab_d = target_tokenizer.get_vocab(), draft_tokenizer.get_vocab()
+    if vocab_t == vocab_d:
+        return
+    by_id_t = {i: t for t, i in vocab_t.items()}
+    by_id_d = {i: t for t, i in vocab_d.items()}
+    ids = sorted(i for i in by_id_t.keys() | by_id_d.keys() if by_id_t.get(i) != by_id_d.get(i))
+    shown = "; ".join(f"id {i} is {by_id_t.get(i)!r} for the target, {by_id_d.get(i)!r} for the "
+                      "draft" for i in ids[:3])
+    raise ModelLoadError(
+        f"draft '{draft_name}' and target '{target_name}' use different tokenizers: {len(ids)} "
+        f"token ids differ ({shown}). The draft must use the target's vocabulary: pick one from "
+        "the same model family (same tokenizer).")
 
 
 DRAFTERS = ("draft", "prompt-lookup", "eagle")
@@ -128,8 +151,9 @@ def load_pair(target: str | None = None, draft: str | None = None, device: str =
     embedded default pair (SmolLM2-135M-Instruct and specviz's distilled draft). ``drafter``
     chooses the proposer: ``"draft"`` (a draft model, the classic algorithm), ``"prompt-lookup"``
     (n-gram matching, no model) or ``"eagle"`` (specviz's EAGLE-style head, default target only).
-    ``device="auto"`` picks CUDA when present; ``dtype=None`` picks the fastest precision
-    measured for that device (see :func:`pick_dtype`).
+    ``device="auto"`` picks CUDA when present; ``dtype=None`` picks float32 on CPUs and
+    bfloat16 (float16 where unsupported) on GPUs (see :func:`pick_dtype`); CPU runs use
+    :func:`default_threads` threads (see :func:`use_default_threads`).
     """
     if drafter not in DRAFTERS:
         raise ValueError(f"unknown drafter '{drafter}'; choose one of {DRAFTERS}")
@@ -143,14 +167,16 @@ def load_pair(target: str | None = None, draft: str | None = None, device: str =
     if drafter != "draft":
         proposer = make_drafter(drafter, target_model, tokenizer, target_name)
         return ModelPair(target_model, None, tokenizer, target_name, drafter=proposer)
+    draft_tokenizer = None  # the default draft has no tokenizer of its own: it is the target's
     if draft in (None, DEFAULT_DRAFT):
         draft_name = DEFAULT_DRAFT
         shared = target_model if target_name == DEFAULT_TARGET else None
         draft_model = load_default_draft(dev, dt, target=shared)
     else:
         draft_name = draft
-        draft_model, _ = _load_hf(draft, dev, dt, with_tokenizer=False)
-    return ModelPair(target_model, draft_model, tokenizer, target_name, draft_name)
+        draft_model, draft_tokenizer = _load_hf(draft, dev, dt, with_tokenizer="if present")
+    return ModelPair(target_model, draft_model, tokenizer, target_name, draft_name,
+                     draft_tokenizer=draft_tokenizer)
 
 
 # --------------------------------------------------------------------------------------------
@@ -159,11 +185,14 @@ def load_pair(target: str | None = None, draft: str | None = None, device: str =
 
 def resolve_device(device: str | torch.device) -> torch.device:
     if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ModelLoadError(f"device '{device}' was asked for but PyTorch sees no CUDA GPU; "
-                             "use device='cpu' or 'auto'.")
+        dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        dev = torch.device(device)
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ModelLoadError(f"device '{device}' was asked for but PyTorch sees no CUDA GPU; "
+                                 "use device='cpu' or 'auto'.")
+    if dev.type == "cpu":
+        use_default_threads()
     return dev
 
 
@@ -179,40 +208,64 @@ def resolve_dtype(dtype, device: torch.device) -> torch.dtype:
     return names[dtype]
 
 
-@functools.lru_cache(maxsize=None)
 def pick_dtype(device: torch.device) -> torch.dtype:
-    """The weight precision speculative decoding runs fastest in on ``device``.
+    """The default weight precision on ``device``, decided by the device type alone.
 
-    GPUs: bfloat16 where supported, else float16. CPUs: bfloat16 only if a measurement says the
-    CPU multiplies bfloat16 matrices at least as fast as float32 *and* a verify-sized batch
-    (q = 8 rows) costs about the same as one row - that is what makes verification nearly free.
-    Otherwise float32. (On the 2-core Xeon this was built on, float32 verify of q = 2..9 tokens
-    costs 1.5-2x one token; bfloat16 ~1.0x.) The probe takes ~0.1 s, once per process.
+    CPUs (and any device that is not a CUDA GPU): float32. CUDA GPUs: bfloat16 where the GPU
+    supports it, else float16. Never chosen by timing, so the same command gives the same text
+    and the same trace on every CPU (a timing probe picked bfloat16 on CPUs with fast bfloat16
+    matrix units and float32 elsewhere). bfloat16 on a CPU stays one argument away
+    (``load_pair(dtype="bfloat16")``); it changes the verify cost, and greedy output can then
+    differ from float32's where two tokens are nearly tied (``make bench`` measures both).
+
+    >>> pick_dtype(torch.device("cpu"))
+    torch.float32
     """
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.type != "cpu":
-        return torch.float32
-    timings = {dt: _matmul_seconds(dt) for dt in (torch.float32, torch.bfloat16)}
-    (f1, f8), (b1, b8) = timings[torch.float32], timings[torch.bfloat16]
-    return torch.bfloat16 if (b1 <= 1.2 * f1 and b8 <= 1.3 * b1) else torch.float32
+    return torch.float32
 
 
-def _matmul_seconds(dtype: torch.dtype, width: int = 576, hidden: int = 1536, reps: int = 30):
-    """Median seconds of an MLP-shaped product for 1 and for 8 rows (decode vs verify)."""
-    weight = torch.randn(hidden, width).to(dtype)
-    out = []
-    for rows in (1, 8):
-        x = torch.randn(rows, width).to(dtype)
-        for _ in range(5):
-            x @ weight.T
-        ts = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            x @ weight.T
-            ts.append(time.perf_counter() - t0)
-        out.append(sorted(ts)[reps // 2])
-    return tuple(out)
+# CPU threads. A forward pass splits each matrix product over an OpenMP team that waits for its
+# slowest thread; when another process takes one of the cores, that thread is descheduled and
+# the pass stalls (measured on a shared 2-core machine: 2 threads, median 1.37 s per verify
+# pass beside one busy process, against 72 ms with 1 thread). Leaving one core free keeps the
+# team off the cores the rest of the machine (Jupyter, the browser, other work) is using; the
+# quiet-machine cost is measured by `make bench` (bench/threads.py).
+THREADS_ENV = "SPECVIZ_THREADS"
+_threads_chosen: int | None = None
+
+
+def default_threads(cores: int | None = None) -> int:
+    """Threads for CPU inference: every core but one, at least one.
+
+    >>> [default_threads(n) for n in (1, 2, 4, 16)]
+    [1, 1, 3, 15]
+    """
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) - 1)
+
+
+def use_default_threads() -> int:
+    """Set torch's CPU thread count once per process and return it.
+
+    ``SPECVIZ_THREADS=n`` chooses n; a user's ``OMP_NUM_THREADS`` is left as it is (torch read
+    it at start-up); otherwise :func:`default_threads`. A later ``torch.set_num_threads`` by the
+    user is never overridden: this runs only on the first CPU load of the process.
+    """
+    global _threads_chosen
+    if _threads_chosen is None:
+        wanted = os.environ.get(THREADS_ENV)
+        if wanted is not None:
+            if not wanted.isdigit() or int(wanted) < 1:
+                raise ValueError(f"{THREADS_ENV} must be a whole number of threads >= 1, "
+                                 f"got {wanted!r}")
+            torch.set_num_threads(int(wanted))
+        elif "OMP_NUM_THREADS" not in os.environ:
+            torch.set_num_threads(default_threads())
+        _threads_chosen = torch.get_num_threads()
+    return _threads_chosen
 
 
 # --------------------------------------------------------------------------------------------
@@ -280,8 +333,11 @@ def _load_default_target(device, dtype):
     return model.eval(), AutoTokenizer.from_pretrained(folder)
 
 
-def _load_hf(name: str, device, dtype, with_tokenizer: bool):
-    """A hub id or a local folder, with an error that says what to fix when it is neither."""
+def _load_hf(name: str, device, dtype, with_tokenizer: bool | str):
+    """A hub id or a local folder, with an error that says what to fix when it is neither.
+
+    ``with_tokenizer``: True (required), False, or ``"if present"`` (None when there is none).
+    """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path = Path(name).expanduser()
@@ -292,7 +348,14 @@ def _load_hf(name: str, device, dtype, with_tokenizer: bool):
     source = str(path) if looks_local else name
     try:
         model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(device)
-        tokenizer = AutoTokenizer.from_pretrained(source) if with_tokenizer else None
+        tokenizer = None
+        if with_tokenizer is True:
+            tokenizer = AutoTokenizer.from_pretrained(source)
+        elif with_tokenizer:
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(source)
+            except (OSError, ValueError):
+                tokenizer = None  # a model without a tokenizer of its own: nothing to compare
     except (OSError, ValueError) as err:
         where = "the folder" if looks_local else "the Hugging Face hub (are you online?)"
         raise ModelLoadError(f"could not load model '{name}' from {where}: {err}") from err

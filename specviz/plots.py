@@ -15,7 +15,7 @@ import math
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from .replay import COLOURS, LABELS, acceptance_test, check_round, fmt_p, is_greedy, so_far
+from .replay import COLOURS, LABELS, acceptance_test, check_round, fmt_p, is_greedy, timeline
 from .trace import Alternative, Draw, Proposal, Trace
 
 DRAFT_COLOUR, TARGET_COLOUR = "#9467bd", "#8c564b"   # model calls: not in the status code
@@ -173,45 +173,52 @@ def plot_draw(draw: Draw, ax=None, top: int = 6, greedy: bool | None = None) -> 
     return fig
 
 
-def plot_timeline(trace: Trace, upto: int | None = None, ax=None) -> Figure:
-    """Draft calls and verify passes, one after another, with their measured times; rounds after
-    ``upto`` are faint. With a baseline, the target alone's time for the same tokens below."""
+def plot_timeline(trace: Trace, upto: int | None = None, ax=None, costs=None) -> Figure:
+    """Draft calls and verify passes, one after another; rounds after ``upto`` are faint. With a
+    baseline (or a cost model), the target alone's time for the same tokens below. ``costs``:
+    None or the run's measured costs draw the calls as timed; any other cost model
+    (:mod:`specviz.costs`) draws the run's decisions priced under it, labelled modelled."""
     upto = len(trace.rounds) - 1 if upto is None else check_round(trace, upto)
+    line = timeline(trace, costs)
+    scale, unit = (1000, "ms") if line.unit == "s" else (1, "steps")
     fig, ax = _axes(ax, (9, 1.8))
     t = 0.0
-    for r in trace.rounds:
-        faint = 0.15 if r.index > upto else (1.0 if r.index == upto else 0.55)
-        for seconds in r.draft_seconds:
-            ax.barh(1, seconds * 1000, left=t, color=DRAFT_COLOUR, alpha=faint, edgecolor="white",
+    for index, (draft, verify, _) in enumerate(line.rounds):
+        faint = 0.15 if index > upto else (1.0 if index == upto else 0.55)
+        calls = trace.rounds[index].draft_seconds
+        for share in calls:                      # each draft call, priced or timed
+            width = (share / sum(calls) * draft if sum(calls) else 0.0) * scale
+            ax.barh(1, width, left=t, color=DRAFT_COLOUR, alpha=faint, edgecolor="white",
                     linewidth=0.3)
-            t += seconds * 1000
-        ax.barh(1, r.target_seconds * 1000, left=t, color=TARGET_COLOUR, alpha=faint,
-                edgecolor="white", linewidth=0.3)
-        t += r.target_seconds * 1000
-        if r.index == upto:
+            t += width
+        ax.barh(1, verify * scale, left=t, color=TARGET_COLOUR, alpha=faint, edgecolor="white",
+                linewidth=0.3)
+        t += verify * scale
+        if index == upto:
             now = t
-    totals = so_far(trace, upto)
+    spent, tokens, alone = line.until(upto)
     labels = ["speculative"]
-    if totals.step_seconds:
-        alone = totals.tokens * totals.step_seconds * 1000
-        ax.barh(0, alone, color=TARGET_COLOUR, alpha=0.55, hatch="//", edgecolor="white")
+    if alone is not None:
+        ax.barh(0, alone * scale, color=TARGET_COLOUR, alpha=0.55, hatch="//", edgecolor="white")
         labels.insert(0, "target alone")
-        ax.text(alone, 0, f" {alone:.0f} ms", va="center", fontsize=8)
+        ax.text(alone * scale, 0, f" {alone * scale:.0f} {unit}", va="center", fontsize=8)
     ax.axvline(now, color="black", linewidth=1)
-    ax.text(now, 1.45, f" {now:.0f} ms, {totals.tokens} tokens", fontsize=8, va="bottom")
+    ax.text(now, 1.45, f" {now:.0f} {unit}, {tokens} tokens", fontsize=8, va="bottom")
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.set_ylim(-0.6 if len(labels) == 2 else 0.4, 1.9)
-    ax.set_xlabel("milliseconds (model calls only)", fontsize=8)
+    what = "milliseconds (model calls only)" if unit == "ms" else "target decoding steps"
+    ax.set_xlabel(f"{what} - {line.label}", fontsize=8)
     handles = [Patch(color=DRAFT_COLOUR, label="draft call"),
                Patch(color=TARGET_COLOUR, label="target (verify) pass")]
     ax.legend(handles=handles, fontsize=7, loc="upper right", ncols=2, frameon=False)
-    ax.set_title("Timeline", fontsize=9)
+    ax.set_title("Timeline" + ("" if line.measured else " (modelled)"), fontsize=9)
     return fig
 
 
-def plot_round(trace: Trace, i: int, ax=None) -> Figure:
+def plot_round(trace: Trace, i: int, ax=None, costs=None) -> Figure:
     """Round i at a glance: the acceptance test, the draw (correction or bonus), p_T vs p_S for
-    each checked proposal, and the timeline. With ``ax``, only the acceptance test, there."""
+    each checked proposal, and the timeline (priced under ``costs`` when given, see
+    :func:`plot_timeline`). With ``ax``, only the acceptance test, there."""
     if ax is not None:
         return plot_acceptance(trace, i, ax)
     rnd = trace.rounds[check_round(trace, i)]
@@ -236,7 +243,7 @@ def plot_round(trace: Trace, i: int, ax=None) -> Figure:
     skipped = len(rnd.proposals) - len(shown)
     note = f" ({skipped} more never checked)" if skipped else ""
     middle.suptitle(f"p_T (dark) vs p_S (light) for each checked proposal{note}", fontsize=9)
-    plot_timeline(trace, i, bottom.subplots())
+    plot_timeline(trace, i, bottom.subplots(), costs=costs)
     fig.suptitle(f"{trace.target_name} + {trace.draft_name}, K = {trace.k}, "
                  f"T = {trace.temperature:g} - round {i + 1} of {len(trace.rounds)}", fontsize=10)
     return fig

@@ -5,8 +5,10 @@ renders from these two functions, so they all agree on what happened:
 
 * :func:`token_views` - the text after round i, token by token, each with its status (the
   colour code below) and the numbers a hover shows (p_T, p_S, ratio, u);
-* :func:`so_far` / :func:`explain_so_far` - tokens committed over target calls, measured alpha
-  and c up to round i, and ``theory.speedup`` with those numbers, worked as an exam answer.
+* :func:`so_far` / :func:`explain_so_far` - tokens committed over target calls and measured
+  alpha up to round i; c and v(K + 1) from a cost model (:mod:`specviz.costs`: by default the
+  medians of this run's own timings, or a modelled device); ``theory.speedup`` with those
+  numbers, worked as an exam answer - or, when the timings are noisy, a note saying so.
 
 Colour code, the same everywhere in specviz: accepted green, rejected red, correction orange,
 bonus blue, never checked grey. This module reads traces only (no torch).
@@ -18,6 +20,7 @@ import math
 from dataclasses import dataclass
 
 from . import solutions, theory
+from .costs import MIN_SAMPLES, CostModel, MeasuredCosts, price, run_timings
 from .solutions import Solution, Step
 from .trace import Trace
 
@@ -165,7 +168,8 @@ def describe_round(trace: Trace, i: int) -> str:
 
 @dataclass(frozen=True)
 class SoFar:
-    """The run's numbers over rounds 0..round, as the speed-up panel shows them."""
+    """The run's numbers over rounds 0..round, as the speed-up panel shows them: the decisions
+    so far, and c and v(K + 1) from one cost model (by default the run's own median timings)."""
 
     round: int
     k: int
@@ -173,10 +177,11 @@ class SoFar:
     tokens: int                      # tokens committed so far
     accepted: int
     checked: int
-    draft_calls: int
-    draft_seconds: float
-    target_seconds: float
-    step_seconds: float | None       # a target-only decoding step (from the baseline)
+    costs: CostModel | None          # None: no baseline and no cost model chosen
+    c: float | None                  # one draft step, in target decoding steps
+    verify_cost: float | None        # a verify pass over K + 1 tokens, in target decoding steps
+    noisy: bool                      # measured timings too spread out to build an answer on
+    priced: float | None             # the decisions so far priced under ``costs``: a speed-up
 
     @property
     def tokens_per_call(self) -> float:
@@ -187,62 +192,83 @@ class SoFar:
         return self.accepted / self.checked if self.checked else math.nan
 
     @property
-    def draft_call_seconds(self) -> float | None:
-        return self.draft_seconds / self.draft_calls if self.draft_calls else None
-
-    @property
-    def verify_seconds(self) -> float:
-        return self.target_seconds / self.rounds
-
-    @property
-    def c(self) -> float | None:
-        """Draft seconds per call over the target's seconds per step: the baseline's step, or
-        (without a baseline) a verify pass, which then counts as one step (v = 1)."""
-        if self.draft_call_seconds is None:
-            return None
-        step = self.step_seconds or self.verify_seconds
-        return self.draft_call_seconds / step if step else None
-
-    @property
-    def verify_cost(self) -> float:
-        return self.verify_seconds / self.step_seconds if self.step_seconds else 1.0
-
-    @property
     def predicted(self) -> float | None:
-        """``theory.speedup`` with the measured alpha, c and verify cost."""
-        if math.isnan(self.alpha) or self.c is None or self.verify_cost <= 0:
+        """``theory.speedup`` with the alpha so far and the cost model's c and v(K + 1)."""
+        if math.isnan(self.alpha) or self.c is None or self.noisy or not self.verify_cost:
             return None
-        return theory.speedup(self.alpha, self.k, self.c, self.verify_cost)
-
-    @property
-    def measured(self) -> float | None:
-        """Model time so far: what the target alone needs for these tokens over what the draft
-        and verify calls took (the engine's bookkeeping left out)."""
-        spent = self.draft_seconds + self.target_seconds
-        if not self.step_seconds or spent <= 0:
-            return None
-        return self.step_seconds * self.tokens / spent
+        return theory.speedup(min(self.alpha, 1.0), self.k, self.c, self.verify_cost)
 
 
-def so_far(trace: Trace, i: int) -> SoFar:
-    """Totals over rounds 0..i (measured, from the trace alone)."""
+def default_costs(trace: Trace) -> CostModel | None:
+    """What the views use unless told otherwise: the run's own median timings."""
+    return CostModel.from_trace(trace)
+
+
+def so_far(trace: Trace, i: int, costs: CostModel | None = None) -> SoFar:
+    """Totals over rounds 0..i, with c, v and the priced speed-up from ``costs`` (default:
+    medians of this run's timings; without a baseline, a verify pass stands in for a step)."""
     rounds = trace.rounds[:check_round(trace, i) + 1]
-    step = trace.baseline.seconds_per_token if trace.baseline else None
-    return SoFar(
-        round=i, k=trace.k, rounds=len(rounds), tokens=sum(len(r.committed) for r in rounds),
-        accepted=sum(r.n_accepted for r in rounds), checked=sum(r.n_checked for r in rounds),
-        draft_calls=sum(len(r.draft_seconds) for r in rounds),
-        draft_seconds=sum(sum(r.draft_seconds) for r in rounds),
-        target_seconds=sum(r.target_seconds for r in rounds), step_seconds=step)
+    costs = costs if costs is not None else default_costs(trace)
+    noisy = False
+    if costs is not None:
+        c, v = costs.c, costs.v(trace.k + 1)
+        noisy = getattr(costs, "noisy", False)
+        priced = price(trace, costs).speedup_until(i)
+    else:                             # no baseline: c against a verify pass, v = 1 by definition
+        timings = run_timings(trace)
+        c = (timings.draft.median / timings.verify.median
+             if timings.draft and timings.verify else None)
+        v, priced, noisy = 1.0, None, timings.noisy
+    return SoFar(round=i, k=trace.k, rounds=len(rounds), tokens=sum(len(r.committed) for r in rounds),
+                 accepted=sum(r.n_accepted for r in rounds), checked=sum(r.n_checked for r in rounds),
+                 costs=costs, c=c, verify_cost=v, noisy=noisy, priced=priced)
 
 
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f}"
 
 
-def explain_so_far(trace: Trace, i: int) -> Solution:
-    """The exam-style speed-up calculation for this very run, up to round ``i``."""
-    s = so_far(trace, i)
+def _cost_steps(trace: Trace, s: SoFar) -> list[Step]:
+    """How c and v(K + 1) were obtained, for the cost model in use."""
+    costs, q = s.costs, trace.k + 1
+    if costs is None:
+        return [Step("This trace has no target-only baseline, so a verify pass stands in for one "
+                     "target step (v = 1) and c is the median draft call over the median verify "
+                     "pass.", rf"c \approx {s.c:.3f}")] if s.c is not None else []
+    if isinstance(costs, MeasuredCosts):
+        timings = run_timings(trace)
+        step, lo_hi = timings.step.median, timings.range("c")
+        steps = [Step(f"Median cost of one draft call over the run (rounds 2 to {len(trace.rounds)}, "
+                      f"{timings.draft.n} calls; the first round pays for warm-up), in target "
+                      f"decoding steps (the median step of the target-only run). The middle half "
+                      f"of the draft calls lies between c = {lo_hi[0]:.3f} and {lo_hi[1]:.3f}.",
+                      rf"c = \frac{{{_ms(timings.draft.median)}\,\text{{ms}}}}"
+                      rf"{{{_ms(step)}\,\text{{ms}}}} = {s.c:.3f}")]
+        lo_hi = timings.range("v")
+        steps.append(Step(f"Median cost of one verify pass over K + 1 = {q} positions "
+                          f"({timings.verify.n} passes; middle half {lo_hi[0]:.2f} to "
+                          f"{lo_hi[1]:.2f}), in target decoding steps.",
+                          rf"v = \frac{{{_ms(timings.verify.median)}\,\text{{ms}}}}"
+                          rf"{{{_ms(step)}\,\text{{ms}}}} = {s.verify_cost:.3f}"))
+        return steps
+    if costs.unit != "s":
+        return [Step(f"Costs from {costs.target}: a draft token costs c target steps and a "
+                     f"verify pass over K + 1 = {q} positions v steps.",
+                     rf"c = {s.c:.3f}, \quad v = {s.verify_cost:.3f}")]
+    t1, tq, d = costs.target_seconds(1), costs.target_seconds(q), costs.draft_seconds()
+    bound = f" ({costs.bound(q)}-bound)" if hasattr(costs, "bound") else ""
+    return [Step(f"Modelled, not measured: {costs.target} on {costs.device}. A decoding step "
+                 f"takes {_ms(t1)} ms and a draft step {_ms(d)} ms.",
+                 rf"c = \frac{{{_ms(d)}\,\text{{ms}}}}{{{_ms(t1)}\,\text{{ms}}}} = {s.c:.3f}"),
+            Step(f"A verify pass over K + 1 = {q} positions{bound}, in target decoding steps.",
+                 rf"v = \frac{{{_ms(tq)}\,\text{{ms}}}}{{{_ms(t1)}\,\text{{ms}}}} = {s.verify_cost:.3f}")]
+
+
+def explain_so_far(trace: Trace, i: int, costs: CostModel | None = None) -> Solution:
+    """The exam-style speed-up calculation for this very run, up to round ``i``, with the c and
+    v(K + 1) of ``costs`` (default: the run's median timings); says which costs it used."""
+    s = so_far(trace, i, costs)
+    title = f"Speed-up of this run after round {i + 1} of {len(trace.rounds)}"
     steps = [Step(f"After {s.rounds} round(s) the run has committed {s.tokens} tokens with "
                   f"{s.rounds} target call(s); plain decoding needs one target call per token.",
                   rf"\frac{{\text{{tokens}}}}{{\text{{target calls}}}} = \frac{{{s.tokens}}}"
@@ -252,35 +278,64 @@ def explain_so_far(trace: Trace, i: int) -> Solution:
     steps.append(Step("Measured acceptance rate: accepted drafts over drafts the target checked "
                       "(those discarded after a rejection were never tested).",
                       rf"\alpha = \frac{{{s.accepted}}}{{{s.checked}}} = {s.alpha:.3f}"))
-    if s.c is not None and s.step_seconds:
-        steps.append(Step("Measured cost of one draft token, in target decoding steps (the "
-                          "target-only run of the same prompt gives the step time).",
-                          rf"c = \frac{{{_ms(s.draft_call_seconds)}\,\text{{ms}}}}"
-                          rf"{{{_ms(s.step_seconds)}\,\text{{ms}}}} = {s.c:.3f}"))
-        steps.append(Step(f"Measured cost of one verify pass over K + 1 = {s.k + 1} positions, "
-                          "in target decoding steps.",
-                          rf"v = \frac{{{_ms(s.verify_seconds)}\,\text{{ms}}}}"
-                          rf"{{{_ms(s.step_seconds)}\,\text{{ms}}}} = {s.verify_cost:.3f}"))
-    elif s.c is not None:
-        steps.append(Step("This trace has no target-only baseline, so a verify pass stands in "
-                          "for one target step (v = 1) and c is measured against it.",
-                          rf"c \approx \frac{{{_ms(s.draft_call_seconds)}\,\text{{ms}}}}"
-                          rf"{{{_ms(s.verify_seconds)}\,\text{{ms}}}} = {s.c:.3f}"))
+    if s.noisy:
+        timings = run_timings(trace)
+        worst = max(timings.spreads.items(), key=lambda kv: kv[1], default=("call", 0.0))
+        why = (f"only {timings.samples} timed call(s) of some kind after the first round"
+               if timings.samples < MIN_SAMPLES else
+               f"the middle half of the {worst[0]} times spans {worst[1]:.0%} of their median")
+        steps.append(Step(f"The timings are noisy: {why}. A worked answer built on them would "
+                          "be noise. Choose a modelled device in the costs menu, or measure "
+                          "again on a quieter machine (`make bench` shows which thread setting "
+                          "stays steady)."))
+        return Solution(title, steps, None, "timings too noisy for a worked answer",
+                        ("c and v: medians of this run's calls, too spread out to use",))
+    steps += _cost_steps(trace, s)
     if s.predicted is not None:
-        worked = solutions.explain_speedup(s.alpha, s.k, s.c, s.verify_cost)
-        steps += list(worked.steps)
-    if s.measured is not None:
-        steps.append(Step("Measured: the target alone would need tokens x step time; the draft "
-                          "and verify calls took the rest (model time only).",
-                          rf"\frac{{{s.tokens} \times {_ms(s.step_seconds)}\,\text{{ms}}}}"
-                          rf"{{{_ms(s.draft_seconds + s.target_seconds)}\,\text{{ms}}}} "
-                          rf"= {s.measured:.2f}\times"))
+        steps += list(solutions.explain_speedup(min(s.alpha, 1.0), s.k, s.c, s.verify_cost).steps)
+    if s.priced is not None:
+        steps.append(Step("The decisions so far, each priced with these costs: the target alone "
+                          "would need one step per token; the run spent its draft calls and "
+                          "verify passes.", rf"S_\text{{so far}} = {s.priced:.2f}\times"))
     answer = f"theory {s.predicted:.2f}×" if s.predicted is not None else "theory: needs c"
-    if s.measured is not None:
-        answer += f", measured {s.measured:.2f}× so far"
+    if s.priced is not None:
+        answer += f", {s.priced:.2f}× so far ({s.costs.name})"
     if trace.speedup is not None:
         answer += f" (whole run, wall clock: {trace.speedup:.2f}×)"
-    return Solution(f"Speed-up of this run after round {i + 1} of {len(trace.rounds)}", steps,
-                    s.predicted, answer,
-                    ("theory: each draft accepted independently with the measured alpha",
-                     "c and v measured from this run's call times"))
+    label = s.costs.label if s.costs is not None else "c measured against a verify pass (v = 1)"
+    return Solution(title, steps, s.predicted, answer,
+                    (label, "theory: each draft accepted independently with the measured alpha"))
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Model calls one after another, as a view draws them: per round (draft seconds, verify
+    seconds, tokens committed), and the target alone's time per output token."""
+
+    label: str
+    unit: str                                   # "s", or "target steps" (the textbook model)
+    rounds: tuple[tuple[float, float, int], ...]
+    steps: tuple[float, ...]                    # empty: no target-only time to compare with
+    measured: bool
+
+    def until(self, i: int) -> tuple[float, int, float | None]:
+        """After rounds 0..i: (time spent, tokens, the target alone's time for them or None)."""
+        done = self.rounds[:i + 1]
+        tokens = sum(t for _, _, t in done)
+        alone = sum(self.steps[:tokens]) if self.steps else None
+        return sum(d + v for d, v, _ in done), tokens, alone
+
+
+def timeline(trace: Trace, costs: CostModel | None = None) -> Timeline:
+    """The run's calls as timed (``costs`` None, or the run's own measured costs), or its
+    decisions priced under a cost model (labelled modelled)."""
+    if costs is None or (isinstance(costs, MeasuredCosts) and costs.source == "this run"):
+        rounds = tuple((sum(r.draft_seconds), r.target_seconds, len(r.committed))
+                       for r in trace.rounds)
+        base = trace.baseline
+        steps = (base.seconds_per_token,) * len(trace.output_ids) if base else ()
+        return Timeline("measured: this run's model calls, as timed", "s", rounds, steps, True)
+    priced = price(trace, costs)
+    return Timeline(costs.label, costs.unit,
+                    tuple((r.draft_seconds, r.verify_seconds, r.tokens) for r in priced.rounds),
+                    priced.baseline_steps, False)

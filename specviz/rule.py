@@ -75,6 +75,8 @@ def sample(probs: torch.Tensor, u: float) -> int:
     >>> sample(torch.tensor([0.2, 0.0, 0.5, 0.3]), u=0.95)
     3
     """
+    if probs.device.type == "mps":  # no float64 there
+        probs = probs.cpu()
     cdf = probs.double().cumsum(-1)
     index = int(torch.searchsorted(cdf, u * cdf[-1], right=True))
     return min(index, probs.shape[-1] - 1)

@@ -317,7 +317,7 @@ def explain_acceptance(p_target, p_draft, labels: Sequence[str] | None = None) -
                       _tex(r"\min(p_T, p_S) + (1-\alpha)\,\text{residual} = <pt> = p_T",
                            pt=_vec(p_target))))
     return Solution("Acceptance at one position", steps, alpha, f"alpha = {_num(alpha)}",
-                    ("the draft token was sampled from p_S",))
+                    ("the draft token was sampled from p_S", NOTATION))
 
 
 def explain_residual(p_target=(0.5, 0.3, 0.2), p_draft=(0.2, 0.2, 0.6),
@@ -360,7 +360,7 @@ def explain_residual(p_target=(0.5, 0.3, 0.2), p_draft=(0.2, 0.2, 0.6),
                   _tex(r"\mathrm{TV}(\text{shortcut}, p_T) = <d>", d=distance))]
     return Solution("Why the replacement token comes from the residual", steps, distance,
                     f"sampling from p_T is off by TV = {_num(distance)}",
-                    ("one position; the draft token was sampled from p_S",))
+                    ("one position; the draft token was sampled from p_S", NOTATION))
 
 
 def _ceiling_step(c: float, claim: str = "") -> Step:

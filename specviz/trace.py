@@ -186,6 +186,7 @@ class Baseline:
     tokens: int
     target_calls: int
     seconds: float = field(compare=False)
+    step_seconds: tuple[float, ...] = field(default=(), compare=False)  # each decoding step
 
     @property
     def seconds_per_token(self) -> float:
@@ -292,7 +293,8 @@ class Trace:
         if baseline.is_speculative:
             raise ValueError("the baseline must be an autoregressive (target-only) trace")
         summary = Baseline(tokens=len(baseline.output_ids), target_calls=baseline.target_calls,
-                           seconds=baseline.seconds - baseline.prefill_seconds)
+                           seconds=baseline.seconds - baseline.prefill_seconds,
+                           step_seconds=tuple(baseline.step_seconds))
         return replace(self, baseline=summary)
 
     def text_until(self, round_index: int) -> list[str]:

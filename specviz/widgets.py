@@ -19,6 +19,7 @@ from html import escape
 import ipywidgets as widgets
 
 from . import html as views
+from .costs import choices
 from .plots import figure_png, plot_round
 from .replay import check_round, explain_so_far
 from .trace import Trace
@@ -65,13 +66,27 @@ class RoundPlayer(_View):
     checked proposal and the timeline of draft and target calls; and the exam-style speed-up
     calculation for this run so far, step by step.
 
+    The **costs** menu chooses where c and v(K + 1) come from: "measured on this machine" (the
+    default: medians of this run's own calls, and the calls as timed in the timeline), the
+    paper's model (v = 1), or a device preset's roofline, which prices this run's decisions as
+    they would cost there (labelled modelled). ``choose_costs(name)`` does it from Python.
+
     ``show_round(i)`` shows ``trace.rounds[i]`` (labelled round i + 1). ``charts=False`` skips
     the matplotlib figure, for speed on slow machines.
     """
 
-    def __init__(self, trace: Trace, interval_ms: int = 1500, charts: bool = True):
+    def __init__(self, trace: Trace, interval_ms: int = 1500, charts: bool = True,
+                 costs: str | None = None):
         check_round(trace, 0)
         self.trace, self.charts = trace, charts
+        self.cost_models = choices(trace)
+        names = list(self.cost_models) or ["measured on this machine (no baseline)"]
+        if costs is not None and costs not in names:
+            raise ValueError(f"unknown costs {costs!r}; choose one of {names}")
+        self.costs_menu = widgets.Dropdown(options=names, value=costs or names[0],
+                                           description="costs",
+                                           layout=widgets.Layout(width="460px"))
+        self.costs_label = widgets.HTML()
         n = len(trace.rounds)
         self.play = widgets.Play(value=1, min=1, max=n, step=1, interval=interval_ms,
                                  description="play", layout=widgets.Layout(width="auto"))
@@ -94,14 +109,28 @@ class RoundPlayer(_View):
         self.prev.on_click(self.chart.capture()(lambda _: self.step(-1)))
         self.next.on_click(self.chart.capture()(lambda _: self.step(+1)))
         self.slider.observe(self.chart.capture()(self._changed), names="value")
+        self.costs_menu.observe(self.chart.capture()(lambda _: self._render(self.round)),
+                                names="value")
         controls = widgets.HBox([self.play, self.prev, self.next, self.slider, self.count])
         worked = widgets.Accordion([self.maths], selected_index=0, titles=(
             "The speed-up of this run so far, worked as an exam answer",))
         self.widget = widgets.VBox([info, controls, widgets.HTML(views.legend_html()),
-                                    self.header, self.text, self.summary, self.table,
-                                    self.chart, worked])
+                                    self.header, self.text,
+                                    widgets.HBox([self.costs_menu, self.costs_label]),
+                                    self.summary, self.table, self.chart, worked])
         self.widget.add_class("specviz-round-player")
         self._render(0)
+
+    @property
+    def costs(self):
+        """The chosen cost model (None: a trace without a baseline, timed calls only)."""
+        return self.cost_models.get(self.costs_menu.value)
+
+    def choose_costs(self, name: str) -> None:
+        """Price the run with the cost model ``name`` (one of ``costs_menu.options``)."""
+        if name not in self.costs_menu.options:
+            raise ValueError(f"unknown costs {name!r}; choose one of {list(self.costs_menu.options)}")
+        self.costs_menu.value = name
 
     @property
     def round(self) -> int:
@@ -125,14 +154,16 @@ class RoundPlayer(_View):
     def _render(self, i: int) -> None:
         # Build everything first (the figure takes the longest), then swap it all in at once,
         # so the views never show two different rounds.
-        trace = self.trace
+        trace, costs = self.trace, self.costs
         header, text = views.header_html(trace, i), views.text_html(trace, i)
-        table, solution = views.proposals_html(trace, i), explain_so_far(trace, i)
+        table, solution = views.proposals_html(trace, i), explain_so_far(trace, i, costs)
         summary = (f"<div class='sv-summary' style='color: #444'>So far: "
-                   f"{views.summary_line(trace, i)}</div>")
-        figure = plot_round(trace, i) if self.charts else None
+                   f"{escape(views.summary_line(trace, i, costs))}</div>")
+        label = costs.label if costs is not None else "timed calls only (no baseline)"
+        figure = plot_round(trace, i, costs=costs) if self.charts else None
         self.header.value, self.text.value, self.table.value = header, text, table
         self.summary.value = summary
+        self.costs_label.value = f"<span style='color: #555; font-size: 12px'>{escape(label)}</span>"
         show_in(self.maths, solution)
         if figure is not None:
             show_in(self.chart, figure)

@@ -1,8 +1,10 @@
-"""Run K experiments on a model pair from a notebook: a K slider, run and sweep buttons, a
-progress bar, and measured alpha, tokens per round and speed-up against ``theory.speedup``.
+"""Run K experiments on a model pair from a notebook: a K slider, run, sweep and re-measure
+buttons, a progress bar, a costs menu, and measured alpha, tokens per round and speed-up
+against ``theory.speedup`` - and the same decisions priced on other hardware.
 
 The engine runs inside the button callbacks (imported there, through :mod:`specviz.sweep`);
-every result is cached per K, so moving the slider back shows it again at once.
+every result is cached per K, so moving the slider back shows it again at once; "re-measure"
+times the cached K values once more and shows the spread of the repeats as error bars.
 """
 
 from __future__ import annotations
@@ -12,8 +14,12 @@ from html import escape
 import ipywidgets as widgets
 
 from . import sweep, theory
+from .costs import presets_for
+from .plots_costs import plot_k_curve
 from .plots_theory import HOMEWORK_KS, plot_sweep
 from .widgets import _View, show_in
+
+MEASURED = "measured on this machine"
 
 
 class KExplorer(_View):
@@ -22,7 +28,9 @@ class KExplorer(_View):
 
     ``points`` seeds the cache with ``SweepPoint``s from an earlier ``sweep.run_sweep`` and
     ``baselines`` with its target-only traces (same pair, prompts and settings), so nothing is
-    measured twice. Drive it from Python with ``run(k)`` and ``sweep()``.
+    measured twice. The costs menu adds, beside the measured curve, the same decisions priced
+    on a device preset (labelled modelled). Drive it from Python with ``run(k)``, ``sweep()``,
+    ``remeasure()`` and ``choose_costs(name)``.
     """
 
     def __init__(self, pair, prompts, ks=range(1, 16), max_new_tokens: int = 32,
@@ -42,19 +50,29 @@ class KExplorer(_View):
         self.run_button = widgets.Button(description="run this K", icon="play")
         self.sweep_button = widgets.Button(description=f"sweep K = {self.ks[0]}..{self.ks[-1]}",
                                            icon="forward")
+        self.remeasure_button = widgets.Button(description="re-measure", icon="refresh",
+                                               tooltip="time every measured K once more")
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
+        self.cost_models = presets_for(getattr(pair, "target_name", ""),
+                                       getattr(pair, "draft_name", ""))
+        self.costs_menu = widgets.Dropdown(options=[MEASURED] + list(self.cost_models),
+                                           value=MEASURED, description="costs",
+                                           layout=widgets.Layout(width="420px"))
         self.status = widgets.HTML()
         self.chart = widgets.Output()
         self.widget = widgets.VBox([
             widgets.HBox([self.k, self.homework]),
-            widgets.HBox([self.run_button, self.sweep_button, self.progress]),
-            self.status, self.chart])
+            widgets.HBox([self.run_button, self.sweep_button, self.remeasure_button,
+                          self.progress]),
+            self.costs_menu, self.status, self.chart])
         self.widget.add_class("specviz-k-explorer")
         self.k.observe(self.chart.capture()(lambda _: self._render()), names="value")
         self.homework.observe(self._homework_chosen, names="value")
         self.k.observe(self._sync_homework, names="value")
         self.run_button.on_click(self.chart.capture()(lambda _: self.run(self.k.value)))
         self.sweep_button.on_click(self.chart.capture()(lambda _: self.sweep()))
+        self.remeasure_button.on_click(self.chart.capture()(lambda _: self.remeasure()))
+        self.costs_menu.observe(self.chart.capture()(lambda _: self._render()), names="value")
         self._render()
 
     def _homework_chosen(self, change) -> None:
@@ -84,6 +102,42 @@ class KExplorer(_View):
         self._measure(sorted(set(ks or self.ks)))
         return self.points
 
+    @property
+    def costs(self):
+        """The cost model chosen in the menu, or None for the measured curve alone."""
+        return self.cost_models.get(self.costs_menu.value)
+
+    def choose_costs(self, name: str) -> None:
+        if name not in self.costs_menu.options:
+            raise ValueError(f"unknown costs {name!r}; choose one of {list(self.costs_menu.options)}")
+        self.costs_menu.value = name
+
+    def remeasure(self, ks=None) -> list:
+        """Time the measured K values (or ``ks``) once more, baseline included; each point then
+        holds every repeat's speed-up and reports their median (shown with error bars)."""
+        ks = sorted(set(ks or self.cache))
+        if not ks:
+            self._render()
+            return []
+        self.progress.max, self.progress.value = len(ks) * len(self.prompts), 0
+        self._set_busy(True)
+        try:
+            self.status.value = f"timing K = {', '.join(map(str, ks))} again..."
+            fresh = sweep.run_sweep(self.pair, self.prompts, ks, progress=self._tick(0),
+                                    **self.settings)
+            for point in fresh:
+                old = self.cache.get(point.k)
+                self.cache[point.k] = sweep.merge([old, point]) if old else point
+        finally:
+            self._set_busy(False)
+        self._render()
+        return self.points
+
+    def _tick(self, start):
+        def tick(done, total):
+            self.progress.value = start + done
+        return tick
+
     def _measure(self, ks) -> None:
         todo = [k for k in ks if k not in self.cache]
         if not todo:
@@ -112,6 +166,7 @@ class KExplorer(_View):
 
     def _set_busy(self, busy: bool) -> None:
         self.run_button.disabled = self.sweep_button.disabled = busy
+        self.remeasure_button.disabled = busy
 
     def _render(self) -> None:
         k = self.k.value
@@ -120,7 +175,16 @@ class KExplorer(_View):
             self.status.value = (f"K = {k} not measured yet: press <b>run this K</b> or "
                                  "<b>sweep</b>.")
         else:
-            best = self.best
+            best, costs = self.best, self.costs
+            spread = ""
+            if len(point.speedups) > 1:
+                low, high = point.speedup_range
+                spread = (f" (median of {len(point.speedups)} repeats, {low:.2f}–{high:.2f}×; "
+                          f"as good as the best within the error bars: K = "
+                          f"{', '.join(map(str, sweep.near_best(self.points)))})")
+            priced = ("" if costs is None else
+                      f"<br><b>{escape(costs.name)}</b>: the same decisions at K = {k} give "
+                      f"<b>{point.priced(costs):.2f}×</b> ({escape(costs.label)})")
             self.status.value = (
                 f"<b>K = {k}</b>: alpha {point.alpha:.3f} · tokens per round "
                 f"{point.tokens_per_round:.2f} (theory {point.predicted_tokens_per_round:.2f}) · "
@@ -128,10 +192,12 @@ class KExplorer(_View):
                 f"<b>{point.speedup:.2f}×</b> measured, {point.predicted:.2f}× theory "
                 f"({point.predicted_paper:.2f}× with v = 1) · target calls {point.target_calls} "
                 f"vs {point.baseline_target_calls} alone<br>best measured so far: "
-                f"<b>K = {best.k}</b> ({best.speedup:.2f}×); the paper's model (v = 1) with "
-                f"this alpha and c picks K = "
-                f"{theory.optimal_k(min(max(point.alpha, 0.0), 1.0), point.c, 15)}")
+                f"<b>K = {best.k}</b> ({best.speedup:.2f}×){spread}; the paper's model (v = 1) "
+                f"with this alpha and c picks K = "
+                f"{theory.optimal_k(min(max(point.alpha, 0.0), 1.0), point.c, 15)}{priced}")
         if self.cache:
-            show_in(self.chart, plot_sweep(self.points, selected=k))
+            models = [self.costs] if self.costs is not None else []
+            show_in(self.chart, plot_sweep(self.points, selected=k),
+                    plot_k_curve(self.points, models, selected=k))
         else:
             show_in(self.chart, escape("(no measurements yet)"))

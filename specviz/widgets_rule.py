@@ -68,7 +68,9 @@ class AcceptanceRuleExplorer(_View):
                                 layout=widgets.Layout(margin="0 12px 0 0"))
                    for name, t, d in zip(tokens, self.target_sliders, self.draft_sliders)]
         self.widget = widgets.VBox([
-            widgets.HTML("<b>Set p_T (target) and p_S (draft)</b> - weights, normalised to sum 1"),
+            widgets.HTML("<b>Set p_T (target) and p_S (draft)</b> - weights, normalised to sum 1 "
+                         "(Leviathan et al. write p for the target and q for the draft; Chen et "
+                         "al. q for the target and p for the draft)"),
             self.preset, widgets.HBox(columns), self.table, self.rule_chart,
             widgets.HBox([self.play, self.draws]), self.sim_chart])
         self.widget.add_class("specviz-rule-explorer")

@@ -10,6 +10,8 @@
 So 7 tokens in 3 target calls; alpha = 5 accepted / 6 checked.
 """
 
+from dataclasses import replace
+
 from specviz.sweep import SweepPoint
 from specviz.trace import Alternative, Baseline, Draw, Proposal, Round, Trace
 
@@ -88,3 +90,35 @@ def sweep_points() -> list[SweepPoint]:
                           predicted_tokens_per_round=1 + alpha * k / 2, target_calls=20,
                           baseline_target_calls=30, tokens=30)
     return [point(1, 0.6, 1.2), point(3, 0.62, 1.5), point(5, 0.58, 1.3)]
+
+
+def timed_trace(target_name: str = "hand-target", draft_name: str = "hand-draft") -> Trace:
+    """K = 3, six rounds, steady timings after a slow first round (warm-up), with a baseline:
+
+    * round 0 as in ``sampled_trace`` (2 tokens), rounds 1-4 as its round 1 (all three drafts
+      accepted and a bonus: 4 tokens each), round 5 the accepted end-of-text (1 token);
+    * draft calls 10 ms, verify passes 50 ms, target-only steps 50 ms - except round 0
+      (draft calls 40 ms, verify 200 ms) and the baseline's first step (200 ms).
+
+    So 19 tokens in 6 target calls; c = 0.2 and v = 1 as medians.
+    """
+    base = sampled_trace()
+    first, middle, last = base.rounds
+    first = replace(first, draft_seconds=(0.04, 0.04, 0.04), target_seconds=0.2)
+    rounds = [first]
+    for i in range(1, 5):
+        start = 2 + 4 * (i - 1)
+        rounds.append(replace(middle, index=i, start=start, proposals=tuple(
+            replace(p, position=start + j) for j, p in enumerate(middle.proposals)),
+            draw=replace(middle.draw, position=start + 3)))
+    rounds.append(replace(last, index=5, start=18, proposals=tuple(
+        replace(p, position=18) for p in last.proposals)))
+    ids = [1, 2] + [3, 4, 5, 6] * 4 + [7]
+    steps = (0.2,) + (0.05,) * 18
+    trace = replace(base, target_name=target_name, draft_name=draft_name, output_ids=ids,
+                    token_texts=[TEXTS[i] for i in ids], text="".join(TEXTS[i] for i in ids),
+                    rounds=rounds, seconds=0.02 + 0.32 + 4 * 0.08 + 0.06 + 0.01,
+                    baseline=Baseline(tokens=19, target_calls=19, seconds=sum(steps),
+                                      step_seconds=steps))
+    trace.validate()
+    return trace

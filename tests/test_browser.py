@@ -272,3 +272,47 @@ def test_exported_page_animates_offline(browser, tmp_path):
         assert not errors, errors
     finally:
         page.close()
+
+
+def test_exported_page_switches_hardware_offline(browser, tmp_path):
+    # The lecturer's path: a saved run, replayed and priced on another device, with no Python.
+    # fails if the costs menu does not re-price the timeline, the numbers and the worked answer
+    from specviz.costs import CostModel
+    from specviz.html import export_html
+
+    from handmade_traces import timed_trace
+
+    trace = timed_trace("SmolLM2-135M-Instruct", "specviz-draft")
+    path = export_html(trace, tmp_path / "run.html")
+    page = browser.new_page(viewport={"width": 1200, "height": 1000})
+    page.set_default_timeout(30_000)
+    requests, errors = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_function("window.svReady === true")
+        options = page.eval_on_selector_all("#sv-costs option", "os => os.map(o => o.textContent)")
+        assert options[0] == "measured on this machine" and "H100 (roofline)" in options
+        assert page.inner_text("#sv-timeline-text").endswith("(measured)")
+        page.click("#sv-next")                                   # round 2, as timed
+        # 3 x 40 + 200 ms, then 3 x 10 + 50 ms; alone: 6 tokens x the baseline's mean 57.9 ms
+        assert page.inner_text("#sv-timeline-text").startswith(
+            "400.0 ms for 6 tokens; the target alone 347.4 ms: 0.87x")
+        assert page.locator("#sv-lane-spec .sv-verify").count() == 6
+        page.select_option("#sv-costs", label="H100 (roofline)")
+        h100 = CostModel.roofline("SmolLM2-135M", "specviz-draft", "H100")
+        spent = 6 * h100.draft_seconds() + 2 * h100.target_seconds(4)
+        text = page.inner_text("#sv-timeline-text")
+        assert text.startswith(f"{spent * 1000:.1f} ms for 6 tokens") and text.endswith("(modelled)")
+        assert page.inner_text("#sv-costs-label") == h100.label
+        assert "Modelled, not measured" in page.locator("#sv-work").text_content()
+        assert "(H100 (roofline))" in page.inner_text("#sv-stats")
+        page.select_option("#sv-costs", index=options.index(next(o for o in options
+                                                                 if o.startswith("paper"))))
+        assert "steps for 6 tokens" in page.inner_text("#sv-timeline-text")
+        page.screenshot(path=str(_artifacts() / "export_html_costs.png"), full_page=True)
+        assert [u for u in requests if not u.startswith("file:")] == []
+        assert not errors, errors
+    finally:
+        page.close()

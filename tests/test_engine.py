@@ -73,13 +73,19 @@ def test_every_round_is_recorded_consistently(temperature):
                                                        for r in trace.rounds) / len(trace.rounds))
 
 
-def test_last_round_is_trimmed_at_max_new_tokens_and_says_so():
+def test_the_last_round_drafts_only_what_the_budget_can_take_and_records_its_k():
+    """As transformers does: with r tokens left, a round drafts at most r - 1 (all accepted + the
+    bonus = r). Fails if the engine drafts k regardless (round 2 would draft 5, keep 2, trim 4)."""
     pair = tiny_pair(vocab=16, noise=0.0)  # draft == target: every proposal is accepted
     trace = speculate(pair, PROMPT, k=5, max_new_tokens=8, temperature=1.0)
     assert trace.acceptance_rate == 1.0
+    assert [r.k for r in trace.rounds] == [5, 1]              # 8 - 6 = 2 left: draft 1
     assert [len(r.committed) for r in trace.rounds] == [6, 2]
-    assert trace.rounds[-1].trimmed == 4 and trace.rounds[-1].stop == "max_new_tokens"
-    assert trace.tokens_per_round == 6.0
+    assert [r.trimmed for r in trace.rounds] == [0, 0] and trace.rounds[-1].stop == "max_new_tokens"
+    assert trace.draft_calls == 6 and trace.tokens_per_round == 4.0
+    one_left = speculate(pair, PROMPT, k=5, max_new_tokens=7, temperature=0)
+    assert [r.k for r in one_left.rounds] == [5, 0]           # 1 left: the target alone
+    assert one_left.rounds[-1].proposals == () and one_left.rounds[-1].draw.kind == "bonus"
 
 
 def test_same_seed_same_trace_other_seed_other_trace(pair):

@@ -74,6 +74,18 @@ def test_prompt_lookup_output_distribution_equals_the_target(temperature):
     assert_exact(pair, 3, temperature, [1, 2, 3, 1, 2, 3, 1, 2], PromptLookupDrafter(VOCAB))
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ["mistral", "gemma3"])
+def test_sliding_window_models_sample_exactly(arch):
+    """A window of 3 positions, fewer than prompt + k + 1 = 6: rollbacks cross the window."""
+    from specviz import ModelPair
+    from tiny_models import noisy_copy, tiny_sliding
+
+    target = tiny_sliding(arch, vocab=VOCAB, sliding_window=3, sharpness=0.5)
+    pair = ModelPair(target, noisy_copy(target, 0.6), target_name=f"tiny-{arch}")
+    assert_exact(pair, 3, 1.0, PROMPT)
+
+
 def assert_exact(pair, k, temperature, prompt, drafter=None):
     length = k + 1
     outputs = run_many(pair, k, temperature, length, prompt, drafter)

@@ -18,7 +18,7 @@ from specviz.exercises import exercise, exercises
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-WITH_SOLUTIONS = ["00", "03"]   # notebooks whose exercises have been given solutions
+WITH_SOLUTIONS = ["00", "01", "03", "04", "05"]   # notebooks whose exercises have been given solutions
 
 
 def exercise_cell(path: Path) -> str:

@@ -5,6 +5,7 @@ colours, labels, the number of panels and frames.
 """
 
 import json
+from html import escape
 import math
 import re
 import subprocess
@@ -15,8 +16,9 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from handmade_traces import greedy_trace, sampled_trace, sweep_points
+from handmade_traces import greedy_trace, sampled_trace, sweep_points, timed_trace
 from specviz import html, plots, plots_interactive, plots_theory, replay, simulate, theory
+from specviz.costs import CostModel
 from specviz.replay import COLOURS
 
 
@@ -27,7 +29,8 @@ def _bar_colours(ax):
 def test_the_views_never_import_torch_or_pyplot():
     code = ("import sys; import specviz.plots, specviz.plots_theory, specviz.plots_interactive, "
             "specviz.html, specviz.replay, specviz.simulate, specviz.widgets, specviz.widgets_rule, "
-            "specviz.widgets_k, specviz.widgets_exam; "
+            "specviz.widgets_k, specviz.widgets_exam, specviz.costs, specviz.hardware, "
+            "specviz.plots_costs, specviz.console, specviz.costs_measure; "
             "print(sorted(m for m in ('torch', 'matplotlib.pyplot') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -262,22 +265,58 @@ def test_proposals_table_lists_the_numbers_and_the_draw():
     assert "rejected (not argmax)" in html.proposals_html(greedy_trace(), 0)
 
 
-def test_run_so_far_numbers():
-    s = replay.so_far(sampled_trace(), 1)
-    assert (s.tokens, s.rounds, s.accepted, s.checked) == (6, 2, 4, 5)
-    assert s.c == pytest.approx(0.2) and s.verify_cost == pytest.approx(1.0)
-    assert s.predicted == pytest.approx(theory.speedup(0.8, 3, 0.2, 1.0))
-    assert s.measured == pytest.approx(6 * 0.05 / (0.06 + 0.1))
-    answer = replay.explain_so_far(sampled_trace(), 1).answer_text
-    assert answer == (f"theory {s.predicted:.2f}×, measured 1.88× so far "
-                      "(whole run, wall clock: 1.25×)")
+def test_run_so_far_numbers_use_the_runs_medians():
+    # timed_trace: round 0 is 4x slower (warm-up). After round 1 the panel must still use the
+    # medians (c = 0.2, v = 1); fails if c and v come from the rounds so far (then v = 4).
+    trace = timed_trace()
+    s = replay.so_far(trace, 0)
+    assert (s.tokens, s.rounds, s.accepted, s.checked) == (2, 1, 1, 2)
+    assert s.c == pytest.approx(0.2) and s.verify_cost == pytest.approx(1.0) and not s.noisy
+    assert s.predicted == pytest.approx(theory.speedup(0.5, 3, 0.2, 1.0))
+    # the decisions so far priced with the medians: 2 tokens x 50 ms / (3 x 10 + 50 ms)
+    assert s.priced == pytest.approx(2 * 0.05 / 0.08)
+    answer = replay.explain_so_far(trace, 0).answer_text
+    assert answer == (f"theory {s.predicted:.2f}×, 1.25× so far (measured on this machine) "
+                      f"(whole run, wall clock: {trace.speedup:.2f}×)")
+
+
+def test_noisy_timings_give_no_worked_answer():
+    # sampled_trace has one full verify pass after the first round: nothing to build on.
+    # fails if the panel computes a theory number from one timed call
+    solution = replay.explain_so_far(sampled_trace(), 2)
+    assert solution.answer is None and solution.answer_text == "timings too noisy for a worked answer"
+    assert "The timings are noisy" in solution.to_text()
+    assert "timings noisy" in html.summary_line(sampled_trace(), 2)
+    # a modelled device still gives the answer, labelled
+    h100 = CostModel.roofline("SmolLM2-135M", "specviz-draft", "H100")
+    modelled = replay.explain_so_far(sampled_trace(), 2, h100)
+    assert modelled.answer == pytest.approx(theory.speedup(5 / 6, 3, h100.c, h100.v(4)))
+    assert "Modelled, not measured: SmolLM2-135M on H100" in modelled.to_text()
+    assert modelled.assumptions[0] == h100.label
 
 
 def test_without_a_baseline_c_is_measured_against_the_verify_pass():
-    solution = replay.explain_so_far(sampled_trace(baseline=False), 0)
-    assert replay.so_far(sampled_trace(baseline=False), 0).c == pytest.approx(0.2)
+    trace = replace(timed_trace(), baseline=None)
+    solution = replay.explain_so_far(trace, 2)
+    assert replay.so_far(trace, 0).c == pytest.approx(0.2)
     assert any("no target-only baseline" in step.sentence for step in solution.steps)
     assert "measured" not in solution.answer_text
+
+
+def test_a_priced_timeline_is_labelled_modelled():
+    trace = timed_trace()
+    ax = plots.plot_timeline(trace, upto=1).axes[0]
+    assert ax.get_title() == "Timeline" and "measured" in ax.get_xlabel()
+    h100 = CostModel.roofline("SmolLM2-135M", "specviz-draft", "H100")
+    ax = plots.plot_timeline(trace, upto=1, costs=h100).axes[0]
+    assert ax.get_title() == "Timeline (modelled)" and h100.label in ax.get_xlabel()
+    # rounds 0-1 priced: 6 draft steps + 2 verify passes of 4 tokens on the H100
+    spent = 6 * h100.draft_seconds() + 2 * h100.target_seconds(4)
+    assert any(f"{spent * 1000:.0f} ms, 6 tokens" in t.get_text() for t in ax.texts)
+    ax = plots.plot_timeline(trace, costs=CostModel.fixed(0.1, 1)).axes[0]
+    assert "target decoding steps" in ax.get_xlabel()
+    texts = [t.get_text() for t in ax.texts]      # 16 draft calls x 0.1 + 6 passes x 1 = 7.6
+    assert " 19 steps" in texts and " 8 steps, 19 tokens" in texts
 
 
 def test_greedy_runs_never_claim_a_residual_or_a_u():
@@ -330,8 +369,78 @@ def test_export_html_is_self_contained(tmp_path):
     assert "Tell me about &lt;dogs&gt; &amp; cats" in page
 
 
+def test_export_html_carries_a_priced_timeline_per_cost_model(tmp_path):
+    trace = timed_trace("SmolLM2-135M-Instruct", "specviz-draft")
+    page = html.export_html(trace, tmp_path / "run.html").read_text(encoding="utf-8")
+    data = json.loads(re.search(r"const SV = (.*);\n", page).group(1))
+    names = [entry["name"] for entry in data["costs"]]
+    assert names[0] == "measured on this machine" and "H100 (roofline)" in names
+    measured, h100 = data["costs"][0], data["costs"][names.index("H100 (roofline)")]
+    assert measured["kind"] == "measured" and measured["rounds"][0] == [0.12, 0.2, 2]  # as timed
+    assert h100["kind"] == "modelled" and h100["label"].startswith("modelled: the decisions")
+    assert len(h100["stats"]) == len(h100["work"]) == 6 and "Modelled, not measured" in h100["work"][2]
+    for name in names:
+        assert f">{escape(name)}</option>" in page
+
+
+def test_export_html_fills_its_template_in_one_pass(tmp_path):
+    # fails if placeholders are replaced one after another: the prompt would pull in the legend
+    # and a second copy of plotly.js (4 MB)
+    trace = replace(sampled_trace(), prompt="say __LEGEND__ and __PLOTLYJS__ and __DATA__")
+    page = html.export_html(trace, tmp_path / "p.html").read_text(encoding="utf-8")
+    plain = html.export_html(sampled_trace(), tmp_path / "q.html").read_text(encoding="utf-8")
+    assert "Prompt: <i>say __LEGEND__ and __PLOTLYJS__ and __DATA__</i>" in page
+    assert abs(len(page) - len(plain)) < 2_000 and page.count('class="sv-legend"') == 1
+    assert html.fill("__A__", {"A": "__A__"}) == "__A__"
+    with pytest.raises(KeyError, match="__B__"):
+        html.fill("__B__", {})
+
+
 def test_export_html_cannot_be_broken_out_of_by_token_text(tmp_path):
     trace = sampled_trace()
     evil = type(trace)(**{**trace.__dict__, "prompt": "</script><script>alert(1)</script>"})
     page = html.export_html(evil, tmp_path / "x.html").read_text(encoding="utf-8")
     assert "<script>alert(1)" not in page
+
+
+# ---- cost figures ----------------------------------------------------------------------------
+
+def _pass_costs():
+    from specviz.costs import PassCosts
+
+    qs = (1, 2, 4, 8, 16)
+    times = tuple(tuple(0.05 * (1 + 0.06 * (q - 1)) * f for f in (0.95, 1.0, 1.1)) for q in qs)
+    return PassCosts("SmolLM2-135M", "specviz-draft", "cpu", "float32", 1, 64, qs, times,
+                     (0.004, 0.0045, 0.005))
+
+
+def test_premise_figure_draws_measured_and_rooflines_with_ridge_points():
+    from specviz import plots_costs
+
+    gpu = CostModel.roofline("SmolLM2-135M", "specviz-draft", "H100")
+    laptop = CostModel.roofline("SmolLM2-135M", "specviz-draft", "laptop CPU (Apple M2)")
+    ax = plots_costs.plot_premise(_pass_costs(), [laptop, gpu], qs=range(1, 33)).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sum(label.endswith("roofline (modelled)") for label in labels) == 2
+    assert any(label.startswith("measured here (cpu, float32, 1 thread)") for label in labels)
+    ridges = [t.get_text() for t in ax.texts]
+    # the laptop's ridge (~12 tokens) is inside the plot, the H100's (~290) beyond it
+    assert any(r.startswith(" ridge q ≈ 1") for r in ridges) and "ridge q ≈ 289 →" in ridges
+    measured = ax.containers[0]           # the error bars: middle half of the repeats
+    assert list(measured.lines[0].get_ydata()) == pytest.approx([1, 1.06, 1.18, 1.42, 1.9])
+
+
+def test_k_curve_has_error_bars_and_priced_curves():
+    from specviz import plots_costs
+
+    points = [replace(p, speedups=(p.speedup * 0.9, p.speedup, p.speedup * 1.2), draft_calls=40,
+                      context=40.0) for p in sweep_points()]
+    h100 = CostModel.roofline("SmolLM2-135M", "specviz-draft", "H100")
+    ax = plots_costs.plot_k_curve(points, [h100], selected=3).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert {"measured here (median of 3 repeats)", "best measured K = 3"} <= set(labels)
+    assert any(label.startswith("H100 (roofline): same decisions, modelled") for label in labels)
+    low, high = ax.containers[0].lines[2][0].get_segments()[0][:, 1]
+    assert (low, high) == (pytest.approx(1.08), pytest.approx(1.44))     # K = 1: 0.9x .. 1.2x
+    with pytest.raises(ValueError, match="no sweep points"):
+        plots_costs.plot_k_curve([])

@@ -1,10 +1,12 @@
 """Traces: exact JSON round trip, content equality, and clear errors for bad files."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from specviz import Trace, TraceError, autoregressive, speculate
+from specviz.trace import SCHEMA
 
 
 @pytest.fixture
@@ -57,6 +59,7 @@ def write(tmp_path, text):
     (lambda d: d["rounds"][0]["proposals"][0].update(u=-0.5), "outside \\[0, 1\\)"),
     (lambda d: d.update(output_ids=d["output_ids"][:-1]), "texts|do not add up"),
     (lambda d: d.update(k=0), "k must be a positive integer"),
+    (lambda d: d["rounds"][0].update(k=1), "round 0 has 3 proposals for k = 1"),
 ])
 def test_invalid_trace_files_name_the_file_and_the_problem(trace, tmp_path, mutate, message):
     data = json.loads(json.dumps(trace.to_dict()))
@@ -65,6 +68,19 @@ def test_invalid_trace_files_name_the_file_and_the_problem(trace, tmp_path, muta
     with pytest.raises(TraceError, match=message) as err:
         Trace.from_json(path)
     assert str(path) in str(err.value)
+
+
+def test_a_trace_saved_before_rounds_recorded_their_k_still_loads(trace, tmp_path):
+    """specviz.trace/1 files have no round k. Fails if the loader reads only the newest schema."""
+    data = json.loads(json.dumps(trace.to_dict()))
+    # k = 3, 12 new tokens: a round starting at output position s drafts min(3, 12 - s - 1)
+    assert [r["k"] for r in data["rounds"]] == [min(3, 11 - r.start) for r in trace.rounds]
+    data["schema"] = "specviz.trace/1"
+    for r in data["rounds"]:
+        del r["k"]
+    loaded = Trace.from_json(write(tmp_path, json.dumps(data)))
+    assert {r.k for r in loaded.rounds} == {None} and loaded.schema == SCHEMA
+    assert loaded == replace(trace, rounds=[replace(r, k=None) for r in trace.rounds])
 
 
 @pytest.mark.parametrize("text, message", [

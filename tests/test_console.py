@@ -1,0 +1,115 @@
+"""The terminal view and the command line: clean messages on every path, honest summaries."""
+
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from handmade_traces import sampled_trace, timed_trace
+from specviz import autoregressive, console, speculate, theory
+from specviz.__main__ import main
+from specviz.costs import CostModel
+from tiny_models import tiny_pair
+
+
+def test_an_empty_run_is_summarised_without_numbers():
+    # fails with the TypeError `make demo --max-new-tokens 0` used to end in
+    pair = tiny_pair()
+    trace = speculate(pair, [1, 2], k=3, max_new_tokens=0)
+    trace = trace.with_baseline(autoregressive(pair, [1, 2], max_new_tokens=0))
+    text = console.summary(trace)
+    assert "tokens generated      0" in text and "no tokens were generated" in text
+    assert "None" not in text and "nan" not in text
+
+
+def test_a_target_only_trace_is_summarised():
+    trace = autoregressive(tiny_pair(), [1, 2], max_new_tokens=5)
+    text = console.summary(trace)
+    assert "target calls          5" in text and "alpha" not in text
+
+
+def test_the_summary_explains_the_speedup_with_this_runs_numbers():
+    trace = timed_trace("SmolLM2-135M-Instruct", "specviz-draft")
+    text = console.summary(trace)
+    alpha = trace.acceptance_rate
+    assert f"speed-up              {trace.speedup:.2f}x measured" in text
+    assert "c = 0.200 (middle half 0.200-0.200), v(4) = 1.00" in text
+    assert f"alpha {alpha:.3f} vs c 0.200" in text and "Corollary 3.9" in text
+    assert f"(1 + alpha)/(1 + c) = {theory.speedup(alpha, 1, 0.2):.2f}x" in text
+    # v(q) from this run only: interpolated between 1 and v(4) = 1, so flat, and the best K
+    # is theory's optimum with c = 0.2, v = 1
+    best = theory.optimal_k(alpha, 0.2, 15)
+    assert f"best K here           K = {best}: theory" in text and "interpolated" in text
+    h100 = CostModel.roofline("SmolLM2-135M", "specviz-draft", "H100")
+    assert "on H100 (bfloat16)" in text and h100.label in text and "not measured" in text
+    assert "verify pass is not free" not in text                # v = 1 in this run
+
+
+def test_the_summary_says_so_when_a_verify_pass_is_not_free_or_alpha_is_below_c():
+    trace = timed_trace()
+    slow = replace(trace, rounds=[replace(r, target_seconds=r.target_seconds * 1.6)
+                                  for r in trace.rounds])
+    assert "checking 4 tokens costs 1.60 target steps" in console.summary(slow)
+    costly = replace(trace, rounds=[replace(r, draft_seconds=tuple(d * 50 for d in r.draft_seconds))
+                                    for r in trace.rounds])
+    assert "so no K can help, even on paper" in console.summary(costly)
+
+
+def test_noisy_timings_get_no_why():
+    trace = timed_trace()
+    rounds = [replace(r, target_seconds=t) for r, t in
+              zip(trace.rounds, [0.2, 0.05, 0.4, 0.05, 0.9, 0.05])]
+    text = console.summary(replace(trace, rounds=rounds))
+    assert "timings are noisy" in text and "best K" not in text
+    assert "too few rounds to time (1 timed call" in console.summary(sampled_trace())
+
+
+def test_measured_pass_costs_set_the_best_k(tmp_path):
+    from specviz.costs import PassCosts
+
+    qs = tuple(range(1, 17))              # v(q) = 1 + 0.2 (q - 1): verification costs a lot
+    costs = PassCosts("t", "d", "cpu", "float32", 1, 32, qs,
+                      tuple((0.05 * (1 + 0.2 * (q - 1)),) for q in qs), (0.01,))
+    text = console.summary(timed_trace(), pass_costs=costs)
+    alpha = timed_trace().acceptance_rate
+    best = theory.optimal_k(alpha, 0.2, 15, [1 + 0.2 * k for k in range(1, 16)])
+    assert f"K = {best}: theory" in text and "measured just now on this machine" in text
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--max-new-tokens", "0"], "--max-new-tokens: must be >= 1, got 0"),
+    (["run", "--k", "0"], "--k: must be >= 1, got 0"),
+    (["run", "--k", "two"], "--k: expected a whole number, got 'two'"),
+    (["run", "--temperature", "-1"], "--temperature: must be a finite number >= 0"),
+    (["run", "--temperature", "nan"], "--temperature: must be a finite number >= 0"),
+])
+def test_bad_arguments_get_a_clean_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--dtype", "float8"], "error: unknown dtype 'float8'"),
+    (["run", "--target", "./no/such/folder"], "error: model folder './no/such/folder' does not exist"),
+    (["show", "."], "error: Is a directory"),
+    (["show", "missing.json"], "error: missing.json: no such trace file"),
+])
+def test_every_cli_path_ends_in_a_message_not_a_traceback(argv, message, capsys, tmp_path,
+                                                          monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and "Traceback" not in err
+
+
+def test_show_replays_a_saved_trace_and_rejects_a_corrupt_one(tmp_path):
+    path = timed_trace().to_json(tmp_path / "t.json")
+    out = subprocess.run([sys.executable, "-m", "specviz", "show", str(path)], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0 and "round   6 |" in out.stdout and "why" in out.stdout
+    path.write_text("{not json")
+    out = subprocess.run([sys.executable, "-m", "specviz", "show", str(path)], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 2 and "corrupt trace file" in out.stderr and "Traceback" not in out.stderr
