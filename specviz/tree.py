@@ -186,50 +186,66 @@ class TreeDrafter:
                 max_depth: int) -> DraftTree:
         """Draft a tree after ``committed`` no deeper than ``max_depth``; uniforms from ``rng``."""
         vocab = self.model.config.vocab_size
-        tokens, parents, rows, seconds, dist = [], [], [], [], {}
         if max_depth < 1:
             return DraftTree([], [], torch.zeros(0, vocab), [])
+        seconds, slots = [], {}
         t0 = time.perf_counter()
         base = len(committed)                       # the draft cache after feeding the root
         logits = self.cached.extend(committed[self.cached.length:], keep=1)[0][-1]
-        dist[-1] = distribution(logits, temperature).cpu()
+        root = distribution(logits, temperature).cpu()
         seconds.append(time.perf_counter() - t0)
-        plan = _Plan(self.shape, max_depth)
-        level = [-1]
-        for depth in range(1, plan.depth + 1):
-            new = []
-            for node in plan.expand(level, dist):
-                for token, q in _children(dist[node], plan.width(node), self.shape.children,
-                                          temperature, rng):
-                    tokens.append(token)
-                    parents.append(node)
-                    rows.append(q)
-                    plan.add(len(tokens) - 1, node, token, dist[node])
-                    new.append(len(tokens) - 1)
-            fed = [i for i in new if tokens[i] not in eos and plan.may_expand(i, depth)]
-            if not fed:
-                break
-            t0 = time.perf_counter()
-            held = base + plan.fed_count            # the cache: committed, then fed tree nodes
-            out = tree_forward(self.model, self.cached.cache, [tokens[i] for i in fed],
-                               positions=[base - 1 + depth] * len(fed), prefix=base,
-                               extra=[[plan.slots[a] for a in _ancestors(parents, i)] for i in fed])
-            for j, i in enumerate(fed):
-                dist[i] = distribution(out[j], temperature).cpu()
-                plan.slots[i] = held + j
-            plan.fed_count += len(fed)
+
+        def expand(nodes, tokens, parents, depth):
+            """One draft pass over ``nodes`` (one level): each sees the committed tokens and its
+            ancestors, which earlier passes left in the cache."""
+            t0, held = time.perf_counter(), self.cached.length
+            out = tree_forward(self.model, self.cached.cache, [tokens[i] for i in nodes],
+                               positions=[base - 1 + depth] * len(nodes), prefix=base,
+                               extra=[[slots[a] for a in _ancestors(parents, i)] for i in nodes])
+            slots.update({i: held + j for j, i in enumerate(nodes)})
+            rows = distribution(out, temperature).cpu()
             seconds.append(time.perf_counter() - t0)
-            level = fed
+            return list(rows)
+
+        tokens, parents, rows = grow_tree(self.shape, root, expand, temperature, rng, eos, max_depth)
         self.cached.rollback(base)
-        keep = plan.final(len(tokens))
-        return _subtree(tokens, parents, rows, keep, vocab, seconds)
+        q = torch.stack(rows) if rows else torch.zeros(0, vocab)
+        return DraftTree(tokens, parents, q, seconds)
+
+
+def grow_tree(shape, root, expand, temperature: float, rng, eos, max_depth: int):
+    """Grow a tree level by level. ``root`` is the draft's distribution after the committed
+    tokens; ``expand(nodes, tokens, parents, depth)`` returns the draft's distributions after
+    each of ``nodes`` (one draft pass). Children come from :func:`_children`; the shape says which
+    nodes get how many. Returns the kept nodes in breadth-first order, siblings in the order
+    they were drawn: (tokens, parents, exact distributions)."""
+    plan = _Plan(shape, max_depth)
+    tokens, parents, rows, dist = [], [], [], {-1: root}
+    level = [-1]
+    for depth in range(1, plan.depth + 1):
+        new = []
+        for node in level:
+            for token, q in _children(dist[node], plan.width(node), shape.children, temperature,
+                                      rng):
+                tokens.append(token)
+                parents.append(node)
+                rows.append(q)
+                plan.add(len(tokens) - 1, node, token, dist[node])
+                new.append(len(tokens) - 1)
+        if depth == plan.depth:
+            break
+        level = plan.choose([i for i in new if tokens[i] not in eos])
+        if not level:
+            break
+        dist.update(zip(level, expand(level, tokens, parents, depth)))
+    return _subtree(tokens, parents, rows, plan.final(len(tokens)))
 
 
 class _Plan:
     """Which nodes a shape expands and with how many children (fixed shapes or EAGLE-2)."""
 
     def __init__(self, shape, max_depth: int):
-        self.shape, self.slots, self.fed_count = shape, {}, 0
+        self.shape = shape
         self.depth = min(shape.depth, max_depth)
         self.path: dict[int, tuple[int, ...]] = {-1: ()}
         self.score: dict[int, float] = {-1: 0.0}       # log path probability (EAGLE-2)
@@ -239,11 +255,6 @@ class _Plan:
             self.widths: dict[tuple, int] = {}
             for p in shape.paths:
                 self.widths[p[:-1]] = self.widths.get(p[:-1], 0) + 1
-
-    def expand(self, level, dist) -> list[int]:
-        if isinstance(self.shape, Eagle2) and level != [-1]:
-            return sorted(level, key=lambda i: -self.score[i])[:self.shape.top_k]
-        return level
 
     def width(self, node) -> int:
         if isinstance(self.shape, Eagle2):
@@ -257,12 +268,12 @@ class _Plan:
         p = float(parent_dist[token])
         self.score[i] = self.score[parent] + (math.log(p) if p > 0 else -math.inf)
 
-    def may_expand(self, i, depth) -> bool:
-        if depth >= self.depth:
-            return False
+    def choose(self, candidates) -> list[int]:
+        """The nodes of a new level to expand: EAGLE-2's top_k by path probability; in a fixed
+        shape, those with children."""
         if isinstance(self.shape, Eagle2):
-            return True
-        return self.widths.get(self.path[i], 0) > 0
+            return sorted(candidates, key=lambda i: -self.score[i])[:self.shape.top_k]
+        return [i for i in candidates if self.widths.get(self.path[i], 0) > 0]
 
     def final(self, n) -> list[int]:
         if not isinstance(self.shape, Eagle2) or n <= self.shape.budget:
@@ -303,14 +314,12 @@ def _ancestors(parents, i) -> list[int]:
     return chain
 
 
-def _subtree(tokens, parents, rows, keep, vocab, seconds) -> DraftTree:
+def _subtree(tokens, parents, rows, keep):
     """The tree restricted to ``keep`` (ancestor-closed), renumbered in breadth-first order."""
     depth = {}
     for i, p in enumerate(parents):
         depth[i] = 1 + (depth[p] if p >= 0 else 0)
     order = sorted(keep, key=lambda i: (depth[i], i))
     new = {old: j for j, old in enumerate(order)}
-    return DraftTree([tokens[i] for i in order],
-                     [new[parents[i]] if parents[i] >= 0 else -1 for i in order],
-                     torch.stack([rows[i] for i in order]) if order else torch.zeros(0, vocab),
-                     seconds)
+    return ([tokens[i] for i in order], [new[parents[i]] if parents[i] >= 0 else -1 for i in order],
+            [rows[i] for i in order])

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import time
 
+import torch
+
 from .engine import _Draws, _Run, _check_args, _sync, _trim
 from .kvcache import CachedModel, keep_positions, tree_forward
 from .models import ModelPair
@@ -62,11 +64,7 @@ def speculate_tree(pair: ModelPair, prompt, tree, max_new_tokens: int = 64,
                              max_depth=max_new_tokens - len(output) - 1)
         # 2. Score the root and every node in one pass; node i sees the prefix and its ancestors.
         t0 = time.perf_counter()
-        depths = dt.depths
-        logits = tree_forward(pair.target, target.cache, [committed[-1]] + dt.tokens,
-                              positions=[held] + [held + d for d in depths], prefix=held,
-                              extra=[[]] + [[held + 1 + a for a in _up(dt.parents, i)] + [held]
-                                            for i in range(len(dt.tokens))])
+        logits = verify_pass(target, committed[-1], dt)
         p_target = distribution(logits, temperature).cpu()
         _sync(pair.device)
         target_seconds = time.perf_counter() - t0
@@ -79,7 +77,7 @@ def speculate_tree(pair: ModelPair, prompt, tree, max_new_tokens: int = 64,
         path = verdict.path
         new = [dt.tokens[i] for i in path] + ([verdict.next_token] if verdict.next_token is not None else [])
         # 5. Keep the prefix, the root and the accepted path in the target's cache.
-        keep_positions(target.cache, list(range(held + 1)) + [held + 1 + i for i in path][:len(new) - 1])
+        keep_path(target, held, path[:len(new) - 1])
         drafter.rollback(len(committed) + len(new) - 1)
         # 6. Trim and record.
         new, trimmed, round_stop = _trim(new, eos, max_new_tokens - len(output))
@@ -94,6 +92,22 @@ def speculate_tree(pair: ModelPair, prompt, tree, max_new_tokens: int = 64,
     seconds = time.perf_counter() - start
     return run.trace(output, stop, rounds=rounds, draft_name=drafter.name, k=tree.n_nodes,
                      prefill_seconds=prefill, seconds=seconds, draft_plan=tree.description)
+
+
+def verify_pass(target: CachedModel, root: int, dt) -> torch.Tensor:
+    """ONE target pass over the root (the newest committed token) and every node of ``dt``:
+    node i sits at position (cached + depth) and sees the cache, the root and its ancestors.
+    Returns logits [1 + nodes, vocab]: row 0 after the root, row i + 1 after node i."""
+    held = target.length
+    return tree_forward(target.model, target.cache, [root] + dt.tokens,
+                        positions=[held] + [held + d for d in dt.depths], prefix=held,
+                        extra=[[]] + [[held] + [held + 1 + a for a in _up(dt.parents, i)]
+                                      for i in range(len(dt.tokens))])
+
+
+def keep_path(target: CachedModel, held: int, path) -> None:
+    """After :func:`verify_pass`: keep the ``held`` earlier positions, the root and ``path``."""
+    keep_positions(target.cache, list(range(held + 1)) + [held + 1 + i for i in path])
 
 
 def _up(parents, i) -> list[int]:
