@@ -170,6 +170,7 @@ details pre { font-size: 12px; background: #f6f6f6; padding: 8px; white-space: p
 __LEGEND__
 <div id="sv-header" class="sv-header" style="font-weight: 600; margin: 10px 0 4px"></div>
 <div id="sv-text" class="sv-text" style="__TEXT_STYLE__"></div>
+<div id="sv-plan"></div>
 <div class="sv-controls"><label for="sv-costs">costs:</label> <select id="sv-costs">__OPTIONS__</select>
  <span id="sv-costs-label" class="sv-meta"></span></div>
 <div id="sv-stats" class="sv-stats"></div>
@@ -207,6 +208,7 @@ const SV = __DATA__;
     const c = parseInt($("sv-costs").value, 10), C = SV.costs[c];
     $("sv-text").innerHTML = SV.committed.slice(0, current).join("") + SV.current[current];
     $("sv-header").textContent = SV.headers[current];
+    $("sv-plan").innerHTML = SV.plans[current];
     $("sv-stats").textContent = C.stats[current];
     $("sv-work").textContent = C.work[current];
     $("sv-costs-label").textContent = C.label;
@@ -284,6 +286,7 @@ def export_html(trace: Trace, path, title: str | None = None, interval_ms: int =
     from plotly.offline import get_plotlyjs
 
     from .costs import choices
+    from .html_tree import k_html, tree_html
     from .plots import DRAFT_COLOUR, TARGET_COLOUR
     from .plots_interactive import acceptance_figure
 
@@ -293,10 +296,12 @@ def export_html(trace: Trace, path, title: str | None = None, interval_ms: int =
     models = list((costs if costs is not None else choices(trace)).values()) or [None]
     data = {"rounds": n, "interval": interval_ms, "committed": committed, "current": current,
             "headers": [describe_round(trace, i) for i in range(n)],
+            "plans": [k_html(trace, i) + tree_html(trace, i) for i in range(n)],
             "costs": [_costs_data(trace, model) for model in models],
             "figure": json.loads(to_json(acceptance_figure(trace)))}
     title = title or "Speculative decoding, round by round"
-    meta = (f"{trace.target_name} + {trace.draft_name} · K = {trace.k} · temperature "
+    plan = trace.draft_plan or f"K = {trace.k}"
+    meta = (f"{trace.target_name} + {trace.draft_name} · {plan} · temperature "
             f"{trace.temperature:g} · seed {trace.seed} · {len(trace.output_ids)} tokens in "
             f"{n} rounds · alpha {trace.acceptance_rate:.3f}")
     if trace.speedup is not None:

@@ -139,7 +139,9 @@ class Heuristic(Schedule):
         before, last = self.value(history[:-1]), history[-1]
         k = self.value(history)
         if full_round(last):
-            why = f"round {last.index + 1} kept all {len(last.proposals)} drafts: {before} + 2 = {k}"
+            n = len(last.proposals)
+            kept = f"all {n} drafts" if n != 1 else "its draft" if n else "its token, no drafts"
+            why = f"round {last.index + 1} kept {kept}: {before} + 2 = {k}"
         else:
             why = (f"round {last.index + 1} kept {last.n_accepted} of {len(last.proposals)}: "
                    f"max(1, {before} - 1) = {k}")

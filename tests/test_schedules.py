@@ -156,3 +156,51 @@ def test_a_drafter_without_a_stop_is_named():
                   drafter=OldDrafter(pair.draft, name="old"))
     with pytest.raises(ValueError, match="integer >= 1 or a schedule"):
         speculate(pair, PROMPT, k="heuristic")
+
+
+N_EXACT = 800
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("schedule", [Heuristic(start=1), Confidence(0.5, k_max=3)],
+                         ids=["heuristic", "confidence"])
+def test_sampling_with_a_schedule_stays_exact(schedule):
+    """K planned from finished rounds (the heuristic carries K over from run to run here too) or
+    cut by the draft's confidence: the first two tokens' joint law and each of the first four
+    marginals match the target's (5 tests at 1e-5, so a correct engine fails with p < 5e-5).
+
+    Power: the law of the first token when a rejected draft is replaced by a draw from p_target
+    (the classic bug, and also what a schedule that peeks at the round's own draws to avoid
+    rejections produces) is min(p_T, p_S) + (1 - alpha) p_T; its noncentral chi-square with
+    these models and N = 800 rejects with probability > 0.99 (asserted)."""
+    from scipy.stats import chi2, ncx2
+
+    from specviz.rule import distribution
+    from test_exactness import exact_prefix_probabilities
+
+    pair, prompt, length = tiny_pair(vocab=4, noise=0.6, sharpness=0.5), [1, 2], 4
+    outputs = [tuple(speculate(pair, prompt, k=schedule, max_new_tokens=length, temperature=1.0,
+                               seed=s).output_ids) for s in range(N_EXACT)]
+    exact = exact_prefix_probabilities(pair.target, prompt, length, 1.0)
+    critical = lambda df: chi2.ppf(1 - 1e-5, df)  # noqa: E731
+    keys = [lambda s: s[:2]] + [lambda s, j=j: s[j] for j in range(length)]
+    for key in keys:
+        law, counts = {}, {}
+        for seq, p in exact.items():
+            law[key(seq)] = law.get(key(seq), 0.0) + p
+        for out in outputs:
+            counts[key(out)] = counts.get(key(out), 0) + 1
+        big = [o for o, p in law.items() if p * N_EXACT >= 5]
+        obs = [counts.get(o, 0) for o in big] + [N_EXACT - sum(counts.get(o, 0) for o in big)]
+        exp = [law[o] * N_EXACT for o in big] + [N_EXACT * (1 - sum(law[o] for o in big))]
+        if exp[-1] < 1e-9:
+            obs, exp = obs[:-1], exp[:-1]
+        stat = sum((o - e) ** 2 / e for o, e in zip(obs, exp))
+        assert stat < critical(len(exp) - 1), (key, stat)
+    with torch.no_grad():
+        q = distribution(pair.draft(input_ids=torch.tensor([prompt])).logits[0, -1], 1.0).double()
+    p = torch.tensor([exact_prefix_probabilities(pair.target, prompt, 1, 1.0)[(a,)]
+                      for a in range(4)], dtype=torch.float64)
+    biased = torch.minimum(p, q) + (1 - torch.minimum(p, q).sum()) * p
+    lam = N_EXACT * float(((biased - p) ** 2 / p).sum())
+    assert ncx2.sf(critical(3), 3, lam) > 0.99
