@@ -23,10 +23,13 @@ _EXPORTS = {
     "RoundPlayer": "widgets", "AcceptanceRuleExplorer": "widgets_rule", "KExplorer": "widgets_k",
     "SpeedupCalculator": "widgets_exam", "Quiz": "widgets_exam", "export_html": "html",
     "plot_round": "plots", "PromptLookupDrafter": "drafters", "EagleDrafter": "eagle",
+    "Constant": "schedules", "Heuristic": "schedules", "Confidence": "schedules",
+    "Oracle": "schedules", "TreeShape": "tree", "Eagle2": "tree", "speculate_tree": "tree_engine",
 }
 _MODULES = ("theory", "solutions", "exam", "trace", "engine", "models", "drafters", "eagle", "sweep",
             "analysis", "plots", "plots_theory", "plots_interactive", "widgets", "html", "replay",
-            "simulate", "console")
+            "simulate", "console", "schedules", "tree", "tree_rule", "tree_engine", "html_tree",
+            "plots_schedule", "hf_assisted")
 
 __all__ = sorted(_EXPORTS) + ["theory", "solutions", "exam"]
 

@@ -3,9 +3,10 @@ r"""Draft-length schedules: how many tokens the drafter proposes in each round, 
 The papers fix K (Leviathan et al. 2023; Chen et al. 2023); transformers' assisted generation
 changes it every round. A schedule is a plain object the engine asks before each round:
 ``plan(history)`` returns the round's K and the reason, computed from the *finished* rounds
-only. Because K never depends on the round it governs, each proposal is still drawn from its
-p_draft and tested by the same rule, so sampling stays exact (the proof of Leviathan et al.'s
-Theorem 3.1 holds for any K chosen from the past).
+only. K never depends on the target's verdicts in the round it governs (a schedule reads the
+finished rounds; a confidence stop reads only the draft's own distributions), so each proposal
+is still drawn from its p_draft and tested by the same rule, and sampling stays exact: the
+papers' correctness argument holds round by round for any K chosen without the round's verdicts.
 
 * :class:`Constant` - the papers' fixed K.
 * :class:`Heuristic` - transformers' ``num_assistant_tokens_schedule="heuristic"``: K + 2 after

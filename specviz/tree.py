@@ -18,9 +18,9 @@ How the candidates at a node are chosen, and the exact distribution each one car
 in :mod:`specviz.tree_rule` needs it):
 
 * ``children="top"`` - the draft's top-b tokens, deterministically: each is a point mass
-  (p_draft = 1), accepted with probability r(x), the residual's mass on it. EAGLE-2 always uses
-  these, because its shape depends on the draft's probabilities, and only a deterministic tree
-  keeps every child's distribution known exactly.
+  (p_draft = 1), accepted with probability r(x), the residual's mass on it. EAGLE-2 trees here
+  always use these: their shape depends on the draft's probabilities, and only a deterministic
+  tree keeps every child's distribution exactly known (a point mass) whatever the shape.
 * ``children="sample"`` - drawn from the draft's distribution q *without replacement*: the first
   from q, the next from q without the first, renormalised, and so on (the distribution recorded
   for each). A chain of sampled children is exactly the papers' algorithm.
@@ -45,8 +45,8 @@ CHILDREN = ("top", "sample")
 @dataclass(frozen=True)
 class DraftTree:
     """A drafted tree: node i has ``tokens[i]``, parent ``parents[i]`` (-1: the root) and was
-    drawn from ``q[i]`` (exact, given its elder siblings); ``p_draft_parent[i]`` is the draft's
-    plain distribution at its position (what a bar chart shows)."""
+    drawn from ``q[i]`` (exact, given its elder siblings). Nodes are in breadth-first order,
+    siblings in the order they were drawn (the order the rule tries them)."""
 
     tokens: list[int]
     parents: list[int]

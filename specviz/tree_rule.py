@@ -11,7 +11,7 @@ them in order, each against the distribution the earlier rejections left:
 and the first accepted child becomes the node whose children are tried next. If every child is
 rejected, the token comes from the last residual (the correction); at a leaf, from p_target (the
 bonus). Each step is one ordinary speculative-sampling step with target r_{i-1} and draft q_i,
-so by the chain's own argument (Leviathan et al. 2023, Theorem 3.1)
+so by the chain's own argument (Leviathan et al. 2023; Chen et al. 2023)
 
     P(out = y) = min(r_{i-1}, q_i)(y) + (1 - sum min(r_{i-1}, q_i)) r_i(y) = r_{i-1}(y)
 

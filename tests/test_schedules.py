@@ -3,9 +3,9 @@ and K for K (read from transformers with a hook), the oracle, the records, bad i
 
 import pytest
 import torch
-import transformers.generation.candidate_generator as cg
 
 from specviz import speculate
+from specviz.hf_assisted import assisted_generate
 from specviz.schedules import (Confidence, Constant, Heuristic, Oracle, agreement_runs, full_round,
                                hindsight)
 from specviz.trace import Trace
@@ -15,56 +15,35 @@ from tiny_models import tiny_pair
 PROMPT = [1, 2, 3]
 
 
-def hf_assisted(pair, prompt, n, schedule, start, threshold, monkeypatch):
-    """transformers' assisted generation, greedy, with a hook on its candidate generator that
-    reads, every round, the K its schedule holds and the K it drafts with (capped by the budget).
-    Returns (new tokens, [(scheduled K, K drafted with)], K carried into the assistant's config)."""
-    config = pair.draft.generation_config
-    # The tiny models' pad id 0 is also a token they generate; transformers' assisted decoding
-    # would then mask that token out of the assistant's context, so there is no pad id here.
-    for model in (pair.target, pair.draft):
-        model.generation_config.pad_token_id = None
-    config.num_assistant_tokens, config.num_assistant_tokens_schedule = start, schedule
-    config.assistant_confidence_threshold = threshold
-    # without scikit-learn transformers keeps the threshold fixed; make sure it does here too
-    monkeypatch.setattr(cg, "is_sklearn_available", lambda: False)
-    seen, original = [], cg.AssistedCandidateGenerator.get_candidates
-
-    def hooked(self, input_ids, **kwargs):
-        seen.append((int(self.num_assistant_tokens), self._calculate_new_tokens(input_ids)[1]))
-        return original(self, input_ids, **kwargs)
-
-    monkeypatch.setattr(cg.AssistedCandidateGenerator, "get_candidates", hooked)
-    ids = torch.tensor([prompt], device=pair.target.device)
-    out = pair.target.generate(ids, attention_mask=torch.ones_like(ids), assistant_model=pair.draft,
-                               do_sample=False, max_new_tokens=n, min_new_tokens=0)
-    return out[0, len(prompt):].tolist(), seen, config.num_assistant_tokens
+def hf_assisted(pair, prompt, n, schedule, start, threshold):
+    """transformers' assisted generation, greedy, read with a hook (specviz.hf_assisted):
+    (new tokens, [(scheduled K, K drafted with)] per round, K carried into the config)."""
+    run = assisted_generate(pair, prompt, n, schedule, start, threshold)
+    return run.tokens, list(zip(run.k_schedule, run.k_used)), run.carried
 
 
 @pytest.mark.parametrize("seed, start, eos", [(0, 1, None), (1, 3, None), (2, 8, None),
                                               (5, 2, 9)])
-def test_heuristic_matches_transformers_tokens_and_k_sequence(seed, start, eos, monkeypatch):
+def test_heuristic_matches_transformers_tokens_and_k_sequence(seed, start, eos):
     """Fails if the +2/-1 rule, its "full round" test, the budget cap or the carry-over differ
     from transformers' (e.g. planting `len(r.committed) == len(r.proposals)` as the full test)."""
     pair = tiny_pair(vocab=16, seed=seed, noise=0.3, eos=eos)
     schedule = Heuristic(start=start)
     for call in range(2):  # the second call starts where the first ended, in both libraries
-        tokens, seen, carried = hf_assisted(pair, PROMPT, 30, "heuristic", schedule.current, 0.0,
-                                            monkeypatch)
-        trace = speculate(pair, PROMPT, k=schedule, max_new_tokens=30, temperature=0)
-        assert trace.output_ids == tokens == hf_greedy(pair.target, PROMPT, 30)
+        tokens, seen, carried = hf_assisted(pair, PROMPT, 24, "heuristic", schedule.current, 0.0)
+        trace = speculate(pair, PROMPT, k=schedule, max_new_tokens=24, temperature=0)
+        assert trace.output_ids == tokens == hf_greedy(pair.target, PROMPT, 24)
         planned = [schedule.value(trace.rounds[:i]) for i in range(len(trace.rounds))]
         assert [(p, r.k) for p, r in zip(planned, trace.rounds)] == seen, call
         assert schedule.current == carried
         assert len(set(planned)) > 1      # K really moved
-    pair.draft.generation_config.num_assistant_tokens_schedule = "constant"
 
 
-def test_transient_heuristic_restarts_each_call(monkeypatch):
+def test_transient_heuristic_restarts_each_call():
     pair = tiny_pair(vocab=16, seed=1, noise=0.3)
     schedule = Heuristic(start=4, carry_over=False)
     for _ in range(2):
-        tokens, seen, _ = hf_assisted(pair, PROMPT, 20, "heuristic_transient", 4, 0.0, monkeypatch)
+        tokens, seen, _ = hf_assisted(pair, PROMPT, 20, "heuristic_transient", 4, 0.0)
         trace = speculate(pair, PROMPT, k=schedule, max_new_tokens=20, temperature=0)
         assert [r.k for r in trace.rounds] == [used for _, used in seen]
         assert trace.rounds[0].k == 4
@@ -72,11 +51,11 @@ def test_transient_heuristic_restarts_each_call(monkeypatch):
 
 
 @pytest.mark.parametrize("threshold", [0.3, 0.6])
-def test_confidence_stop_matches_transformers(threshold, monkeypatch):
+def test_confidence_stop_matches_transformers(threshold):
     """transformers' ConfidenceCriteria: drafting stops after a token whose probability is below
     the threshold. Fails if the stop comes before that token instead of after it."""
     pair = tiny_pair(vocab=16, seed=2, noise=0.6, sharpness=0.5)
-    tokens, seen, _ = hf_assisted(pair, PROMPT, 30, "constant", 6, threshold, monkeypatch)
+    tokens, seen, _ = hf_assisted(pair, PROMPT, 30, "constant", 6, threshold)
     trace = speculate(pair, PROMPT, k=Confidence(threshold, k_max=6), max_new_tokens=30,
                       temperature=0)
     assert trace.output_ids == tokens
@@ -87,9 +66,9 @@ def test_confidence_stop_matches_transformers(threshold, monkeypatch):
         assert max(a.p_draft for a in r.proposals[-1].alternatives) < threshold
 
 
-def test_heuristic_with_confidence_matches_transformers_default_behaviour(monkeypatch):
+def test_heuristic_with_confidence_matches_transformers_default_behaviour():
     pair = tiny_pair(vocab=16, seed=3, noise=0.5, sharpness=0.7)
-    tokens, seen, _ = hf_assisted(pair, PROMPT, 30, "heuristic_transient", 5, 0.4, monkeypatch)
+    tokens, seen, _ = hf_assisted(pair, PROMPT, 30, "heuristic_transient", 5, 0.4)
     trace = speculate(pair, PROMPT, k=Heuristic(5, carry_over=False, confidence=0.4),
                       max_new_tokens=30, temperature=0)
     assert trace.output_ids == tokens and [r.k for r in trace.rounds] == [u for _, u in seen]
