@@ -13,7 +13,9 @@ target alone's time per token over the configuration's, both measured in this ru
   assisted generation); the heuristic with that stop; the greedy oracle (a ceiling: it knows
   the target's output);
 * chains against trees of the same node budget (4, 8 and 16 drafts per target pass): a chain of
-  K = budget, a fixed tree and EAGLE-2's dynamic tree.
+  K = budget, a fixed tree with the draft's top-b as children (point masses), EAGLE-2's dynamic
+  tree (also point masses) and, when sampling, the fixed tree with children drawn from the draft
+  (greedily these are the top-b, the same tree).
 
     python bench/schedules_trees.py                      # -> bench/results/schedules_trees.json
     python bench/schedules_trees.py --prompts 2 --max-new-tokens 16 --out /tmp/quick.json
@@ -57,8 +59,12 @@ def configurations(temperature: float):
         if b not in FIXED_KS:
             out.append((f"chain K = {b}", "chain", b, lambda pair, p, b=b: dict(k=b)))
         shape = shapes[b]
-        out.append((f"tree {'x'.join(_widths(shape))}", "tree", b,
+        out.append((f"tree {'x'.join(_widths(shape))}, top-b children", "tree", b,
                     lambda pair, p, s=shape: dict(tree=s)))
+        if temperature > 0:
+            sampled = TreeShape(shape.paths, children="sample")
+            out.append((f"tree {'x'.join(_widths(shape))}, sampled children", "tree", b,
+                        lambda pair, p, s=sampled: dict(tree=s)))
         depth = {4: 2, 8: 4, 16: 5}[b]
         out.append((f"EAGLE-2 depth {depth}, top {min(b // 2, 4)}, {b} nodes", "tree", b,
                     lambda pair, p, b=b, d=depth: dict(tree=Eagle2(d, min(b // 2, 4), b))))
@@ -82,6 +88,7 @@ def summarize(name, kind, nodes, temperature, traces, base_seconds, base_tokens)
         "name": name, "kind": kind, "temperature": temperature,
         "nodes": nodes if nodes is not None else sum(r.n_drafted for r in rounds) / len(rounds),
         "k_mean": sum(r.k for r in rounds) / len(rounds),
+        "drafts_per_pass": sum(r.n_drafted for r in rounds) / len(rounds),
         "alpha": sum(r.n_accepted for r in rounds) / tested if tested else None,
         "tokens_per_pass": sum(len(r.committed) + r.trimmed for r in rounds) / len(rounds),
         "draft_passes_per_round": sum(len(r.draft_seconds) for r in rounds) / len(rounds),
@@ -133,16 +140,16 @@ def run(args) -> dict:
 def tables(data: dict) -> str:
     """Markdown: schedules beside the best fixed K; chains against trees of the same budget."""
     rows, out = data["rows"], []
-    out.append("| T | drafting | mean K (drafts per pass) | alpha | tokens per pass | speed-up |")
-    out.append("|---|---|---|---|---|---|")
+    out.append("| T | drafting | mean K planned | drafts per pass | alpha | tokens per pass | speed-up |")
+    out.append("|---|---|---|---|---|---|---|")
     for t in sorted({r["temperature"] for r in rows}):
         fixed = [r for r in rows if r["temperature"] == t and r["kind"] == "fixed"]
         top = max(fixed, key=lambda r: r["speedup"])
         shown = [top | {"name": f"best fixed {top['name']}"}] + \
             [r for r in rows if r["temperature"] == t and r["kind"] == "schedule"]
         for r in shown:
-            out.append(f"| {t:g} | {r['name']} | {r['k_mean']:.1f} | {_f(r['alpha'])} | "
-                       f"{r['tokens_per_pass']:.2f} | {r['speedup']:.2f}x |")
+            out.append(f"| {t:g} | {r['name']} | {r['k_mean']:.1f} | {r.get('drafts_per_pass', r['nodes']):.1f} | "
+                       f"{_f(r['alpha'])} | {r['tokens_per_pass']:.2f} | {r['speedup']:.2f}x |")
     out.append("")
     out.append("| T | drafts per pass | drafting | draft passes per round | alpha | tokens per pass | "
                "verify cost (steps) | speed-up |")
@@ -151,7 +158,7 @@ def tables(data: dict) -> str:
         for b in BUDGETS:
             group = [r for r in rows if r["temperature"] == t and r["kind"] in ("chain", "tree", "fixed")
                      and r["nodes"] == b]
-            for r in sorted(group, key=lambda r: r["kind"] == "tree"):
+            for r in sorted(group, key=lambda r: r["kind"] == "tree"):  # the chain first
                 label = r["name"] if r["kind"] == "tree" else f"chain K = {b}"
                 out.append(f"| {t:g} | {b} | {label} | {r['draft_passes_per_round']:.1f} | "
                            f"{_f(r['alpha'])} | {r['tokens_per_pass']:.2f} | {r['verify_cost']:.2f} | "
