@@ -18,7 +18,7 @@ from specviz.exercises import exercise, exercises
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-WITH_SOLUTIONS = ["00", "01", "03", "04", "05"]   # notebooks whose exercises have been given solutions
+WITH_SOLUTIONS = ["00", "01", "03", "04", "05", "09"]   # notebooks whose exercises have been given solutions
 
 
 def exercise_cell(path: Path) -> str:
@@ -43,6 +43,11 @@ HAND = {
     "04.5": 8.0,
     "04.6": 100 / 3.3616,                  # E(0.8, 4) = 1 + 0.8 + 0.64 + 0.512 + 0.4096
     "07.3": 0.05 / 0.1,
+    "09.1": 9,                             # 5 -> 7 -> 9 -> 8 -> 10 -> 9
+    "09.2": 0.18,                          # (0.6 + 0.3 * 0.6, 0.1 + 0.3 * 0.4) = (0.78, 0.22)
+    "09.3": 0.8,                           # 0.5 + 0.5 * (0.3 / 0.5)
+    "09.4": 0.175,                         # (0.675, 0.255, 0.07) vs (0.5, 0.3, 0.2)
+    "09.5": 2.46,                          # 4 * 0.09 + 2.1
 }
 
 
