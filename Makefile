@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.specviz-setup
 PORT   ?= 8888
 
-.PHONY: setup demo test test-fast lab bench bench-quick bench-prompts bench-readme distill clean
+.PHONY: setup demo test test-fast lab bench bench-quick bench-prompts bench-readme bench-demo distill clean
 
 setup: $(STAMP)
 
@@ -57,7 +57,13 @@ bench: setup
 	$(BIN)/python bench/busy.py $(BENCH_FLAGS)
 	$(BIN)/python bench/speedup.py --repeats 3 $(BENCH_FLAGS)
 	$(BIN)/python bench/speedup.py --prompt-set copy --prompts 6 --temperatures 0 --no-hf $(BENCH_FLAGS)
+	$(MAKE) bench-demo
 	$(BIN)/python bench/report.py
+
+# `make demo`, recorded for the README (bench/report.py replays it).
+bench-demo: setup
+	$(BIN)/python -m specviz run --k 5 --max-new-tokens 48 --temperature 0 --no-color \
+		--json bench/results/demo_trace.json --costs-json bench/results/demo_pass_costs.json
 
 bench-quick: setup
 	$(BIN)/python bench/threads.py --repeats 3

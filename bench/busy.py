@@ -29,9 +29,9 @@ def main(argv=None) -> int:
     parser.add_argument("--pause-pids", metavar="DIR", help="pause the process groups in DIR/*.pid")
     args = parser.parse_args(argv)
 
+    from specviz import load_pair  # before torch: it sets OpenMP's wait policy
     import torch
 
-    from specviz import load_pair
     from specviz.prompts import REPRESENTATIVE
     from specviz.sweep import run_sweep
 

@@ -3,13 +3,20 @@
 Sections (each a function taking the parsed arguments and the result dict, so more can be
 added without touching the others):
 
-1. ``engine_tests`` - the engine tests on CUDA: greedy equality and statistical exactness.
+1. ``engine_tests`` - the engine tests on CUDA: greedy equality and statistical exactness, the
+   cache contract on sliding-window models, the EAGLE bookkeeping.
 2. ``pass_costs``   - SmolLM2-1.7B-shaped (target) and SmolLM2-135M-shaped (draft) Llamas with
    random weights in bfloat16 (no weights travel): v(q) = t(q) / t(1) for q = 1..16 and c,
    measured with ``specviz.costs.measure_pass_costs``, against the roofline preset of this GPU
    (``specviz.hardware.DEVICES``): each within 25%. Also the roofline fitted to the
    measurements (its per-layer overhead is what the presets assume), and the speed-up the
    measured costs give at alpha = 0.6, 0.7, 0.8. Prints a README-ready table.
+3. ``device_map``   - ``load_pair(..., device_map="auto", max_memory=...)`` on a Llama saved to
+   a folder: the target spread by accelerate over every GPU, then over GPU 0 and the CPU (the
+   inputs enter on the GPU, the logits come out on the CPU), and with several GPUs over all of
+   them. Greedy speculation must equal ``generate`` on the same placement; each placement also
+   reports whether sampling made the same decisions as the target on one device. The dry run
+   offloads layers to disk on the CPU instead (accelerate's hooks, meta-device weights).
 
     python bench/gpu_check.py                        # on a GPU: bench/results/gpu.json
     python bench/gpu_check.py --dry-run --out x.json # small, on the CPU: the code path only
@@ -65,7 +72,8 @@ def engine_tests(args, result: dict) -> None:
         return
     env = os.environ | {"SPECVIZ_TEST_DEVICE": "cuda"}
     tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                            "tests/test_engine.py", "tests/test_exactness.py"], env=env,
+                            "tests/test_engine.py", "tests/test_exactness.py",
+                            "tests/test_kvcache.py", "tests/test_eagle.py"], env=env,
                            capture_output=True, text=True)
     result["engine_tests_on_cuda"] = (tests.stdout.strip().splitlines() or ["no output"])[-1]
     print(tests.stdout[-2000:])
@@ -148,7 +156,75 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
-SECTIONS = [engine_tests, pass_costs]
+def device_map(args, result: dict) -> None:
+    import tempfile
+
+    import torch
+
+    from specviz import load_pair, speculate
+
+    device = "cpu" if args.dry_run else "cuda"
+    configs = DRY_SHAPES if args.dry_run else {
+        "target": dict(num_hidden_layers=8, hidden_size=512, intermediate_size=1024,
+                       num_attention_heads=8, num_key_value_heads=4, vocab_size=4096),
+        "draft": dict(num_hidden_layers=1, hidden_size=256, intermediate_size=512,
+                      num_attention_heads=4, num_key_value_heads=2, vocab_size=4096)}
+    out, ok = {}, True
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = {}
+        for seed, role in enumerate(("target", "draft")):
+            torch.manual_seed(seed)
+            model = random_llama(configs[role], "cpu", torch.float32)
+            folders[role] = f"{tmp}/{role}"
+            model.save_pretrained(folders[role])
+            toy_tokenizer(configs[role]["vocab_size"]).save_pretrained(folders[role])
+        size = sum(f.stat().st_size for f in Path(folders["target"]).glob("*.safetensors"))
+        n_gpu = 0 if args.dry_run else torch.cuda.device_count()
+        if args.dry_run:   # part of the target (or none of it) in "CPU memory", the rest on disk
+            placements = {label: {"device_map": "auto", "max_memory": {"cpu": int(share * size)}}
+                          for label, share in (("cpu + disk", 0.7), ("disk", 0.1))}
+        else:
+            placements = {"auto": {"device_map": "auto"},
+                          "gpu 0 + cpu": {"device_map": "auto",
+                                          "max_memory": {0: size // 2, "cpu": 64 * 2**30}}}
+            if n_gpu > 1:
+                placements["every gpu"] = {"device_map": "auto", "max_memory": {
+                    i: int(1.3 * size / n_gpu) for i in range(n_gpu)} | {"cpu": 64 * 2**30}}
+        plain = load_pair(folders["target"], folders["draft"], device=device, dtype="float32")
+        prompt = list(range(1, 9))
+        one_device = speculate(plain, prompt, k=4, max_new_tokens=32, temperature=1.0, seed=1)
+        for label, spread in placements.items():
+            pair = load_pair(folders["target"], folders["draft"], device=device, dtype="float32",
+                             **spread)
+            placed = sorted({str(d) for d in getattr(pair.target, "hf_device_map", {"": device}).values()})
+            greedy = speculate(pair, prompt, k=4, max_new_tokens=32, temperature=0)
+            reference_model = pair.target if pair.target.device.type != "meta" else plain.target
+            ids = torch.tensor([prompt], device=reference_model.device)
+            reference = reference_model.generate(ids, attention_mask=torch.ones_like(ids),
+                                                 do_sample=False, max_new_tokens=32)
+            equal = greedy.output_ids == tuple(reference[0, len(prompt):].tolist())
+            sampled = speculate(pair, prompt, k=4, max_new_tokens=32, temperature=1.0, seed=1)
+            out[label] = {"placement": placed, "trace_device": greedy.device,
+                          "greedy_equals_generate": equal,
+                          "sampled_as_on_one_device": sampled.output_ids == one_device.output_ids,
+                          "alpha": sampled.acceptance_rate}
+            ok &= equal
+            print(f"device_map {label}: {placed} -> greedy equals generate: {equal}; sampling as "
+                  f"on one device: {out[label]['sampled_as_on_one_device']}")
+    result["device_map"] = {"placements": out, "ok": ok}
+
+
+def toy_tokenizer(vocab: int):
+    """A word-level tokenizer over 't0' .. 't{vocab-1}' (load_pair wants one with the target)."""
+    from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
+
+    words = {f"t{i}": i for i in range(vocab)}
+    return PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel(words, unk_token="t0")),
+                                   unk_token="t0")
+
+
+SECTIONS = [engine_tests, pass_costs, device_map]
 
 
 def main(argv=None) -> int:
@@ -160,6 +236,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--context", type=int, default=256)
     args = parser.parse_args(argv)
+    import specviz  # noqa: F401  before torch: it sets OpenMP's wait policy (CPU dry run)
     import torch
 
     if args.dry_run:
@@ -178,7 +255,8 @@ def main(argv=None) -> int:
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"written to {args.out}")
     ok = result.get("pass_costs", {}).get("within_tolerance")
-    return 0 if args.dry_run or ok else 1
+    spread_ok = result.get("device_map", {}).get("ok", True)
+    return 0 if (args.dry_run or ok) and spread_ok else 1
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ a target pass over 1 and over 6 tokens (the verify pass of K = 5) on the default
     python bench/threads.py --repeats 5     # quicker, noisier
 
 What to look for: the slowdown beside a busy process. specviz's default for CPU runs
-(``specviz.models.default_threads``: every core but one) should be the setting that keeps it
-small; the table shows what the quiet machine gives up for that.
+(``import specviz`` sets OMP_WAIT_POLICY=PASSIVE before torch loads, and
+``specviz.models.default_threads`` then uses every core) should be the setting that keeps it
+small and fast; the 1-thread row is the fallback when torch was loaded before specviz.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ def child(repeats: int) -> None:
 def run_setting(threads: int, policy: str, busy: bool, repeats: int) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
     env["SPECVIZ_THREADS"] = str(threads)
-    if policy != "default":
-        env["OMP_WAIT_POLICY"] = policy
+    # "default": OpenMP's own (spin, then sleep). An empty value keeps `import specviz` from
+    # choosing PASSIVE, and OpenMP ignores it.
+    env["OMP_WAIT_POLICY"] = "" if policy == "default" else policy
     with busy_process(busy):
         out = subprocess.run([sys.executable, __file__, "--child", "--repeats", str(repeats)],
                              env=env, capture_output=True, text=True, timeout=1800)
@@ -79,12 +81,13 @@ def main(argv=None) -> int:
                   f"{1000 * row['quiet']['t6']['median']:.0f} ms quiet, "
                   f"{1000 * row['busy']['t6']['median']:.0f} ms beside a busy process "
                   f"(x{row['slowdown']:.2f}; worst {1000 * row['busy']['t6']['max']:.0f} ms)")
-    chosen = default_threads()
+    chosen = default_threads(cores, "PASSIVE")      # what `import specviz` sets up
     steadiest = min(rows, key=lambda r: r["busy"]["t6"]["median"])
     print(f"specviz's default: {chosen} thread(s); fastest beside a busy process: "
           f"{steadiest['threads']} thread(s), {steadiest['policy']}")
     write("threads", {"machine": machine(), "repeats": args.repeats, "default_threads": chosen,
-                      "settings": rows})
+                      "default_policy": "PASSIVE" if chosen > 1 else "default",
+                      "fallback_threads": default_threads(cores, ""), "settings": rows})
     return 0
 
 

@@ -9,7 +9,16 @@ Names are imported lazily, so ``specviz.theory``, ``specviz.trace`` and the view
 without loading torch or any model.
 """
 
+import os as _os
+import sys as _sys
 from importlib import import_module
+
+# CPU runs: OpenMP threads that wait by sleeping, not by spinning. With the default (spin, then
+# sleep) a forward pass stalls for seconds when another process shares the cores; see
+# specviz.models.default_threads and bench/threads.py. OpenMP reads this once, when torch loads,
+# so it is set only if torch is not loaded yet, and never over the user's own setting.
+if "torch" not in _sys.modules:
+    _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _EXPORTS = {
     "speculate": "engine", "autoregressive": "engine",
@@ -23,13 +32,15 @@ _EXPORTS = {
     "RoundPlayer": "widgets", "AcceptanceRuleExplorer": "widgets_rule", "KExplorer": "widgets_k",
     "SpeedupCalculator": "widgets_exam", "Quiz": "widgets_exam", "export_html": "html",
     "plot_round": "plots", "PromptLookupDrafter": "drafters", "EagleDrafter": "eagle",
+    "CostModel": "costs", "price": "costs", "measure_pass_costs": "costs",
     "Constant": "schedules", "Heuristic": "schedules", "Confidence": "schedules",
     "Oracle": "schedules", "TreeShape": "tree", "Eagle2": "tree", "speculate_tree": "tree_engine",
 }
 _MODULES = ("theory", "solutions", "exam", "trace", "engine", "models", "drafters", "eagle", "sweep",
             "analysis", "plots", "plots_theory", "plots_interactive", "widgets", "html", "replay",
-            "simulate", "console", "schedules", "tree", "tree_rule", "tree_engine", "html_tree",
-            "plots_schedule", "hf_assisted")
+            "simulate", "console", "costs", "hardware", "timings", "prompts", "plots_costs",
+            "schedules", "tree", "tree_rule", "tree_engine", "html_tree", "plots_schedule",
+            "hf_assisted")
 
 __all__ = sorted(_EXPORTS) + ["theory", "solutions", "exam"]
 

@@ -14,7 +14,7 @@ import math
 import os
 import sys
 
-DEMO_PROMPT = "Explain in two sentences why the sky is blue."
+from .prompts import DEMO_PROMPT  # a held-out prompt of typical alpha, chosen once
 
 
 def _at_least(minimum: int):
@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-costs", action="store_true",
                      help="skip timing target passes of every width (the best-K line)")
     run.add_argument("--json", metavar="PATH", help="save the trace as JSON")
+    run.add_argument("--costs-json", metavar="PATH",
+                     help="save the pass costs measured for the best-K line as JSON")
     run.add_argument("--no-color", action="store_true", help="plain text (also: NO_COLOR=1)")
     show = sub.add_parser("show", help="replay a saved trace (no model needed)")
     show.add_argument("path")
@@ -119,6 +121,8 @@ def _run(args, colour: bool, pair) -> int:
     print(f"\noutput: {trace.text}")
     if args.json:
         print(f"trace saved to {trace.to_json(args.json)}")
+    if args.costs_json and measured is not None:
+        print(f"pass costs saved to {measured.to_json(args.costs_json)}")
     return 0
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 
 from . import hardware, theory
-from .costs import MIN_SAMPLES, CostModel, price, run_timings
+from .costs import CostModel, price
 from .hardware import GPU_PRESET
+from .timings import MIN_SAMPLES, run_timings
 from .trace import Round, Trace
 
 COLOURS = {"accepted": "32", "rejected": "31;9", "correction": "38;5;208", "bonus": "34",
@@ -121,7 +122,7 @@ def why(trace: Trace, pass_costs=None, device: str | None = GPU_PRESET) -> list[
                if alpha > c else "so no K can help, even on paper")
     lines.append(f"why                   alpha {alpha:.3f} vs c {c:.3f}: with a free verify pass "
                  f"(v = 1) some K speeds decoding up iff alpha > c (Leviathan et al. 2023, "
-                 f"Corollary 3.9); {verdict}.")
+                 f"Corollary 3.9, and its converse); {verdict}.")
     if timings.v > 1.05:
         lines.append(f"                      Here a verify pass is not free: checking {timings.q} "
                      f"tokens costs {timings.v:.2f} target steps, and every round pays K c + v(K + 1).")

@@ -27,14 +27,11 @@ modelled is ever labelled measured. No torch at import (measuring imports it whe
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass
 
 from . import hardware
 from .hardware import Device, ModelShape
 
-NOISY_SPREAD = 0.5     # middle half of a run's call times wider than half their median: noisy
-MIN_SAMPLES = 2        # fewer timed calls than this (after the first round): too few to trust
 REFERENCE_CONTEXT = 64
 
 
@@ -93,6 +90,10 @@ class CostModel:
 
     @staticmethod
     def from_trace(trace) -> "MeasuredCosts | None":
+        """The run's own median costs (:func:`specviz.timings.run_timings`); None without a
+        baseline or with too few rounds."""
+        from .timings import run_timings
+
         return run_timings(trace).costs() if trace.baseline else None
 
 
@@ -197,106 +198,9 @@ class MeasuredCosts(CostModel):
     @property
     def noisy(self) -> bool:
         """True when the timings cannot carry a worked answer: a wide spread or few samples."""
+        from .timings import MIN_SAMPLES, NOISY_SPREAD
+
         return self.samples < MIN_SAMPLES or any(s > NOISY_SPREAD for s in self.spread.values())
-
-
-# --------------------------------------------------------------------------------------------
-# A run's own timings, robustly
-
-
-@dataclass(frozen=True)
-class Spread:
-    """Median and quartiles of some timed calls (seconds)."""
-
-    median: float
-    q1: float
-    q3: float
-    n: int
-
-    @classmethod
-    def of(cls, values) -> "Spread | None":
-        values = sorted(values)
-        if not values:
-            return None
-        if len(values) == 1:
-            return cls(values[0], values[0], values[0], 1)
-        q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
-        return cls(statistics.median(values), q1, q3, len(values))
-
-    @property
-    def relative(self) -> float:
-        """(q3 - q1) / median: 0.1 means the middle half lies within 10% of the median."""
-        return (self.q3 - self.q1) / self.median if self.median > 0 else math.inf
-
-
-@dataclass(frozen=True)
-class RunTimings:
-    """Medians of a run's calls, leaving out the prefill and the first round (and the
-    baseline's first step), which pay for warm-up: one draft call, one verify pass over
-    K + 1 tokens, one target-only decoding step."""
-
-    draft: Spread | None
-    verify: Spread | None
-    step: Spread | None
-    q: int
-    target_name: str
-    device: str
-
-    @property
-    def c(self) -> float | None:
-        return self.draft.median / self.step.median if self.draft and self.step else None
-
-    @property
-    def v(self) -> float | None:
-        return self.verify.median / self.step.median if self.verify and self.step else None
-
-    def range(self, which: str) -> tuple[float, float] | None:
-        """The middle half of draft calls (``"c"``) or verify passes (``"v"``), in steps."""
-        spread = self.draft if which == "c" else self.verify
-        if spread is None or self.step is None:
-            return None
-        return spread.q1 / self.step.median, spread.q3 / self.step.median
-
-    def _timed(self) -> dict:          # a baseline's mean alone (n = 0) has no spread to judge
-        names = {"draft call": self.draft, "verify pass": self.verify, "target step": self.step}
-        return {name: s for name, s in names.items() if s is not None and s.n > 0}
-
-    @property
-    def spreads(self) -> dict[str, float]:
-        return {name: s.relative for name, s in self._timed().items()}
-
-    @property
-    def samples(self) -> int:
-        return min((s.n for s in self._timed().values()), default=0)
-
-    @property
-    def noisy(self) -> bool:
-        return (self.samples < MIN_SAMPLES or self.verify is None
-                or any(s > NOISY_SPREAD for s in self.spreads.values()))
-
-    def costs(self) -> MeasuredCosts | None:
-        if self.step is None or self.verify is None:
-            return None
-        target = {1: self.step.median, self.q: self.verify.median}
-        return MeasuredCosts(target, self.draft.median if self.draft else 0.0, self.target_name,
-                             self.device, self.spreads, self.samples, source="this run")
-
-
-def run_timings(trace) -> RunTimings:
-    """Robust c and v for a speculative trace: medians over rounds 2.. (full-width verify
-    passes only) and over the baseline's steps 2.., with their quartiles."""
-    if not trace.is_speculative:
-        raise ValueError("run_timings needs a speculative trace")
-    later = trace.rounds[1:]
-    q = max((r.n_drafted for r in trace.rounds), default=0) + 1      # a tree: all its nodes
-    draft = Spread.of([s for r in later for s in r.draft_seconds])
-    verify = Spread.of([r.target_seconds for r in later if r.n_drafted + 1 == q])
-    base = trace.baseline
-    step = Spread.of(list(base.step_seconds)[1:]) if base is not None and base.step_seconds else None
-    if step is None and base is not None and base.tokens:      # an older trace: the mean only
-        mean = base.seconds_per_token
-        step = Spread(mean, mean, mean, 0)
-    return RunTimings(draft, verify, step, q, trace.target_name, f"{trace.device} {trace.dtype}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -414,8 +318,14 @@ def presets_for(target_name: str, draft_name: str | None) -> dict[str, "Roofline
     return out
 
 
-def __getattr__(name):      # measuring needs torch: imported on first use only
-    if name in ("measure_pass_costs", "PassCosts", "calibrate", "Fit"):
-        from . import costs_measure
-        return getattr(costs_measure, name)
+_ELSEWHERE = {"measure_pass_costs": "costs_measure", "PassCosts": "costs_measure",
+              "calibrate": "costs_measure", "Fit": "costs_measure",   # measuring needs torch
+              "run_timings": "timings", "RunTimings": "timings", "Spread": "timings",
+              "MIN_SAMPLES": "timings", "NOISY_SPREAD": "timings"}
+
+
+def __getattr__(name):      # imported on first use only
+    if name in _ELSEWHERE:
+        from importlib import import_module
+        return getattr(import_module(f".{_ELSEWHERE[name]}", __package__), name)
     raise AttributeError(f"module 'specviz.costs' has no attribute '{name}'")

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .costs import MeasuredCosts, Roofline, Spread
+from .costs import MeasuredCosts, Roofline
 from .hardware import DTYPE_BYTES, Device, ModelShape
+from .timings import Spread
 
 SCHEMA = "specviz.costs/1"
 

@@ -96,7 +96,8 @@ class EagleDrafter(Drafter):
             return DraftProposal([], _stack([], self.head.head.vocab_size), [])
         # Entries still missing: (f_j, x_{j+1}) for every j with a true feature not yet cached.
         start = self.cache.get_seq_length()
-        feats = torch.stack(self.features[start:len(committed) - 1])[None]
+        device = self.head.fc.weight.device  # a device-mapped target may hand features elsewhere
+        feats = torch.stack(self.features[start:len(committed) - 1])[None].to(device)
         nxt = torch.tensor([committed[start + 1:len(committed)]], device=feats.device)
         self.n_true = len(committed) - 1
         for _ in range(k):

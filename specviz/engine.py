@@ -19,9 +19,11 @@ round instead of a chain (:mod:`specviz.tree_engine`).
 
 Steps 3-4 are :func:`specviz.rule.verify`, a pure function; the records are written by
 :class:`specviz.recorder.Recorder`. At temperature 0 the rule becomes greedy: a proposal passes
-iff it is the target's argmax, and the output equals the target's own greedy decoding token for
-token (in float32; in lower precision a k+1-token verify pass may round a near-tie differently
-from one-token decoding).
+iff it is the target's argmax, and the output is the target's own greedy decoding - up to
+floating-point near-ties: a (k+1)-token verify pass adds its numbers in a different order from
+one-token decoding, so two logits closer than the rounding error can swap. In float32 such flips
+are rare, not impossible (the tests check equality with ``generate`` on their prompts); in
+bfloat16 they are more frequent.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def speculate(pair: ModelPair, prompt, k: int | Schedule = 5, max_new_tokens: in
     # 0. Prefill: the target's cache holds every committed token but the newest one.
     _, hidden = target.extend(run.prompt_ids[:-1], keep=1, features=features)
     drafter.start(run.prompt_ids, hidden)
-    _sync(pair.device)
+    _sync(pair)
     prefill = time.perf_counter() - start
 
     schedule.begin()
@@ -135,7 +137,7 @@ def autoregressive(pair: ModelPair, prompt, max_new_tokens: int = 64, temperatur
     start = time.perf_counter()
     target = CachedModel(pair.target, pair.target_name)
     target.extend(run.prompt_ids[:-1], keep=1)
-    _sync(pair.device)
+    _sync(pair)
     prefill = time.perf_counter() - start
     last = run.prompt_ids[-1]
     while len(output) < max_new_tokens:
@@ -176,7 +178,8 @@ class _Run:
     def trace(self, output, stop, **kw) -> Trace:
         pair, text = self.pair, self.recorder.text
         return Trace(prompt=self.prompt, prompt_ids=self.prompt_ids, target_name=pair.target_name,
-                     temperature=self.temperature, seed=self.seed, device=str(pair.device),
+                     temperature=self.temperature, seed=self.seed,
+                     device="+".join(str(d) for d in pair.devices),
                      dtype=str(pair.dtype).removeprefix("torch."), output_ids=output,
                      text=decode(pair.tokenizer, output),
                      token_texts=[text(t) for t in output], stop=stop, **kw)
@@ -265,6 +268,8 @@ def _stopped_early(schedule, draft, k: int, eos) -> str:
     return f"; stopped after {n}: the draft's top probability {top:.2f} < {schedule.confidence:g}"
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+def _sync(pair: ModelPair) -> None:
+    """Wait for every GPU the pair runs on (a device map may spread the target over several)."""
+    for device in pair.devices:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from transformers import DynamicCache
 
-from .models import ModelLoadError
+from .models import ModelLoadError, input_device
 
 CACHE_KEYWORD_RELEASE = "5.24"  # the first transformers release whose models take cache=
 
@@ -39,14 +39,15 @@ def cached_forward(model, cache: DynamicCache, ids: list[int], keep: int, featur
     """Feed ``ids`` after what ``cache`` holds; return the last ``keep`` rows of logits.
 
     Positions continue from the cache length (batch 1, no padding, so no mask is needed).
-    Returns float32 logits of shape [keep, vocab] on the model's device; an empty ``ids`` (a one-token prompt has nothing to prefill) returns an empty tensor.
+    Returns float32 logits of shape [keep, vocab] where the model's head puts them; an empty
+    ``ids`` (a one-token prompt has nothing to prefill) returns an empty tensor.
 
     ``features=True`` also returns the last hidden state of every fed position (what the LM
     head reads; an EAGLE-style drafter drafts from it): ``(logits, hidden [len(ids), d])``.
     It calls the decoder and the head separately, which is the same computation for
     Llama-style models (the only ones such a drafter is built for).
     """
-    device = next(model.parameters()).device
+    device = input_device(model)
     if not ids:
         empty = torch.empty(0, model.config.vocab_size, device=device)
         return (empty, torch.empty(0, model.config.hidden_size, device=device)) if features else empty

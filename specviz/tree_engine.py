@@ -53,7 +53,7 @@ def speculate_tree(pair: ModelPair, prompt, tree, max_new_tokens: int = 64,
     start = time.perf_counter()
     target.extend(run.prompt_ids[:-1], keep=1)                  # 0. Prefill
     drafter.start(run.prompt_ids)
-    _sync(pair.device)
+    _sync(pair)
     prefill = time.perf_counter() - start
 
     while len(output) < max_new_tokens:
@@ -66,7 +66,7 @@ def speculate_tree(pair: ModelPair, prompt, tree, max_new_tokens: int = 64,
         t0 = time.perf_counter()
         logits = verify_pass(target, committed[-1], dt)
         p_target = distribution(logits, temperature).cpu()
-        _sync(pair.device)
+        _sync(pair)
         target_seconds = time.perf_counter() - t0
         # 3-4. Walk down the tree; the token after the path.
         draws = _Draws(run.rng)

@@ -7,9 +7,10 @@ import torch
 
 from tiny_models import tiny_pair
 
-# Every core but one, as specviz's CPU loading chooses: on a shared 2-core machine a tiny model
-# on 2 threads spends most of its time with one thread waiting for the other (the same tiny
-# speculate call took ~9x the CPU time on 2 threads as on 1 beside other work).
+# The test process loads torch before specviz, so its OpenMP threads spin while they wait (the
+# passive policy `import specviz` sets comes too late; test_precision_threads.py relies on
+# that). With spinning threads, specviz's rule is every core but one (models.default_threads):
+# on a shared 2-core machine a tiny model's speculate call cost ~7x the CPU time on 2 threads.
 torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) - 1) if hasattr(os, "sched_getaffinity")
                       else max(1, (os.cpu_count() or 2) - 1))
 

@@ -6,6 +6,8 @@
 * A page written by ``export_html`` is opened from disk, offline: its frames exist and play.
 
 Without Chromium (or Playwright) these tests are skipped and say why; they never pass silently.
+With ``SPECVIZ_REQUIRE_BROWSER=1`` (set by ``.ci/run``) they fail instead: in CI a missing browser
+is a broken setup, not a reason to skip.
 The JupyterLab server runs on a free localhost port with a token, from a temporary copy of the
 notebooks and temporary settings, and is stopped whatever happens.
 
@@ -40,13 +42,23 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 RUN_ALL_TIMEOUT = 300  # seconds for 02_step_through with SPECVIZ_SMALL=1 (~30 s on 2 busy cores)
 
 
+def _unavailable(reason: str):
+    """Skip, or fail where a browser is required (SPECVIZ_REQUIRE_BROWSER=1, as in CI)."""
+    if os.environ.get("SPECVIZ_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} - and SPECVIZ_REQUIRE_BROWSER=1 requires the browser tests to run",
+                    pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium; "
-                    ".ci/run installs it); the browser tests need a real browser")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="Playwright for Python is not installed (requirements.txt)")
+        _unavailable(f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium; "
+                     ".ci/run installs it); the browser tests need a real browser")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        _unavailable("Playwright for Python is not installed (requirements.txt)")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -316,3 +328,16 @@ def test_exported_page_switches_hardware_offline(browser, tmp_path):
         assert not errors, errors
     finally:
         page.close()
+
+
+@pytest.mark.parametrize("required, outcome", [("1", "1 error"), ("0", "1 skipped")])
+def test_a_missing_browser_fails_where_it_is_required(tmp_path, required, outcome):
+    """Fails if a missing Chromium is skipped where SPECVIZ_REQUIRE_BROWSER=1 (CI), or fails
+    where it is not (a student's machine)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         f"{Path(__file__)}::test_exported_page_animates_offline"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        env=os.environ | {"SPECVIZ_CHROMIUM": str(tmp_path / "no-chromium"),
+                          "SPECVIZ_REQUIRE_BROWSER": required})
+    assert outcome in result.stdout.splitlines()[-1], result.stdout[-2000:]

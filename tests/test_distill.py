@@ -77,7 +77,7 @@ def test_finetuning_raises_alpha_on_the_teachers_answers():
     assert isinstance(pair.draft.lm_head, PrunedHead) and not pair.draft.training
 
 
-def test_training_checkpoints_and_resumes(tmp_path):
+def test_training_checkpoints_and_resumes(tmp_path, monkeypatch):
     import json
 
     from specviz.distill.train import TrainConfig, train
@@ -90,9 +90,13 @@ def test_training_checkpoints_and_resumes(tmp_path):
                       tokens_per_step=16)
     train(target, data, data, cfg, tmp_path, eos_id=0)
     cfg.steps = 6  # interrupted at 4 of 6: the second call picks up where the first stopped
+    cfg.eval_every, cfg.save_every = 100, 5  # step 5: a checkpoint without an evaluation
+    saved = []
+    real_save = torch.save
+    monkeypatch.setattr(torch, "save", lambda obj, f, *a, **kw: (saved.append(obj["step"]), real_save(obj, f, *a, **kw)))
     train(target, data, data, cfg, tmp_path, eos_id=0)
     steps = [json.loads(line)["step"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
-    assert steps == [2, 4, 6]
+    assert steps == [2, 4, 6] and saved == [5, 6]
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 6
 
 
@@ -104,3 +108,232 @@ def test_data_smaller_than_one_batch_still_yields_a_batch():
 
     first = next(TeacherData([batch]).batches(10_000, random.Random(0)))
     assert sorted(first) == [0, 1]
+
+
+# ---- checkpoints: atomic writes, strict loads, a log that matches the checkpoint ----
+
+def _tiny_teacher_data(target, n_prompts=4, new_tokens=10, top_k=8):
+    prompts = [[1, 2], [3, 4], [5, 6, 7], [8]][:n_prompts]
+    batch = sample_batch(target, prompts, [1.0] * len(prompts), new_tokens, set(), top_k=top_k,
+                         generator=torch.Generator().manual_seed(0))
+    return TeacherData([batch])
+
+
+def test_a_killed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    """Fails if the checkpoint is written in place: the kill leaves half a file behind."""
+    from specviz.distill import train as train_module
+
+    target = tiny_llama(vocab=VOCAB, seed=0, sharpness=1.0)
+    data = _tiny_teacher_data(target)
+    cfg = train_module.TrainConfig(n_layers=1, head_size=VOCAB, steps=2, eval_every=2,
+                                   warmup_steps=1, tokens_per_step=16)
+    train_module.train(target, data, data, cfg, tmp_path, eos_id=0)
+    real_save = torch.save
+
+    def killed_save(obj, f, *args, **kwargs):  # writes some bytes, then the process "dies"
+        with open(f, "wb") as handle:
+            handle.write(b"PK\x03\x04 half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module.torch, "save", killed_save)
+    cfg.steps = 4
+    with pytest.raises(KeyboardInterrupt):
+        train_module.train(target, data, data, cfg, tmp_path, eos_id=0)
+    monkeypatch.setattr(train_module.torch, "save", real_save)
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 2
+    train_module.train(target, data, data, cfg, tmp_path, eos_id=0)  # resumes from step 2
+    import json
+
+    steps = [json.loads(line)["step"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert steps == [2, 4]
+
+
+def test_resume_restores_a_log_line_lost_after_the_checkpoint(tmp_path):
+    """Fails if the log is not rebuilt from the checkpoint on resume (a step would be missing)."""
+    import json
+
+    from specviz.distill.train import TrainConfig, train
+
+    target = tiny_llama(vocab=VOCAB, seed=0, sharpness=1.0)
+    data = _tiny_teacher_data(target)
+    cfg = TrainConfig(n_layers=1, head_size=VOCAB, steps=4, eval_every=2, warmup_steps=1,
+                      tokens_per_step=16)
+    train(target, data, data, cfg, tmp_path, eos_id=0)
+    log = tmp_path / "log.jsonl"
+    log.write_text(log.read_text().splitlines()[0] + "\n")  # killed between checkpoint and log
+    cfg.steps = 6
+    train(target, data, data, cfg, tmp_path, eos_id=0)
+    assert [json.loads(line)["step"] for line in log.read_text().splitlines()] == [2, 4, 6]
+
+
+def test_checkpoints_hold_only_trained_tensors_and_load_strictly(tmp_path):
+    """Fails if a checkpoint that does not fit the model loads anyway (strict=False) or if the
+    target's frozen embedding is stored (and could overwrite the target's when loaded)."""
+    from specviz.distill.train import TrainConfig, load_own_state, make_draft, own_state
+
+    target = tiny_llama(vocab=VOCAB, seed=0, sharpness=1.0)
+    cfg = TrainConfig(n_layers=1, head_size=VOCAB)
+    draft = make_draft(target, cfg, torch.arange(VOCAB))
+    state = own_state(draft)
+    assert not any(k.startswith(("model.embed_tokens", "lm_head")) for k in state)
+    load_own_state(make_draft(target, cfg, torch.arange(VOCAB)), state, "ok")  # fits
+    missing = {k: v for k, v in state.items() if "mlp" not in k}
+    with pytest.raises(ValueError, match="missing"):
+        load_own_state(make_draft(target, cfg, torch.arange(VOCAB)), missing, "ckpt")
+    extra = state | {"model.layers.5.mlp.up_proj.weight": torch.zeros(1)}
+    with pytest.raises(ValueError, match="unexpected"):
+        load_own_state(make_draft(target, cfg, torch.arange(VOCAB)), extra, "ckpt")
+    frozen = state | {"model.embed_tokens.weight": torch.zeros(VOCAB, 32)}
+    with pytest.raises(ValueError, match="frozen"):
+        load_own_state(make_draft(target, cfg, torch.arange(VOCAB)), frozen, "ckpt")
+
+
+# ---- committed token ids: packing and rebuilding the teacher cache ----
+
+def test_packed_ids_rebuild_the_same_teacher_shards(tmp_path):
+    """Fails if the rebuilt logits are read one position off (or the packing loses a token)."""
+    from specviz.distill.data import Batch, pack_ids, rebuild_shards
+
+    target = tiny_llama(vocab=VOCAB, seed=0, sharpness=0.3)
+    shards = []
+    for i, prompts in enumerate(([[1, 2], [3, 4, 5]], [[6], [7, 8, 9, 10]])):
+        batch = sample_batch(target, prompts, [1.0, 0.0], 7, set(), top_k=8,
+                             generator=torch.Generator().manual_seed(i))
+        shards.append(tmp_path / "gen" / f"shard-{i:05d}.pt")
+        shards[-1].parent.mkdir(exist_ok=True)
+        batch.save(shards[-1])
+    summary = pack_ids(shards, tmp_path / "ids.npz")
+    assert summary == {"sequences": 4, "shards": 2, "answer_tokens": 28}
+    assert rebuild_shards(target, tmp_path / "ids.npz", tmp_path / "rebuilt", top_k=8) == 2
+    for path in shards:
+        a, b = Batch.load(path), Batch.load(tmp_path / "rebuilt" / path.name)
+        assert torch.equal(a.tokens, b.tokens) and torch.equal(a.prompt_lens, b.prompt_lens)
+        assert torch.equal(a.temperatures, b.temperatures)
+        assert torch.equal(a.topk_ids[:, :3], b.topk_ids[:, :3])
+        assert torch.allclose(a.topk_logits.float(), b.topk_logits.float(), atol=2e-2)
+        assert torch.allclose(a.lse, b.lse, atol=1e-4)
+
+
+# ---- the EAGLE-style head, trained the way it drafts ----
+
+def _random_eagle(target, seed=0):
+    """A head whose every trained tensor is random (make_head starts as the identity)."""
+    from specviz.distill.eagle_train import make_head
+
+    eagle = make_head(target, torch.arange(VOCAB))
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in eagle.parameters():
+            if p.requires_grad:
+                p.add_(0.3 * torch.randn(p.shape, generator=gen))
+    return eagle.eval()
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("anchor", [1, 5])
+def test_unrolled_training_computes_what_the_live_head_drafts(anchor):
+    """Step s of `unroll` must give the distribution the drafter proposes its s-th token from.
+
+    Fails if training feeds true features at steps > 1 (EAGLE-1 training), puts the chain
+    entries at the wrong positions, lets them see other anchors' entries or not each other.
+    """
+    import random
+
+    from specviz.distill.eagle_train import unroll
+    from specviz.eagle import EagleDrafter
+
+    target = tiny_llama(vocab=VOCAB, seed=0, sharpness=0.5)
+    eagle = _random_eagle(target)
+    seq = torch.randint(1, VOCAB, (12,), generator=torch.Generator().manual_seed(1))
+    feats = target.model(input_ids=seq[None]).last_hidden_state[0]
+    committed = seq[:anchor + 2].tolist()             # true features f_0 .. f_anchor
+    drafter = EagleDrafter(eagle)
+    drafter.start(committed, feats[:len(committed) - 1])
+    draft = drafter.propose(committed, 4, 1.0, random.Random(0), eos=set())
+    # the data of a training batch: the true prefix, then the tokens that were drafted
+    width = anchor + 1
+    f_in = feats[None, :width]
+    nxt = torch.tensor([committed[1:] + draft.tokens[:3]])
+    outs = unroll(eagle, f_in, nxt, depth=4)
+    for s in range(4):
+        p = torch.softmax(eagle.head(outs[s][0, anchor]).float(), -1)
+        assert torch.allclose(p, draft.p_draft[s], atol=1e-5), s
+    # a sequence continuing after the anchor must not change the anchor's chain
+    longer = unroll(eagle, feats[None, :width + 3], torch.cat([nxt, seq[None, 9:12]], 1), depth=4)
+    for s in range(4):
+        assert torch.allclose(longer[s][0, anchor], outs[s][0, anchor], atol=1e-5)
+
+
+@torch.no_grad()
+def test_unrolled_targets_line_up_with_the_teacher():
+    """With a perfect prediction (the true next feature) every step's alpha is 1 and its CE the
+    teacher's entropy. Fails if a step's feature targets and teacher rows are misaligned."""
+    from specviz.distill.eagle_train import batch, extract_features
+
+    target = tiny_llama(vocab=VOCAB, seed=0, sharpness=0.3)
+    data = _tiny_teacher_data(target, new_tokens=9, top_k=VOCAB)
+    feats = extract_features(target, data, progress=False)
+    to_head = vocab_to_head(torch.arange(VOCAB), VOCAB)
+    f_in, nxt, targets = batch(data, feats, list(range(len(data))), depth=3)
+    for s, (rows, cols, f_true, t_ids, t_probs) in enumerate(targets):
+        # every answer token but the last s of each answer (and the first one after a one-token
+        # prompt: no target feature precedes it to draft from)
+        one_token_prompts = sum(p == 1 for p in data.prompt_lens)
+        assert len(rows) == data.n_answer_tokens - len(data) * s - one_token_prompts
+        logp = target.lm_head(f_true).log_softmax(-1)
+        from specviz.distill.train import teacher_losses
+
+        ce, alpha, _ = teacher_losses(logp, torch.arange(VOCAB), t_ids, t_probs, to_head)
+        assert alpha.item() == pytest.approx(1.0, abs=1e-3)
+        assert ce.item() == pytest.approx(-(t_probs * t_probs.log()).sum(1).mean().item(), abs=1e-3)
+        # the step-s target of anchor a is the true feature f_{a+s+1}
+        for r, c, f in zip(rows[:5], cols[:5], f_true[:5]):
+            assert torch.allclose(feats[r][c + s + 1].float(), f)
+
+
+def test_eagle_training_unrolled_runs_and_resumes(tmp_path):
+    import json
+
+    from specviz.distill.eagle_train import EagleConfig, extract_features, train_eagle
+
+    target = tiny_llama(vocab=VOCAB, seed=0, sharpness=1.0)
+    data = _tiny_teacher_data(target)
+    feats = extract_features(target, data, progress=False)
+    cfg = EagleConfig(head_size=VOCAB, steps=2, eval_every=2, warmup_steps=1, tokens_per_step=16,
+                      depth=3)
+    train_eagle(target, data, feats, data, feats, torch.arange(VOCAB), cfg, tmp_path)
+    cfg.steps = 4
+    train_eagle(target, data, feats, data, feats, torch.arange(VOCAB), cfg, tmp_path)
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [0, 2, 4]  # 0: where training starts from
+    assert {"held_out_alpha_1", "held_out_alpha_4"} <= set(records[-1])
+    # a warm start from an exported head (what --init reads) starts with its numbers
+    from specviz.distill.eagle_train import load_trained, write_eagle
+
+    write_eagle(load_trained(target, tmp_path / "checkpoint.pt"), tmp_path / "export", {"training": "", "metrics": ""})
+    cfg.init = str(tmp_path / "export" / "model.safetensors")
+    train_eagle(target, data, feats, data, feats, torch.arange(VOCAB), cfg, tmp_path / "warm")
+    warm = json.loads((tmp_path / "warm" / "log.jsonl").read_text().splitlines()[0])
+    assert warm["step"] == 0
+    assert warm["held_out_alpha_1"] == pytest.approx(records[-1]["held_out_alpha_1"], abs=0.01)  # bf16
+
+
+# ---- live alpha per position ----
+
+def test_live_alpha_counts_checked_proposals_per_position():
+    """The handmade trace (K = 3): position 1 accepted 3 of 3, position 2 1 of 2 (round 0 rejects
+    it), position 3 1 of 1 (round 0's third proposal is never checked); 5 of 6 overall."""
+    from handmade_traces import sampled_trace
+    from specviz.distill.live import count_positions
+
+    result = count_positions([sampled_trace()], k=3)
+    assert [p["checked"] for p in result["per_position"]] == [3, 2, 1]
+    assert [p["alpha"] for p in result["per_position"]] == [1.0, 0.5, 1.0]
+    assert result["alpha"] == pytest.approx(5 / 6)
+    # round 0's rejected ' cat' had ratio 0.1 / 0.4: it passes with probability 0.25
+    assert result["per_position"][1]["expected_alpha"] == pytest.approx((0.25 + 1.0) / 2)
+    from specviz.distill.live import markdown_table
+
+    row = markdown_table([{"drafter": "d", "k": 3, "temperature": 1.0} | result]).splitlines()[-1]
+    assert row == ("| d | 1 | 1.000 ± 0.000 (3) | 0.500 ± 0.354 (2) | 1.000 ± 0.000 (1) | **0.833** "
+                   "| 2.33 |")

@@ -1,128 +1,227 @@
-"""Statistical proof that speculative sampling outputs exactly the target's distribution.
+"""Statistical proof that speculative sampling outputs exactly the target's distribution, for
+every drafter: a draft model, prompt lookup (point-mass proposals) and the EAGLE-style head.
 
-A tiny random target over 4 tokens has few enough continuations to enumerate: the exact
-probability of every output prefix is computed from the target alone, then compared with the
-outputs of many seeded ``speculate`` runs by chi-square goodness-of-fit tests:
+Tiny random targets over 4 or 8 tokens have few enough continuations to enumerate: the exact
+law of the output is computed from the target alone (``exact_laws.target_law``) and compared
+with the outputs of many seeded ``speculate`` runs by chi-square goodness-of-fit tests:
 
-* the joint distribution of the first two tokens (16 outcomes), which exercises acceptance,
-  the residual, the bonus token and the cache rollback between rounds;
-* the marginal distribution of every position up to k + 1, which reaches the deepest proposal
-  and the bonus token of a full round.
+* the joint law of the first two tokens, which exercises acceptance, the residual, the bonus
+  token and the cache rollback between rounds;
+* the law of every position up to k + 1 (the deepest proposal and a full round's bonus token);
+  once EOS has been emitted, "ended" is the outcome;
+* the law of the output length, where outputs stop at EOS;
 
-Each test uses significance 1e-5 and a configuration runs 1 + (k + 1) tests (46 in all, over the
-draft model at k = 1, 3, 8 and prompt lookup at k = 3, each at two temperatures), so a correct
-engine fails this file with probability below 46 * 1e-5 < 5e-4. A biased engine (e.g. drawing from
-p_target instead of the residual) fails every time: see the last test.
+and no run may produce an output the target cannot (a token after EOS, say). Each test has
+significance 1e-5; the file runs about 90, so a correct engine fails it with probability below
+1e-3.
+
+Power. Before its runs, each configuration computes the exact law of the first two tokens under
+the bug it must catch (``exact_laws.speculative_law``, which follows the engine's rounds) and the
+probability that its joint test rejects that law with its number of runs (noncentral
+chi-square); it asserts >= 0.99 and the comment beside it gives the value. The bugs: the
+classic one (after a rejection, the token drawn from p_T instead of the residual) for every
+drafter, and for prompt lookup also accepting with probability 1 - p_T(x) instead of p_T(x).
+The negative controls plant each bug in the engine: the same check must then fail.
 """
-
-import itertools
 
 import pytest
 import torch
 from scipy.stats import chi2
 
-from specviz import speculate
-from specviz.rule import distribution
-from tiny_models import tiny_pair
+import specviz.rule as rule
+from exact_laws import TargetLaw, chi_square, marginal, power, speculative_law, target_law
+from specviz import ModelPair, speculate
+from specviz.drafters import PromptLookupDrafter
+from tiny_models import (eagle_draft_distribution, eos_pair, noisy_copy, tiny_eagle, tiny_pair,
+                         tiny_sliding)
 
-VOCAB, PROMPT, N_RUNS, SIGNIFICANCE = 4, [1, 2], 1500, 1e-5
-
-
-@torch.no_grad()
-def exact_prefix_probabilities(model, prompt, length, temperature):
-    """P(first ``length`` output tokens = s) for every s in VOCAB ** length, from the target."""
-    probs = {(): 1.0}
-    for depth in range(length):
-        prefixes = list(itertools.product(range(VOCAB), repeat=depth))
-        ids = torch.tensor([prompt + list(p) for p in prefixes], device=model.device)
-        nxt = distribution(model(input_ids=ids).logits[:, -1], temperature).cpu()
-        probs = {p + (x,): probs[p] * nxt[i, x].item() for i, p in enumerate(prefixes) for x in range(VOCAB)}
-    return probs
+SIGNIFICANCE, MIN_POWER = 1e-5, 0.99
+CLASSIC, ONE_MINUS_P = "p_target_correction", "one_minus_p_target"
 
 
-def chi_square_passes(counts: dict, expected_p: dict, n: int) -> tuple[bool, float]:
-    """Chi-square test; outcomes expected fewer than 5 times are pooled into one bin."""
-    big = [o for o, p in expected_p.items() if p * n >= 5]
-    small_p = sum(p for o, p in expected_p.items() if o not in big)
-    obs = [counts.get(o, 0) for o in big] + ([n - sum(counts.get(o, 0) for o in big)] if small_p else [])
-    exp = [expected_p[o] * n for o in big] + ([small_p * n] if small_p else [])
-    stat = sum((o - e) ** 2 / e for o, e in zip(obs, exp))
-    return stat < chi2.ppf(1 - SIGNIFICANCE, df=len(exp) - 1), stat
+# ---- the drafters' laws: what each proposes, as a distribution --------------------------------
+
+def model_law(draft, temperature):
+    p_draft = TargetLaw(draft, temperature)
+    return lambda committed, proposals: p_draft(tuple(committed) + tuple(proposals))
 
 
-def run_many(pair, k, temperature, length, prompt=PROMPT, drafter=None):
+def lookup_law(drafter, k, eos=frozenset()):
+    def law(committed, proposals):
+        tokens = drafter.propose(list(committed), k, 1.0, None, eos).tokens
+        if len(proposals) >= len(tokens):
+            return None
+        point = torch.zeros(drafter.vocab_size, dtype=torch.float64)
+        point[tokens[len(proposals)]] = 1.0
+        return point
+    return law
+
+
+def eagle_law(pair, drafter, temperature):
+    def law(committed, proposals):
+        if len(committed) < 2:
+            return None
+        return eagle_draft_distribution(pair.target, drafter.head, committed, proposals,
+                                        temperature).double().cpu()
+    return law
+
+
+# ---- the check ------------------------------------------------------------------------------
+
+def outputs_of(pair, k, temperature, prompt, n_runs, length, drafter=None):
     return [tuple(speculate(pair, prompt, k=k, max_new_tokens=length, temperature=temperature,
-                            seed=seed, drafter=drafter).output_ids) for seed in range(N_RUNS)]
+                            seed=seed, drafter=drafter).output_ids) for seed in range(n_runs)]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("temperature", [0.7, 1.0])
-@pytest.mark.parametrize("k", [1, 3, 8])
-def test_output_distribution_equals_the_target(k, temperature):
-    pair = tiny_pair(vocab=VOCAB, noise=0.6, sharpness=0.5)
-    assert_exact(pair, k, temperature, PROMPT)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("temperature", [0.7, 1.0])
-def test_prompt_lookup_output_distribution_equals_the_target(temperature):
-    """Point-mass proposals: accepted with probability p_T(x), residual = p_T without x."""
-    from specviz.drafters import PromptLookupDrafter
-
-    pair = tiny_pair(vocab=VOCAB, noise=0.6, sharpness=0.5)
-    # a repetitive prompt, so the n-gram search finds something to propose in most rounds
-    assert_exact(pair, 3, temperature, [1, 2, 3, 1, 2, 3, 1, 2], PromptLookupDrafter(VOCAB))
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("arch", ["mistral", "gemma3"])
-def test_sliding_window_models_sample_exactly(arch):
-    """A window of 3 positions, fewer than prompt + k + 1 = 6: rollbacks cross the window."""
-    from specviz import ModelPair
-    from tiny_models import noisy_copy, tiny_sliding
-
-    target = tiny_sliding(arch, vocab=VOCAB, sliding_window=3, sharpness=0.5)
-    pair = ModelPair(target, noisy_copy(target, 0.6), target_name=f"tiny-{arch}")
-    assert_exact(pair, 3, 1.0, PROMPT)
-
-
-def assert_exact(pair, k, temperature, prompt, drafter=None):
-    length = k + 1
-    outputs = run_many(pair, k, temperature, length, prompt, drafter)
-    exact = exact_prefix_probabilities(pair.target, prompt, length, temperature)
-    failures = []
-    # joint of the first two tokens
-    joint = {}
-    for seq, p in exact.items():
-        joint[seq[:2]] = joint.get(seq[:2], 0.0) + p
-    counts = {}
-    for out in outputs:
-        counts[out[:2]] = counts.get(out[:2], 0) + 1
-    ok, stat = chi_square_passes(counts, joint, N_RUNS)
-    failures += [] if ok else [("joint", stat)]
-    # marginal at every position
-    for pos in range(length):
-        marginal = {}
-        for seq, p in exact.items():
-            marginal[seq[pos]] = marginal.get(seq[pos], 0.0) + p
+def failed_tests(outputs, exact, length) -> list:
+    """Every failing test of the file's docstring, as (what, statistic or outcome)."""
+    n, failures = len(outputs), []
+    impossible = sorted({o for o in outputs if o not in exact})
+    if impossible:
+        failures.append(("outputs the target cannot produce", impossible[:3]))
+    laws = {"first two tokens": lambda s: s[:2], "length": len}
+    laws |= {f"position {i}": (lambda s, i=i: s[i] if len(s) > i else "ended")
+             for i in range(length)}
+    for what, keep in laws.items():
+        expected = marginal(exact, keep)
+        if len(expected) < 2:
+            continue  # e.g. every output has the full length: nothing to test
         counts = {}
-        for out in outputs:
-            counts[out[pos]] = counts.get(out[pos], 0) + 1
-        ok, stat = chi_square_passes(counts, marginal, N_RUNS)
-        failures += [] if ok else [(f"position {pos}", stat)]
+        for o in outputs:
+            counts[keep(o)] = counts.get(keep(o), 0) + 1
+        stat, df = chi_square(counts, expected, n)
+        if stat > chi2.isf(SIGNIFICANCE, df):
+            failures.append((what, round(stat, 1)))
+    return failures
+
+
+def check(pair, k, temperature, prompt, n_runs, draft_law, bugs, drafter=None, eos=(),
+          length=None, plant=None):
+    """Assert the power against each bug, then run; returns the failing tests (none expected)."""
+    length = length or k + 1
+    p_target = TargetLaw(pair.target, temperature)
+    exact = target_law(p_target, prompt, length, eos)
+    first_two = marginal(exact, lambda s: s[:2])
+    # exact_laws itself: the correct rule's law must be the target's
+    same = speculative_law(p_target, draft_law, prompt, k, length, 2, "exact", eos)
+    assert max(abs(same.get(s, 0.0) - p) for s, p in first_two.items()) < 1e-5
+    powers = {}
+    for bug in bugs:
+        alternative = speculative_law(p_target, draft_law, prompt, k, length, 2, bug, eos)
+        powers[bug] = power(first_two, alternative, n_runs, SIGNIFICANCE)
+    assert min(powers.values()) >= MIN_POWER, f"too little power: {powers}"
+    if plant:
+        plant()
+    return failed_tests(outputs_of(pair, k, temperature, prompt, n_runs, length, drafter),
+                        exact, length), powers
+
+
+def planted(monkeypatch, bug):
+    """Put ``bug`` into the engine's rule (specviz.rule.verify reads these names at call time)."""
+    if bug == CLASSIC:
+        return lambda: monkeypatch.setattr(rule, "residual", lambda p_target, p_draft: p_target)
+    return lambda: monkeypatch.setattr(rule, "accept", lambda p_target, p_draft, u: u < 1.0 - p_target)
+
+
+# ---- the configurations ---------------------------------------------------------------------
+
+VOCAB, PROMPT = 4, [1, 2]
+
+
+def draft_model_config(k, temperature):
+    pair = tiny_pair(vocab=VOCAB, noise=0.6, sharpness=0.5)
+    return dict(pair=pair, k=k, temperature=temperature, prompt=PROMPT,
+                draft_law=model_law(pair.draft, temperature), bugs=[CLASSIC])
+
+
+# power against the classic bug (computed, asserted >= 0.99): k = 1 needs more runs (one
+# proposal per round: fewer rejections feed the correction), 1.0000 at T = 0.7 and 0.9999 at
+# T = 1 with 1200; for k = 3 and 8, 0.9978 at T = 0.7 and 0.9996 at T = 1 with 400.
+@pytest.mark.slow
+@pytest.mark.parametrize("k, temperature, n_runs", [(1, 0.7, 1200), (1, 1.0, 1200), (3, 0.7, 400),
+                                                    (3, 1.0, 400), (8, 0.7, 400), (8, 1.0, 400)])
+def test_draft_model_output_distribution_equals_the_target(k, temperature, n_runs):
+    failures, _ = check(**draft_model_config(k, temperature), n_runs=n_runs)
     assert not failures, failures
 
 
-@pytest.mark.slow
-def test_the_check_catches_a_biased_engine(monkeypatch):
-    """Sanity check of the test itself: resampling from p_target after a rejection is caught."""
-    import specviz.rule as rule
-
-    monkeypatch.setattr(rule, "residual", lambda p_target, p_draft: p_target)
+def lookup_config(temperature):
+    # The repeated n-gram makes the lookup propose 0, 3, 1 after [.., 0, 2]; the target gives
+    # its first proposal p_T(0) ~ 0.3-0.4, so both bugs move a lot of mass.
     pair = tiny_pair(vocab=VOCAB, noise=0.6, sharpness=0.5)
-    outputs = run_many(pair, 3, 1.0, 2)
-    exact = exact_prefix_probabilities(pair.target, PROMPT, 2, 1.0)
-    counts = {}
-    for out in outputs:
-        counts[out] = counts.get(out, 0) + 1
-    assert not chi_square_passes(counts, exact, N_RUNS)[0]
+    drafter = PromptLookupDrafter(VOCAB)
+    return dict(pair=pair, k=3, temperature=temperature, prompt=[0, 2, 0, 3, 1, 0, 2],
+                draft_law=lookup_law(drafter, 3), bugs=[CLASSIC, ONE_MINUS_P], drafter=drafter)
+
+
+# power against the classic bug / accepting with 1 - p_T: 1.0000 / 1.0000 at both temperatures
+# (the previous prompt proposed a token with p_T ~ 0.01 first: 0.11 at its first position)
+@pytest.mark.slow
+@pytest.mark.parametrize("temperature, n_runs", [(0.7, 500), (1.0, 500)])
+def test_prompt_lookup_output_distribution_equals_the_target(temperature, n_runs):
+    """Point-mass proposals: accepted with probability p_T(x), residual = p_T without x."""
+    failures, _ = check(**lookup_config(temperature), n_runs=n_runs)
+    assert not failures, failures
+
+
+def eagle_config():
+    # vocabulary 8 and a flatter target (sharpness 0.35): the target's top token has p ~ 0.35,
+    # so a wrong correction shows (a target with 0.86 on one token left a test without power)
+    pair, drafter = tiny_eagle(vocab=8, seed=1, sharpness=0.35)
+    return dict(pair=pair, k=3, temperature=1.0, prompt=PROMPT,
+                draft_law=eagle_law(pair, drafter, 1.0), bugs=[CLASSIC], drafter=drafter)
+
+
+# power against the classic bug: 0.9998; proposals 2 and 3 use the head's chained features
+@pytest.mark.slow
+def test_eagle_output_distribution_equals_the_target():
+    failures, _ = check(**eagle_config(), n_runs=600)
+    assert not failures, failures
+
+
+def sliding_config(arch):
+    target = tiny_sliding(arch, vocab=VOCAB, sliding_window=3, sharpness=0.5)
+    pair = ModelPair(target, noisy_copy(target, 0.6), target_name=f"tiny-{arch}")
+    return dict(pair=pair, k=3, temperature=1.0, prompt=PROMPT,
+                draft_law=model_law(pair.draft, 1.0), bugs=[CLASSIC])
+
+
+# power against the classic bug: 0.9996 (mistral, 400 runs), 1.0000 (gemma3, 600 runs)
+@pytest.mark.slow
+@pytest.mark.parametrize("arch, n_runs", [("mistral", 400), ("gemma3", 600)])
+def test_sliding_window_models_sample_exactly(arch, n_runs):
+    """A window of 3 positions, fewer than prompt + k + 1 = 6: rollbacks cross the window."""
+    failures, _ = check(**sliding_config(arch), n_runs=n_runs)
+    assert not failures, failures
+
+
+def eos_config():
+    pair = eos_pair(vocab=VOCAB, eos=3)
+    return dict(pair=pair, k=2, temperature=1.0, prompt=PROMPT, eos={3}, length=5,
+                draft_law=model_law(pair.draft, 1.0), bugs=[CLASSIC])
+
+
+# power against the classic bug: 0.9999
+@pytest.mark.slow
+def test_output_that_stops_at_eos_has_the_targets_law_of_length_and_tokens():
+    """P(EOS) ~ 1/4 per token, 5 tokens at most, k = 2: outputs end at EOS as an accepted draft,
+    a correction or a bonus token, and the law of their length is tested too."""
+    config = eos_config()
+    exact = target_law(TargetLaw(config["pair"].target, 1.0), PROMPT, 5, {3})
+    assert sum(p for s, p in exact.items() if len(s) < 5) > 0.5   # most outputs stop at EOS
+    failures, _ = check(**config, n_runs=600)
+    assert not failures, failures
+
+
+# ---- negative controls: each drafter's check, with its bug planted in the engine ---------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config, bug, n_runs", [
+    (lambda: draft_model_config(3, 1.0), CLASSIC, 400),
+    (lambda: lookup_config(1.0), CLASSIC, 500),
+    (lambda: lookup_config(1.0), ONE_MINUS_P, 500),
+    (eagle_config, CLASSIC, 600),
+], ids=["draft model, classic", "prompt lookup, classic", "prompt lookup, 1 - p_T", "eagle, classic"])
+def test_the_check_catches_the_bug_planted_in_the_engine(monkeypatch, config, bug, n_runs):
+    failures, powers = check(**config(), n_runs=n_runs, plant=planted(monkeypatch, bug))
+    assert failures, f"the planted bug ({bug}) went unnoticed; computed power {powers[bug]:.3f}"

@@ -25,7 +25,7 @@ def both(pair, prompt, k, temperature, seed, max_new_tokens, eos=frozenset()):
     accepted = [sum(p.accepted for p in r.proposals) for r in trace.rounds]
     mine = minimal.generate(pair.target, pair.draft, prompt, k=k, max_new_tokens=max_new_tokens,
                             temperature=temperature, rng=random.Random(seed), eos=eos)
-    return (trace.output_ids, accepted), mine, trace
+    return (list(trace.output_ids), accepted), mine, trace
 
 
 @pytest.fixture(scope="module")

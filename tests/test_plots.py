@@ -354,6 +354,11 @@ def test_other_plotly_figures():
     assert len(plots_interactive.proposal_figure(proposal).data) == 2
     fig = plots_interactive.sweep_figure(sweep_points())
     assert [d.name for d in fig.data] == ["measured", "theory (measured v)", "theory (v = 1)"]
+    assert fig.data[0].error_y.array is None                 # one repeat: no error bars
+    repeated = [replace(p, speedups=(p.speedup - 0.1, p.speedup, p.speedup + 0.2))
+                for p in sweep_points()]
+    bars = plots_interactive.sweep_figure(repeated).data[0].error_y
+    assert list(bars.array) == pytest.approx([0.2] * 3) and list(bars.arrayminus) == pytest.approx([0.1] * 3)
 
 
 def test_export_html_is_self_contained(tmp_path):

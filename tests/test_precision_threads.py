@@ -1,6 +1,8 @@
 """Default precision and CPU threads: decided by rule, never by a timing probe."""
 
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -38,12 +40,30 @@ def fresh(monkeypatch):
     torch.set_num_threads(before)
 
 
-def test_cpu_runs_leave_one_core_free(fresh):
-    # fails if CPU loads keep torch's default (every core), which stalls beside a busy process
-    torch.set_num_threads(len(os.sched_getaffinity(0)))
+def test_cpu_runs_leave_one_core_free_unless_threads_wait_passively(fresh):
+    # fails if CPU loads keep torch's default (every core, spinning), which stalls beside a
+    # busy process; this test process loaded torch before specviz, so no passive policy here
+    cores = len(os.sched_getaffinity(0))
+    torch.set_num_threads(cores)
     models.resolve_device("cpu")
-    assert torch.get_num_threads() == models.default_threads() == \
-        max(1, len(os.sched_getaffinity(0)) - 1)
+    assert torch.get_num_threads() == models.default_threads() == max(1, cores - 1)
+    assert models.default_threads(8, "passive") == 8 and models.default_threads(8, "ACTIVE") == 7
+
+
+@pytest.mark.parametrize("first, users, policy", [
+    ("import specviz", None, "PASSIVE"),          # set before torch loads
+    ("import torch, specviz", None, "None"),      # too late: OpenMP read it when torch loaded
+    ("import specviz", "ACTIVE", "ACTIVE"),       # the user's own setting wins
+])
+def test_import_specviz_makes_openmp_threads_wait_passively_before_torch_loads(first, users, policy):
+    # fails if the policy is set after torch loads, or over the user's own setting
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if users:
+        env["OMP_WAIT_POLICY"] = users
+    code = f"{first}; import os; print(os.environ.get('OMP_WAIT_POLICY'))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.strip() == policy, out.stderr
 
 
 def test_the_thread_count_can_be_chosen(fresh):

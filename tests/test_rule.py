@@ -4,7 +4,7 @@ import pytest
 import torch
 from scipy.stats import chi2
 
-from specviz.rule import accept, distribution, residual, sample
+from specviz.rule import accept, distribution, residual, sample, verify, verify_greedy
 
 P_TARGET = torch.tensor([0.50, 0.20, 0.15, 0.10, 0.05])
 P_DRAFT = torch.tensor([0.20, 0.40, 0.15, 0.05, 0.20])
@@ -100,3 +100,80 @@ def test_drawing_from_the_target_after_a_rejection_is_detectably_biased():
         counts[x] += 1
     expected = 40_000 * P_TARGET
     assert (((counts - expected) ** 2) / expected).sum().item() > chi2.ppf(1 - 1e-6, df=4)
+
+
+# ---- verify: a whole round, with the draws injected ------------------------------------------
+
+# Three proposals over 4 tokens. Ratios p_T(x)/p_S(x): x_1 = 1: 0.4/0.5 = 0.8,
+# x_2 = 2: 0.3/0.6 = 0.5, x_3 = 0: 0.25/0.125 = 2 (always accepted).
+TOKENS = [1, 2, 0]
+ROUND_DRAFT = torch.tensor([[0.1, 0.5, 0.2, 0.2],
+                            [0.1, 0.1, 0.6, 0.2],
+                            [0.125, 0.125, 0.25, 0.5]])
+ROUND_TARGET = torch.tensor([[0.3, 0.4, 0.1, 0.2],
+                             [0.2, 0.3, 0.3, 0.2],
+                             [0.25, 0.25, 0.25, 0.25],
+                             [0.0, 0.0, 0.0, 1.0]])    # the bonus row: always token 3
+
+
+class Draws:
+    """Injected uniforms that count how many were read."""
+
+    def __init__(self, values):
+        self.values, self.read = list(values), 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        self.read += 1
+        return self.values[self.read - 1]
+
+
+@pytest.mark.parametrize("draws, expected, read", [
+    # u_1 = 0.9 >= 0.8: x_1 rejected; residual of row 0 = norm([0.2, 0, 0, 0]) -> token 0
+    ([0.9, 0.5], (0, 0), 2),
+    # x_1 passes (0.7 < 0.8), x_2 fails (0.5 >= 0.5: strict <); residual of row 1 =
+    # norm([0.1, 0.2, 0, 0]) = [1/3, 2/3, 0, 0]; u = 0.5 -> token 1
+    ([0.7, 0.5, 0.5], (1, 1), 3),
+    # all three pass (x_3's ratio is 2); the bonus comes from row 3: token 3
+    ([0.7, 0.4, 0.99, 0.1], (3, 3), 4),
+])
+def test_verify_a_round_by_hand(draws, expected, read):
+    """Fails if the ratio is inverted, all k draws are read up front (the stream would shift),
+    the residual is replaced by p_T, or the bonus comes from the wrong row."""
+    stream = Draws(draws + [0.123] * 5)
+    assert verify(TOKENS, ROUND_DRAFT, ROUND_TARGET, stream) == expected
+    assert stream.read == read      # one per tested proposal, then one for the next token
+
+
+def test_verify_draws_nothing_after_an_accepted_eos():
+    stream = Draws([0.7, 0.4, 0.99, 0.1])
+    assert verify(TOKENS, ROUND_DRAFT, ROUND_TARGET, stream, eos={0}) == (3, None)
+    assert stream.read == 3
+    # a rejected EOS is just a rejection: the correction is drawn
+    stream = Draws([0.9, 0.5])
+    assert verify(TOKENS, ROUND_DRAFT, ROUND_TARGET, stream, eos={1}) == (0, 0)
+
+
+def test_verify_without_proposals_is_one_target_step():
+    assert verify([], ROUND_DRAFT[:0], ROUND_TARGET[3:], Draws([0.5])) == (0, 3)
+
+
+def test_verify_refuses_a_proposal_its_drafter_gave_probability_0():
+    bad = ROUND_DRAFT.clone()
+    bad[0] = torch.tensor([0.5, 0.0, 0.25, 0.25])
+    with pytest.raises(ValueError, match="p_draft must be > 0"):
+        verify(TOKENS, bad, ROUND_TARGET, Draws([0.1] * 5))
+
+
+@pytest.mark.parametrize("tokens, argmax, eos, expected", [
+    ([4, 7, 1], [4, 7, 2, 9], (), (2, 2)),
+    ([4, 7], [4, 7, 9], (), (2, 9)),
+    ([5, 7], [4, 7, 9], (), (0, 4)),
+    ([4, 0], [4, 0, 9], {0}, (2, None)),
+    ([4, 0], [4, 3, 9], {0}, (1, 3)),
+    ([], [6], (), (0, 6)),
+])
+def test_verify_greedy(tokens, argmax, eos, expected):
+    assert verify_greedy(tokens, argmax, eos) == expected

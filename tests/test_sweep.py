@@ -1,53 +1,80 @@
-"""K sweeps and token-kind analysis, on tiny models."""
+"""K sweeps and token-kind analysis: pooled numbers worked by hand on handmade traces, and the
+sweep's plumbing on a tiny pair whose draft is its target (so alpha = 1 and every round's
+length is known)."""
 
-import math
+from dataclasses import replace
 
 import pytest
 
-from specviz import speculate, theory
+from handmade_traces import sampled_trace
+from specviz import Trace
 from specviz.analysis import acceptance_by_kind, token_kind
-from specviz.sweep import best, run_baselines, run_sweep, summarize
+from specviz.sweep import best, run_sweep, summarize
 from tiny_models import tiny_pair
 
 PROMPTS = [[1, 2, 3], [4, 5], [6]]
 
 
-def test_sweep_pools_prompts_and_applies_the_formula():
-    pair = tiny_pair(vocab=16, noise=0.3)
+def alone(tokens: int, seconds: float) -> Trace:
+    """A target-only run of ``tokens`` tokens that took ``seconds`` after a 20 ms prefill."""
+    return Trace(prompt="p", prompt_ids=[100, 101], target_name="hand-target", draft_name=None,
+                 k=None, temperature=1.0, seed=0, device="cpu", dtype="float32",
+                 output_ids=list(range(tokens)), text="", token_texts=["x"] * tokens,
+                 stop="max_new_tokens", prefill_seconds=0.02, seconds=0.02 + seconds)
+
+
+def test_summarize_pools_by_hand():
+    """sampled_trace (5 of 6 checked proposals accepted, 7 tokens in 3 rounds, 7 draft calls of
+    10 ms, 50 ms verify passes, 0.28 s after its prefill) pooled with its first round alone
+    (1 of 2 accepted, 2 tokens, 3 draft calls, one 50 ms verify pass, 0.1 s); the target alone
+    took 0.35 s for 7 tokens and 0.1 s for 2: 50 ms a token.
+
+    alpha = (5 + 1) / (6 + 2) = 0.75 (pooled; the mean of the two rates would be 0.667)
+    tokens per round = 9 / 4 = 2.25; c = (0.10 / 10) / 0.05 = 0.2; verify cost = 0.05 / 0.05 = 1
+    speed-up = 0.05 / (0.38 / 9) = 1.1842
+    Leviathan's formula at these numbers: E = (1 - 0.75^4) / (1 - 0.75) = 2.734375 tokens per
+    round, speed-up E / (3 * 0.2 + 1) = 1.708984
+    """
+    full = sampled_trace(baseline=False)
+    first = replace(full, rounds=full.rounds[:1], output_ids=[1, 2], token_texts=["The", " dog"],
+                    text="The dog", stop="max_new_tokens", seconds=0.12)
+    point = summarize([full, first], [alone(7, 0.35), alone(2, 0.10)])
+    assert point.alpha == pytest.approx(0.75)
+    assert point.tokens_per_round == pytest.approx(2.25)
+    assert point.c == pytest.approx(0.2) and point.verify_cost == pytest.approx(1.0)
+    assert point.speedup == pytest.approx(0.05 / (0.38 / 9))
+    assert point.predicted_tokens_per_round == pytest.approx(2.734375)
+    assert point.predicted_paper == pytest.approx(1.708984, abs=1e-6)
+    assert point.predicted == pytest.approx(1.708984, abs=1e-6)   # a verify pass costs 1 step
+    assert (point.target_calls, point.baseline_target_calls, point.tokens, point.draft_calls) == \
+        (4, 9, 9, 10)
+    with pytest.raises(ValueError, match="one baseline"):
+        summarize([full, first], [alone(7, 0.35)])
+
+
+def test_sweep_runs_every_prompt_at_every_k():
+    """The draft is the target (noise 0): every proposal is accepted, so with 12 tokens a round
+    commits k + 1 tokens until the budget: k = 1 -> 6 rounds per prompt, k = 3 -> 3 rounds.
+    Fails if prompts are not pooled, baselines are mismatched or progress is miscounted."""
+    pair = tiny_pair(vocab=16, noise=0.0)
     calls = []
     points = run_sweep(pair, PROMPTS, [1, 3], max_new_tokens=12, temperature=0,
                        progress=lambda done, total: calls.append((done, total)))
     assert [p.k for p in points] == [1, 3]
-    assert calls[-1] == (6, 6)
-    for p in points:
-        assert 0 <= p.alpha <= 1 and p.tokens == 36 and p.baseline_target_calls == 36
-        assert p.predicted_paper == pytest.approx(theory.speedup(p.alpha, p.k, p.c))
-        assert p.predicted == pytest.approx(theory.speedup(p.alpha, p.k, p.c, verify_cost=p.verify_cost))
-        assert p.predicted_tokens_per_round == pytest.approx(theory.expected_tokens_per_round(p.alpha, p.k))
-        assert p.speedup > 0 and p.c > 0 and p.verify_cost > 0
-        assert 1 <= p.tokens_per_round <= p.k + 1
-    assert best(points) in points
-
-
-def test_summarize_matches_the_traces():
-    pair = tiny_pair(vocab=16, noise=0.3)
-    base = run_baselines(pair, PROMPTS, max_new_tokens=10)
-    traces = [speculate(pair, p, k=2, max_new_tokens=10, temperature=0) for p in PROMPTS]
-    point = summarize(traces, base)
-    accepted = sum(t.acceptance_rate * sum(p.checked for p in t.proposals) for t in traces)
-    checked = sum(sum(p.checked for p in t.proposals) for t in traces)
-    assert math.isclose(point.alpha, accepted / checked)
-    assert point.target_calls == sum(len(t.rounds) for t in traces)
-    with pytest.raises(ValueError, match="one baseline"):
-        summarize(traces, base[:1])
+    assert calls == [(i, 6) for i in range(1, 7)]            # 3 prompts x 2 K values
+    assert [(p.alpha, p.tokens_per_round, p.target_calls, p.draft_calls) for p in points] == \
+        [(1.0, 2.0, 18, 18), (1.0, 4.0, 9, 27)]
+    assert all(p.tokens == p.baseline_target_calls == 36 for p in points)
+    assert best(points) is max(points, key=lambda p: p.speedup)
 
 
 def test_acceptance_by_kind_counts_checked_proposals_only():
-    trace = speculate(tiny_pair(vocab=16), [1, 2], k=4, max_new_tokens=20, temperature=1.0)
-    stats = acceptance_by_kind(trace)
-    assert sum(s.checked for s in stats) == sum(p.checked for p in trace.proposals)
-    assert sum(s.accepted for s in stats) == sum(p.accepted for p in trace.proposals)
-    assert {s.kind for s in stats} <= {"number"}  # tiny models have no tokenizer: texts are ids
+    # sampled_trace's proposals: 'The' (function word) accepted; ' cat' (content) rejected;
+    # ' sat' (content) discarded untested; ' ran', ' away' (content), '.' (punctuation) and
+    # '<|im_end|>' (special) accepted. Fails if the discarded ' sat' is counted.
+    stats = {s.kind: (s.accepted, s.checked) for s in acceptance_by_kind(sampled_trace())}
+    assert stats == {"function word": (1, 1), "content word": (2, 3), "punctuation": (1, 1),
+                     "special": (1, 1)}
 
 
 @pytest.mark.parametrize("text, kind", [(".", "punctuation"), ("?!", "punctuation"), ("  ", "whitespace"),

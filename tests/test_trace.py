@@ -2,11 +2,15 @@
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from handmade_traces import greedy_trace, sampled_trace
 from specviz import Trace, TraceError, autoregressive, speculate
 from specviz.trace import SCHEMA
+
+DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture
@@ -36,11 +40,23 @@ def test_equality_ignores_timings(trace):
     assert Trace.from_dict(data) != trace
 
 
-def test_derived_numbers(trace):
-    checked = sum(p.checked for p in trace.proposals)
-    assert trace.acceptance_rate == sum(p.accepted for p in trace.proposals) / checked
-    assert trace.draft_calls == sum(len(r.proposals) for r in trace.rounds)
-    assert trace.text_until(0) == trace.token_texts[:len(trace.rounds[0].committed)]
+def test_derived_numbers_by_hand():
+    """handmade_traces.sampled_trace, worked by hand (see its docstring): 3 rounds commit 2, 4
+    and 1 tokens; 6 proposals were checked (' sat' was discarded untested), 5 accepted; 7 draft
+    calls of 10 ms, verify passes of 50 ms; the target alone takes 0.35 s for 7 tokens = 50 ms a
+    token, the run 0.3 s - 0.02 s prefill = 40 ms a token."""
+    t = sampled_trace()
+    assert t.acceptance_rate == pytest.approx(5 / 6)   # not 5/7: discarded proposals don't count
+    assert t.tokens_per_round == pytest.approx(7 / 3)
+    assert (t.target_calls, t.draft_calls) == (3, 7)
+    assert t.c == pytest.approx(0.010 / 0.050)         # 0.2
+    assert t.verify_cost == pytest.approx(0.050 / 0.050)
+    assert t.speedup == pytest.approx(0.050 / 0.040)   # 1.25
+    assert list(t.text_until(0)) == ["The", " dog"] and t.text_until(2) == t.token_texts
+    # greedy_trace: round 0 rejects ' A' and discards the rest, round 1 accepts 2: alpha = 2/3
+    g = greedy_trace()
+    assert g.acceptance_rate == pytest.approx(2 / 3) and g.tokens_per_round == 2.0
+    assert g.c is None and g.speedup is None            # no target-alone run attached
 
 
 def write(tmp_path, text):
@@ -81,6 +97,35 @@ def test_a_trace_saved_before_rounds_recorded_their_k_still_loads(trace, tmp_pat
     loaded = Trace.from_json(write(tmp_path, json.dumps(data)))
     assert {r.k for r in loaded.rounds} == {None} and loaded.schema == SCHEMA
     assert loaded == replace(trace, rounds=[replace(r, k=None) for r in trace.rounds])
+
+
+def test_a_trace_file_written_by_specviz_0_1_still_loads(tmp_path):
+    """tests/data/trace_specviz_0.1.json was saved by specviz 0.1 (schema /1: no round k; its
+    last round drafted 3 tokens with one left in the budget). Fails if the loader reads only the
+    newest schema, or if the old file's numbers change on loading."""
+    path = DATA / "trace_specviz_0.1.json"
+    raw = json.loads(path.read_text())
+    t = Trace.from_json(path)
+    assert raw["schema"] == "specviz.trace/1" and {r.k for r in t.rounds} == {None}
+    assert t.output_ids == tuple(raw["output_ids"])
+    assert (t.rounds[-1].start, len(t.rounds[-1].proposals), len(t.output_ids)) == (9, 3, 10)
+    proposals = [p for r in raw["rounds"] for p in r["proposals"]]
+    assert t.acceptance_rate == sum(p["accepted"] for p in proposals) / sum(p["checked"] for p in proposals)
+    assert Trace.from_json(t.to_json(tmp_path / "again.json")) == t
+
+
+def test_records_are_tuples_all_the_way_down_and_the_json_is_plain(trace, tmp_path):
+    """Fails if a record keeps a list (a frozen record holding a list can still be changed in
+    place, and cannot be hashed)."""
+    for name in ("prompt_ids", "output_ids", "token_texts", "rounds", "step_seconds"):
+        assert isinstance(getattr(trace, name), tuple), name
+    assert all(isinstance(r.committed, tuple) and isinstance(r.proposals, tuple) for r in trace.rounds)
+    path = trace.to_json(tmp_path / "t.json")
+    assert json.loads(path.read_text()) == trace.to_dict()       # plain lists in JSON, as before
+    assert hash(Trace.from_json(path)) == hash(trace)
+    # lists are accepted and stored as tuples: the same trace
+    as_lists = replace(trace, output_ids=list(trace.output_ids), rounds=list(trace.rounds))
+    assert as_lists == trace and isinstance(as_lists.rounds, tuple)
 
 
 @pytest.mark.parametrize("text, message", [

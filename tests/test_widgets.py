@@ -369,6 +369,9 @@ def test_k_explorer_prices_the_decisions_on_a_preset_and_remeasures(pair):
     assert f"<b>{point.priced(h100):.2f}×</b>" in explorer.status.value
     assert "modelled: the decisions of this run" in explorer.status.value
     assert len(explorer.chart.outputs) == 2                     # the sweep and the K curve
+    for name in explorer.costs_menu.options[1:]:                # every preset renders, labelled
+        explorer.choose_costs(name)
+        assert explorer.costs.label in explorer.status.value.replace("&#x27;", "'")
     explorer.remeasure()                                        # one more repeat of K = 2
     again = explorer.cache[2]
     assert len(again.speedups) == 2 and again.alpha == point.alpha   # same decisions
@@ -387,7 +390,20 @@ def test_calculator_takes_c_and_v_from_a_preset():
     assert calc.solution.answer == pytest.approx(theory.speedup(0.8, 5, model.c, model.v(6)))
     assert "modelled: the costs of Llama-3.1-8B on H100 (bfloat16)" in calc.result.value
     assert "Modelled, not measured" in _markdown(calc.working) and _has_png(calc.chart)
+    for costs in calc.costs.options[1:]:                        # every device, one pair
+        calc.set(costs=costs, pair="SmolLM2-1.7B + SmolLM2-135M")
+        assert calc.model.costs_text in calc.result.value
+    for pair in calc.pair.options:                              # every pair, one device
+        calc.set(costs="H200 (roofline)", pair=pair)
+        assert "modelled: the costs of" in calc.result.value
     calc.set(costs="Colab T4 (roofline)", pair="Llama-3.1-70B + Llama-3.1-8B")
     assert "does not fit" in calc.result.value
     with pytest.raises(ValueError, match="unknown costs"):
         calc.set(costs="a TPU")
+
+
+def test_k_explorer_never_recommends_k_infinity():
+    # fails if the explorer prints optimal_k's math.inf as "K = inf" (a free draft: c = 0)
+    from specviz.widgets_k import _paper_pick
+    assert _paper_pick(0.5, 0.0) == "has no best K: its speed-up grows with every K"
+    assert _paper_pick(0.8, 0.2) == "picks K = 4"      # Leviathan's classic example, by hand

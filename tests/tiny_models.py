@@ -107,3 +107,72 @@ def word_tokenizer(words: list[str]):
     tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token=words[0]))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token=words[0])
+
+
+def eos_pair(vocab: int = 4, eos: int = 3, seed: int = 0, noise: float = 0.6,
+             sharpness: float = 0.5) -> ModelPair:
+    """:func:`tiny_pair` whose models end often: the EOS row of each output head is the mean of
+    the others, so P(EOS) is about 1 / vocab at every position."""
+    pair = tiny_pair(vocab=vocab, eos=eos, seed=seed, noise=noise, sharpness=sharpness)
+    with torch.no_grad():
+        for model in (pair.target, pair.draft):
+            others = [i for i in range(vocab) if i != eos]
+            model.lm_head.weight[eos] = model.lm_head.weight[others].mean(0)
+    return pair
+
+
+def bigram_llama(table: torch.Tensor, eos: int | None = None) -> LlamaForCausalLM:
+    """A real Llama whose next token depends on the last token only: P(y | x) = table[x, y].
+
+    Its layers add nothing (attention and MLP outputs are zero), its embedding is one-hot and
+    the final RMSNorm scales a one-hot vector by sqrt(hidden), so the logits are exactly
+    log table[x] (up to the norm's epsilon). Every row of ``table`` must be positive.
+    """
+    vocab = table.shape[0]
+    hidden = 4 * -(-vocab // 4)                      # a multiple of the 4 heads, >= vocab
+    model = tiny_llama(vocab=vocab, hidden=hidden, eos=eos).cpu()
+    with torch.no_grad():
+        for layer in model.model.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        model.model.embed_tokens.weight.copy_(torch.eye(vocab, hidden))
+        model.model.norm.weight.fill_(1.0)
+        scale = (1.0 / hidden + model.config.rms_norm_eps) ** -0.5
+        head = torch.zeros(vocab, hidden)
+        head[:, :vocab] = table.log().T / scale
+        model.lm_head.weight.copy_(head)
+    return model.to(DEVICE)
+
+
+def tiny_eagle(vocab: int = 16, seed: int = 0, sharpness: float = 0.5):
+    """A tiny target and an EAGLE-style drafter with a random head over the target's features;
+    returns (pair, drafter)."""
+    from specviz.draft_model import PrunedHead
+    from specviz.eagle import EagleDrafter, EagleHead
+
+    target = tiny_llama(vocab=vocab, seed=seed, sharpness=sharpness)
+    ids = torch.arange(vocab, device=DEVICE)
+    head = PrunedHead(target.lm_head.weight.detach().clone(), ids, vocab)
+    torch.manual_seed(seed + 1)
+    eagle = EagleHead(target.config, target.get_input_embeddings().weight.detach(), head).to(DEVICE)
+    drafter = EagleDrafter(eagle)
+    return ModelPair(target, None, target_name="tiny", drafter=drafter), drafter
+
+
+@torch.no_grad()
+def eagle_draft_distribution(target, head, committed, proposals, temperature: float) -> torch.Tensor:
+    """The EAGLE drafter's p_draft for the proposal after ``proposals``, in a round that started
+    at ``committed``, recomputed from scratch (no caches): the head reads the target's true
+    features f_0..f_{L-2} with the tokens after them, then chains its own predicted features
+    through the proposals so far, as Li et al. (2024) draft."""
+    from specviz.rule import distribution
+
+    ids = torch.tensor([list(committed)], device=DEVICE)
+    feats = target.model(input_ids=ids).last_hidden_state[0, :-1]     # f_0 .. f_{L-2}
+    nxt = list(committed[1:])
+    predicted = head(feats[None], torch.tensor([nxt], device=DEVICE))[0, -1]
+    for token in proposals:                                          # (f^, x) entries, chained
+        feats = torch.cat([feats, predicted[None]])
+        nxt.append(token)
+        predicted = head(feats[None], torch.tensor([nxt], device=DEVICE))[0, -1]
+    return distribution(head.head(predicted).float(), temperature)

@@ -5,8 +5,13 @@
     python -m specviz.distill eval   --work runs/distill    # alpha, agreement, c on held-out
     python -m specviz.distill export --work runs/distill    # write specviz/assets/draft
     python -m specviz.distill all    --work runs/distill    # the four in a row
+    python -m specviz.distill eagle  --work runs/distill    # the EAGLE-style head (after data)
+    python -m specviz.distill live   --drafter eagle        # live alpha per draft position
+    python -m specviz.distill pack   --work runs/distill    # commit the answers' token ids
 
-Every step is seeded and resumable: rerunning a step skips what is already on disk.
+Every step is seeded and resumable: rerunning a step skips what is already on disk. The token
+ids of the target's answers are committed (``specviz/data/distill``): ``data`` then only
+recomputes the teacher's logits from them (one target pass per shard) instead of sampling.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ import sys
 from pathlib import Path
 
 import torch
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "distill"
+SPLITS = ("held_out", "train_tasks", "train_self")
 
 
 def _target(dtype="float32"):
@@ -36,21 +44,51 @@ def cmd_data(args) -> None:
     work = Path(args.work)
     model, tokenizer = _target()
     kw = dict(batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, top_k=args.top_k)
+
+    def split(name, prompt_list, seed, desc):
+        packed = DATA_DIR / f"{name}.npz"
+        if packed.exists():  # committed token ids: only the teacher's logits are recomputed
+            data.rebuild_shards(model, packed, work / name, top_k=args.top_k, desc=f"{desc} (teacher)")
+        data.write_shards(model, tokenizer, prompt_list, work / name, seed=seed, desc=desc, **kw)
+
     # 1. held-out answers first: evaluation needs them from the start
     held = prompts.held_out_prompts(args.held_out)
-    data.write_shards(model, tokenizer, held, work / "held_out", seed=args.seed + 1,
-                      desc="held-out answers", **kw)
-    # 2. answers to the written task prompts (training topics only)
-    train = prompts.training_prompts(seed=args.seed)
-    data.write_shards(model, tokenizer, train, work / "train_tasks", seed=args.seed,
-                      desc="task answers", **kw)
-    # 3. the target's own requests, then its answers to them
-    own = data.self_instruct(model, tokenizer, args.self_instruct, work / "self_instruct.txt",
+    split("held_out", held, args.seed + 1, "held-out answers")
+    # 2. answers to the written task prompts (training topics only); shard i is always the
+    #    same prompts, so --shards N writes the first N shards of the full run
+    tasks = prompts.training_prompts(seed=args.seed)
+    if args.shards is not None and args.shards * args.batch_size < len(tasks):
+        split("train_tasks", tasks[:args.shards * args.batch_size], args.seed, "task answers")
+        return
+    split("train_tasks", tasks, args.seed, "task answers")
+    # 3. the target's own requests (committed), then its answers to them
+    own_file = work / "self_instruct.txt"
+    if not own_file.exists() and (DATA_DIR / "self_instruct.txt").exists():
+        own_file.parent.mkdir(parents=True, exist_ok=True)
+        own_file.write_text((DATA_DIR / "self_instruct.txt").read_text())
+    own = data.self_instruct(model, tokenizer, args.self_instruct, own_file,
                              batch_size=args.batch_size, seed=args.seed)
     held_lower = {p.lower() for p in held}
     own = [p for p in own if p.lower() not in held_lower]
-    data.write_shards(model, tokenizer, own, work / "train_self", seed=args.seed + 2,
-                      desc="self-instruct answers", **kw)
+    split("train_self", own, args.seed + 2, "self-instruct answers")
+
+
+def cmd_pack(args) -> None:
+    """Write the answers' token ids (and the self-written prompts) into specviz/data/distill."""
+    from .data import pack_ids
+
+    work, out = Path(args.work), Path(args.out or DATA_DIR)
+    summary = {}
+    for name in SPLITS:
+        shards = _shards(work / name)
+        # only whole runs of shards from 0: shard i must stay shard i when rebuilt
+        shards = [p for i, p in enumerate(shards) if p.name == f"shard-{i:05d}.pt"]
+        if shards:
+            summary[name] = pack_ids(shards, out / f"{name}.npz")
+    if (work / "self_instruct.txt").exists():
+        (out / "self_instruct.txt").write_text((work / "self_instruct.txt").read_text())
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
 
 
 def _shards(folder: Path) -> list[Path]:
@@ -59,7 +97,7 @@ def _shards(folder: Path) -> list[Path]:
 
 def _load_run(work: Path, target):
     """The trained draft of a run, rebuilt from its checkpoint and training config."""
-    from .train import TrainConfig, make_draft
+    from .train import TrainConfig, load_own_state, make_draft
 
     ckpt = work / "draft" / "checkpoint.pt"
     if not ckpt.exists():
@@ -67,7 +105,7 @@ def _load_run(work: Path, target):
     cfg = TrainConfig(**json.loads((work / "draft" / "config.json").read_text()))
     state = torch.load(ckpt, weights_only=False)
     draft = make_draft(target, cfg, state["head_ids"])
-    draft.load_state_dict(state["model"], strict=False)
+    load_own_state(draft, state["model"], ckpt)
     return draft.eval(), cfg, state
 
 
@@ -81,7 +119,8 @@ def cmd_train(args) -> None:
     print(f"training on {len(train_data)} answers, {train_data.n_answer_tokens:,} tokens")
     cfg = TrainConfig(n_layers=args.layers, head_size=args.head_size, train_head=args.train_head,
                       steps=args.steps, tokens_per_step=args.tokens_per_step, lr=args.lr,
-                      tv_weight=args.tv_weight, seed=args.seed)
+                      tv_weight=args.tv_weight, seed=args.seed, init=args.init,
+                      warmup_steps=args.warmup_steps)
     train(model, train_data, held_out, cfg, work / "draft", eos_id=tokenizer.eos_token_id)
 
 
@@ -91,11 +130,17 @@ def cmd_eval(args) -> None:
 
     work = Path(args.work)
     model, _ = _target()
-    draft, _, state = _load_run(work, model)
+    if args.shipped:  # the draft in specviz/assets/draft, on this run's held-out answers
+        from ..models import load_default_draft
+
+        draft, state, out = load_default_draft(target=model), {"step": None}, work / "eval-shipped.json"
+    else:
+        (draft, _, state), out = _load_run(work, model), work / "eval.json"
     result = evaluate.acceptance(model, draft, TeacherData.from_shards(_shards(work / "held_out")))
-    result |= evaluate.costs(model, draft)
+    if not args.no_costs:
+        result |= evaluate.costs(model, draft)
     result["train_step"] = state["step"]
-    (work / "eval.json").write_text(json.dumps(result, indent=2))
+    out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
 
 
@@ -141,44 +186,113 @@ def _metrics_md(ev: dict) -> str:
 
 
 def cmd_eagle(args) -> None:
-    """Features, training, export of the EAGLE-style head (same data as the draft)."""
+    """Features, training (resumable), export of the EAGLE-style head (same data as the draft)."""
     from ..models import EAGLE_DIR
-    from .eagle_train import EagleConfig, extract_features, train_eagle, write_eagle, make_head
+    from .eagle_train import EagleConfig, load_trained, shard_features, train_eagle, write_eagle
     from .train import TeacherData, head_ids_by_mass
 
     work = Path(args.work)
+    run = work / args.run
     model, tokenizer = _target()
     shards = _shards(work / "train_tasks") + _shards(work / "train_self")
     if args.max_shards and args.max_shards < len(shards):
         shards = [shards[i * len(shards) // args.max_shards] for i in range(args.max_shards)]
     train_data = TeacherData.from_shards(shards)
-    held = TeacherData.from_shards(_shards(work / "held_out")[:2])
-    print(f"EAGLE head: training on {len(train_data)} answers from {len(shards)} shards")
-    feats_path = work / "eagle" / "features.pt"
-    cached = torch.load(feats_path, weights_only=True) if feats_path.exists() else None
-    if cached is not None and len(cached[0]) == len(train_data):   # same shards as last time
-        feats, held_feats = cached
-    else:
-        feats, held_feats = extract_features(model, train_data), extract_features(model, held)
-        feats_path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save((feats, held_feats), feats_path)
+    held_shards = _shards(work / "held_out")[:2]
+    held = TeacherData.from_shards(held_shards)
+    print(f"EAGLE head: training on {len(train_data)} answers ({train_data.n_answer_tokens:,} "
+          f"answer tokens) from {len(shards)} shards")
+    feats = shard_features(model, shards, work / "eagle_features")
+    held_feats = shard_features(model, held_shards, work / "eagle_features")
     head_ids = head_ids_by_mass(train_data, args.head_size, always=[tokenizer.eos_token_id])
-    cfg = EagleConfig(head_size=args.head_size, steps=args.steps, seed=args.seed)
-    ckpt = train_eagle(model, train_data, feats, held, held_feats, head_ids, cfg, work / "eagle")
+    cfg = EagleConfig(head_size=args.head_size, steps=args.steps, seed=args.seed, depth=args.depth,
+                      depth_decay=args.depth_decay, lr=args.lr, tokens_per_step=args.tokens_per_step,
+                      warmup_steps=args.warmup_steps, init=args.init, eval_every=args.eval_every)
+    ckpt = train_eagle(model, train_data, feats, held, held_feats, head_ids, cfg, run)
+    if args.no_export:
+        return
+    eagle = load_trained(model, ckpt)
     state = torch.load(ckpt, weights_only=False)
-    eagle = make_head(model, state["head_ids"])
-    eagle.load_state_dict(state["model"], strict=False)
-    log = [json.loads(line) for line in (work / "eagle" / "log.jsonl").read_text().splitlines()]
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    live = [r for f in args.live for r in json.loads(Path(f).read_text())]
+    out = Path(args.out or EAGLE_DIR)
     card = json.loads((work / "eagle_card.json").read_text()) if (work / "eagle_card.json").exists() else {}
-    card.setdefault("training", f"{len(train_data):,} of the draft's target-written answers "
-                    f"({train_data.n_answer_tokens:,} answer tokens, {len(shards)} shards), the target's "
-                    f"last hidden state at every position cached once; {state['step']} steps of "
-                    f"{cfg.tokens_per_step} tokens, seed {cfg.seed}, {log[-1]['seconds'] / 60:.0f} min "
-                    "on 2 CPU cores.\n\n| step | held-out alpha |\n|---|---|\n" + "\n".join(
-                        f"| {r['step']} | {r['held_out_alpha']:.3f} |" for r in log))
-    card.setdefault("metrics", f"held-out alpha over the teacher's top-64 at T = 1 (teacher-forced "
-                    f"features): {log[-1]['held_out_alpha']:.3f}")
-    print(f"EAGLE head written to {write_eagle(eagle, Path(args.out or EAGLE_DIR), card)}")
+    card.setdefault("training", _eagle_training_md(train_data, shards, state, cfg, log))
+    card.setdefault("metrics", _eagle_metrics_md(log[-1], live))
+    print(f"EAGLE head written to {write_eagle(eagle, out, card)}")
+    # the numbers behind the card, committed beside it
+    (out / "train_log.jsonl").write_text((run / "log.jsonl").read_text())
+    if live:
+        (out / "live.json").write_text(json.dumps(live, indent=2) + "\n")
+
+
+def _eagle_training_md(train_data, shards, state, cfg, log) -> str:
+    depths = sorted(int(k.rsplit("_", 1)[1]) for k in log[-1] if k.startswith("held_out_alpha_"))
+    start = (f"from the weights in `{cfg.init}`, " if cfg.init else "from the identity, ")
+    return (f"{len(train_data):,} of the draft's target-written answers ({train_data.n_answer_tokens:,} "
+            f"answer tokens, {len(shards)} shards), the target's last hidden state at every position "
+            f"cached once; {start}{state['step']} steps of {cfg.tokens_per_step} tokens, each "
+            f"unrolled {cfg.depth} step(s) deep (training-time test; loss weight of step s: "
+            f"{cfg.depth_decay:g}^(s-1)), lr {cfg.lr:g}, seed {cfg.seed}, {log[-1]['seconds'] / 60:.0f} min "
+            "wall-clock on one CPU thread of a shared 2-core machine.\n\nHeld-out alpha (T = 1, over the teacher's top-64) along the "
+            "target's own held-out answers, with the head's own predicted features fed back from step 2 "
+            "on (an offline proxy of live alpha at each draft position; `train_log.jsonl`):\n\n"
+            "| step | tokens seen | " + " | ".join(f"step {d}" for d in depths) + " |\n|---|---|"
+            + "---|" * len(depths) + "\n" + "\n".join(
+                f"| {r['step']} | {r.get('tokens_seen', 0):,} | " + " | ".join(
+                    f"{r[f'held_out_alpha_{d}']:.3f}" for d in depths) + " |" for r in log))
+
+
+def _eagle_metrics_md(last: dict, live: list[dict]) -> str:
+    from .live import markdown_table
+
+    text = (f"Teacher-forced held-out alpha over the teacher's top-64 at T = 1: "
+            f"{last['held_out_alpha']:.3f}.")
+    if live:
+        r = live[0]
+        text += ("\n\nLive alpha per draft position (accepted / checked while speculating with "
+                 f"`specviz.speculate`, K = {r['k']}, {r['prompts']} held-out prompts "
+                 f"`prompts.held_out_prompts()[{r['prompt_indices'][0]}:{r['prompt_indices'][1]}]`, "
+                 f"{r['max_new_tokens']} new tokens each, seeds {r['seed']}..; ± one standard error; "
+                 "checked proposals in brackets; `live.json`, from `python -m specviz.distill live`):\n\n"
+                 + markdown_table(live))
+    return text
+
+
+def cmd_live(args) -> None:
+    """Live alpha per draft position while speculating on held-out prompts (JSON)."""
+    from ..drafters import ModelDrafter
+    from ..models import load_pair
+    from . import prompts
+    from .live import live_alpha
+
+    pair = load_pair(device="cpu", dtype="float32")
+    if args.drafter == "eagle":
+        if args.checkpoint:
+            from ..eagle import EagleDrafter
+            from .eagle_train import load_trained
+
+            drafter = EagleDrafter(load_trained(pair.target, Path(args.checkpoint)), name="eagle-head")
+        else:
+            drafter = pair.with_drafter("eagle").drafter
+    else:
+        draft = pair.draft
+        if args.checkpoint:
+            draft, _, _ = _load_run(Path(args.checkpoint), pair.target)
+        drafter = ModelDrafter(draft, name="specviz-draft")
+    # held-out topics; the first `--skip` prompts are the held-out *answers* used for model selection
+    chosen = prompts.held_out_prompts()[args.skip:args.skip + args.prompts]
+    results = []
+    for temperature in args.temperature:
+        result = live_alpha(pair, drafter, chosen, k=args.k, temperature=temperature,
+                            max_new_tokens=args.max_new_tokens, seed=args.seed)
+        result |= {"source": args.checkpoint or "shipped", "prompt_indices": [args.skip, args.skip + len(chosen)]}
+        results.append(result)
+        print(json.dumps({k: v for k, v in result.items() if k != "per_position"}))
+        print("  per position:", [round(p["alpha"], 3) for p in result["per_position"]])
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
 
 
 def cmd_all(args) -> None:
@@ -192,6 +306,8 @@ def _data_args(p) -> None:
     p.add_argument("--top-k", type=int, default=64, help="teacher logits kept per position")
     p.add_argument("--held-out", type=int, default=256, help="held-out prompts to answer")
     p.add_argument("--self-instruct", type=int, default=4000, help="self-written prompts to make")
+    p.add_argument("--shards", type=int, default=None, help="stop after this many shards of task "
+                   "answers (the rest can follow later: rerun without it)")
 
 
 def _train_args(p) -> None:
@@ -201,15 +317,49 @@ def _train_args(p) -> None:
     p.add_argument("--steps", type=int, default=4000)
     p.add_argument("--tokens-per-step", type=int, default=4096)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup-steps", type=int, default=100)
     p.add_argument("--tv-weight", type=float, default=1.0, help="weight of (1 - alpha) in the loss")
+    p.add_argument("--init", default=None, help="start from these weights (e.g. the shipped "
+                   "specviz/assets/draft/model.safetensors)")
+
+
+def _eval_args(p) -> None:
+    p.add_argument("--shipped", action="store_true", help="evaluate the shipped draft instead of "
+                   "the run's checkpoint (written to eval-shipped.json)")
+    p.add_argument("--no-costs", action="store_true", help="skip the timing of c and verify costs")
 
 
 def _eagle_args(p) -> None:
     p.add_argument("--head-size", type=int, default=8192)
     p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--depth", type=int, default=4, help="steps unrolled in training: the head "
+                   "feeds on its own predictions from step 2 on, as when it drafts (1 = EAGLE-1)")
+    p.add_argument("--depth-decay", type=float, default=1.0, help="loss weight of step s: decay^(s-1)")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup-steps", type=int, default=100)
+    p.add_argument("--tokens-per-step", type=int, default=4096)
+    p.add_argument("--init", default=None, help="start from these head weights (e.g. the shipped "
+                   "specviz/assets/eagle/model.safetensors)")
+    p.add_argument("--eval-every", type=int, default=200, help="held-out evaluation every N steps")
+    p.add_argument("--run", default="eagle", help="training folder inside --work (default: eagle)")
+    p.add_argument("--no-export", action="store_true", help="train only; do not write the head")
+    p.add_argument("--live", nargs="*", default=[], help="JSON files of `live` results for the model card")
     p.add_argument("--max-shards", type=int, default=None,
                    help="train on at most this many shards, spread evenly over the data (the "
                         "target's features cost one forward pass per token: ~15 s per shard on 2 cores)")
+
+
+def _live_args(p) -> None:
+    p.add_argument("--drafter", choices=("draft", "eagle"), default="eagle")
+    p.add_argument("--checkpoint", default=None, help="a training run's folder (draft: the work "
+                   "folder) or checkpoint.pt (eagle); default: the shipped model")
+    p.add_argument("--k", type=int, default=4)
+    p.add_argument("--temperature", type=float, nargs="+", default=[1.0, 0.0])
+    p.add_argument("--prompts", type=int, default=32, help="held-out prompts to speculate on")
+    p.add_argument("--skip", type=int, default=256, help="held-out prompts to skip (those answered "
+                   "by `data` for teacher-forced evaluation)")
+    p.add_argument("--max-new-tokens", type=int, default=96)
+    p.add_argument("--out", default=None, help="JSON file for the results")
 
 
 def _out_arg(p) -> None:
@@ -223,10 +373,12 @@ def main(argv=None) -> int:
     commands = {
         "data": (cmd_data, "sample the target's answers and cache its top-k logits", [_data_args]),
         "train": (cmd_train, "distil the draft from the cached teacher logits", [_train_args]),
-        "eval": (cmd_eval, "exact alpha on held-out answers, and c", []),
+        "eval": (cmd_eval, "exact alpha on held-out answers, and c", [_eval_args]),
         "export": (cmd_export, "write the draft and its model card into specviz/assets/draft", [_out_arg]),
-        "all": (cmd_all, "data, train, eval and export in a row", [_data_args, _train_args, _out_arg]),
+        "all": (cmd_all, "data, train, eval and export in a row", [_data_args, _train_args, _eval_args, _out_arg]),
         "eagle": (cmd_eagle, "train and export the EAGLE-style head (after `data`)", [_eagle_args, _out_arg]),
+        "live": (cmd_live, "live alpha per draft position while speculating on held-out prompts", [_live_args]),
+        "pack": (cmd_pack, "write the answers' token ids into specviz/data/distill", [_out_arg]),
     }
     for name, (func, text, groups) in commands.items():
         p = sub.add_parser(name, help=text, description=text)

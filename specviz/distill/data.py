@@ -172,3 +172,102 @@ def self_instruct(model, tokenizer, n: int, out_file: Path, batch_size: int = 64
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text("\n".join(found) + "\n")
     return found
+
+
+# ---- the answers' token ids, committed so a retrain needs no regeneration ----
+
+def pack_ids(shards: list[Path], out_file: Path) -> dict:
+    """Write the token ids of ``shards`` (prompt + answer, no logits) into one small ``.npz``.
+
+    Tokens are stored as uint16 (SmolLM2's 49,152 ids fit), with each sequence's length, prompt
+    length, sampling temperature and the number of sequences of each shard, so
+    :func:`rebuild_shards` can write the same shards back with the teacher's logits.
+    """
+    import numpy as np
+
+    batches = [Batch.load(path) for path in shards]
+    tokens = torch.cat([b.tokens for b in batches]) if batches else torch.zeros(0, dtype=torch.int32)
+    if len(tokens) and (tokens.min() < 0 or tokens.max() > np.iinfo(np.uint16).max):
+        raise ValueError("token ids do not fit in uint16: this packing is for vocabularies < 65,536")
+    arrays = dict(
+        tokens=tokens.numpy().astype(np.uint16),
+        seq_lens=torch.cat([b.seq_lens for b in batches]).numpy().astype(np.int32),
+        prompt_lens=torch.cat([b.prompt_lens for b in batches]).numpy().astype(np.int32),
+        temperatures=torch.cat([b.temperatures for b in batches]).numpy().astype(np.float32),
+        shard_sizes=np.array([len(b.seq_lens) for b in batches], dtype=np.int32),
+    )
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_file.with_name(out_file.stem + ".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    tmp.replace(out_file)
+    return {"sequences": int(len(arrays["seq_lens"])), "shards": len(batches),
+            "answer_tokens": int((arrays["seq_lens"] - arrays["prompt_lens"]).sum())}
+
+
+def packed_shards(packed_file: Path) -> list[dict]:
+    """The sequences of each shard of a packed file: [{"seqs", "prompt_lens", "temperatures"}]."""
+    import numpy as np
+
+    with np.load(packed_file) as z:
+        tokens, seq_lens, prompt_lens = z["tokens"].astype(np.int64), z["seq_lens"], z["prompt_lens"]
+        temps, sizes = z["temperatures"], z["shard_sizes"]
+    if int(seq_lens.sum()) != len(tokens) or int(sizes.sum()) != len(seq_lens):
+        raise ValueError(f"{packed_file} is inconsistent (lengths do not add up): regenerate it "
+                         "with `python -m specviz.distill pack`")
+    starts = np.concatenate([[0], np.cumsum(seq_lens)])
+    seqs = [tokens[starts[i]:starts[i + 1]].tolist() for i in range(len(seq_lens))]
+    out, first = [], 0
+    for size in sizes.tolist():
+        out.append({"seqs": seqs[first:first + size], "prompt_lens": prompt_lens[first:first + size].tolist(),
+                    "temperatures": temps[first:first + size].tolist()})
+        first += size
+    return out
+
+
+@torch.no_grad()
+def teacher_batch(model, seqs: list[list[int]], prompt_lens: list[int], temperatures: list[float],
+                  top_k: int = 64, chunk: int = 2048) -> Batch:
+    """The teacher's top-k logits at every answer token of given sequences (one forward pass).
+
+    The same numbers :func:`sample_batch` records while sampling, recomputed teacher-forced
+    (equal up to float rounding): what rebuilds the cache from committed token ids.
+    """
+    device = next(model.parameters()).device
+    width = max(len(s) for s in seqs)
+    x = torch.zeros((len(seqs), width), dtype=torch.long)
+    for r, s in enumerate(seqs):
+        x[r, :len(s)] = torch.tensor(s)
+    hidden = model.model(input_ids=x.to(device)).last_hidden_state  # right padding: causal, no mask
+    # the logits that produced answer token t sit one position earlier: plen-1 .. L-2
+    rows = torch.cat([torch.full((len(s) - p,), r) for r, (s, p) in enumerate(zip(seqs, prompt_lens))])
+    cols = torch.cat([torch.arange(p - 1, len(s) - 1) for s, p in zip(seqs, prompt_lens)])
+    top_k = min(top_k, model.config.vocab_size)
+    ids, vals, lses = [], [], []
+    for start in range(0, len(rows), chunk):  # a [positions, 49152] block at a time
+        h = hidden[rows[start:start + chunk].to(device), cols[start:start + chunk].to(device)]
+        logits = model.lm_head(h).float()
+        v, i = logits.topk(top_k, dim=-1)
+        ids.append(i.cpu())
+        vals.append(v.cpu())
+        lses.append(logits.logsumexp(-1).cpu())
+    return Batch(tokens=torch.tensor([t for s in seqs for t in s], dtype=torch.int32),
+                 seq_lens=torch.tensor([len(s) for s in seqs], dtype=torch.int32),
+                 prompt_lens=torch.tensor(prompt_lens, dtype=torch.int32),
+                 temperatures=torch.tensor(temperatures, dtype=torch.float32),
+                 topk_ids=torch.cat(ids).to(torch.int32), topk_logits=torch.cat(vals).to(torch.float16),
+                 lse=torch.cat(lses).float())
+
+
+def rebuild_shards(model, packed_file: Path, out_dir: Path, top_k: int = 64, desc: str = "teacher") -> int:
+    """Write the shards of a packed file that are missing in ``out_dir`` (resumable).
+
+    Returns the number of shards the packed file covers; shards after them, if any, are then
+    generated by :func:`write_shards` (shard i always holds the same prompts).
+    """
+    shards = packed_shards(packed_file)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for i, shard in enumerate(tqdm(shards, desc=desc, unit="shard")):
+        path = out_dir / f"shard-{i:05d}.pt"
+        if not path.exists():
+            teacher_batch(model, shard["seqs"], shard["prompt_lens"], shard["temperatures"], top_k).save(path)
+    return len(shards)

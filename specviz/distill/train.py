@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -40,7 +41,9 @@ class TrainConfig:
     tv_weight: float = 1.0
     weight_decay: float = 0.0
     eval_every: int = 200
+    save_every: int = 50     # checkpoints between evaluations (a killed run loses less)
     seed: int = 0
+    init: str | None = None  # start from these draft weights (a shipped model.safetensors)
 
 
 class TeacherData:
@@ -201,6 +204,8 @@ def train(target, train_data: TeacherData, held_out: TeacherData, cfg: TrainConf
     ckpt_path, log_path = out_dir / "checkpoint.pt", out_dir / "log.jsonl"
     head_ids = head_ids_by_mass(train_data, cfg.head_size, always=[eos_id])
     draft = make_draft(target, cfg, head_ids)
+    if cfg.init:
+        load_draft_weights(draft, Path(cfg.init))
     to_head = vocab_to_head(head_ids, target.config.vocab_size)
     params = [p for p in draft.parameters() if p.requires_grad]
     norm = [draft.model.norm.weight]
@@ -208,12 +213,12 @@ def train(target, train_data: TeacherData, held_out: TeacherData, cfg: TrainConf
     opt = torch.optim.AdamW([{"params": rest, "lr_scale": 1.0}, {"params": norm, "lr_scale": 10.0}],
                             lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95))
     rng = random.Random(cfg.seed)
-    state = resume(ckpt_path, draft, opt, rng)
+    state = resume(ckpt_path, draft, opt, rng, log_path)
     step, seen = state.get("step", 0), state.get("seen", 0)
     (out_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     batches = train_data.batches(cfg.tokens_per_step, rng)
     draft.train()
-    t_start = time.time()
+    t_start = time.time() - state.get("seconds", 0.0)
     bar = tqdm(total=cfg.steps, initial=step, desc="distil", unit="step")
     while step < cfg.steps:
         lr = lr_at(step, cfg)
@@ -235,33 +240,88 @@ def train(target, train_data: TeacherData, held_out: TeacherData, cfg: TrainConf
                       "train_alpha": alpha.item(), "seconds": time.time() - t_start}
             record.update({f"held_out_{k}": v for k, v in evaluate(draft, held_out, to_head).items()})
             checkpoint(ckpt_path, log_path, record, draft, opt, rng, step=step, seen=seen,
-                       head_ids=head_ids)
+                       head_ids=head_ids, seconds=record["seconds"])
             bar.write(json.dumps(record))
+        elif step % cfg.save_every == 0:
+            checkpoint(ckpt_path, log_path, None, draft, opt, rng, step=step, seen=seen,
+                       head_ids=head_ids, seconds=time.time() - t_start)
     bar.close()
     return ckpt_path
 
 
-def resume(path: Path, model, opt, rng: random.Random) -> dict:
+def load_draft_weights(draft, path: Path) -> None:
+    """Load a saved draft's own tensors (``write_draft``'s file) into ``draft``, strictly.
+
+    Its saved head token ids are ignored: the head rows are the target's (frozen), so the layers
+    work with any choice of rows - a warm start may use a bigger head than the saved one.
+    """
+    from safetensors.torch import load_file
+
+    state = load_file(str(path))
+    state.pop("lm_head.ids", None)
+    load_own_state(draft, {k: v.float() for k, v in state.items()}, path)
+
+
+def own_state(model) -> dict[str, torch.Tensor]:
+    """The model's state without its frozen parameters (the target's embedding and head rows)."""
+    frozen = {name for name, p in model.named_parameters(remove_duplicate=False) if not p.requires_grad}
+    return {k: v for k, v in model.state_dict().items() if k not in frozen}
+
+
+def load_own_state(model, state: dict, source) -> None:
+    """Load what :func:`own_state` saved, strictly: every trainable tensor must be there with
+    its shape, and nothing else (a frozen tensor in the file would overwrite the target's)."""
+    frozen = {name for name, p in model.named_parameters(remove_duplicate=False) if not p.requires_grad}
+    stray = sorted(k for k in state if k in frozen)
+    missing, unexpected = model.load_state_dict({k: v for k, v in state.items() if k not in frozen},
+                                                strict=False)
+    missing = sorted(k for k in missing if k not in frozen)
+    if missing or unexpected or stray:
+        raise ValueError(f"{source} does not fit the model: missing {missing}, unexpected "
+                         f"{sorted(unexpected)}, frozen tensors stored {stray}; was it written by "
+                         "another version or for another architecture? Delete it to start over.")
+
+
+def resume(path: Path, model, opt, rng: random.Random, log_path: Path | None = None) -> dict:
     """Restore model, optimiser and data-order state from ``path`` if a run was interrupted.
 
     Returns the checkpoint's other entries (step, ...), or {} for a fresh start. The data order
-    resumes with a fresh shuffle from the saved random state.
+    resumes with a fresh shuffle from the saved random state. ``log_path`` is cut back to the
+    records up to the checkpoint (a run killed after its last checkpoint logs no step twice), or
+    removed on a fresh start.
     """
     if not path.exists():
+        if log_path is not None and log_path.exists():
+            log_path.unlink()
         return {}
     state = torch.load(path, weights_only=False)
-    model.load_state_dict(state.pop("model"), strict=False)
+    load_own_state(model, state.pop("model"), path)
     opt.load_state_dict(state.pop("opt"))
     rng.setstate(state.pop("rng"))
+    if log_path is not None:
+        records = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.exists() else []
+        records = [r for r in records if r["step"] < state["step"]]
+        records += [state["record"]] if state["record"] is not None else []
+        _write_atomic(log_path, "".join(json.dumps(r) + "\n" for r in records).encode())
     return state
 
 
-def checkpoint(path: Path, log_path: Path, record: dict, model, opt, rng, **extra) -> None:
-    """Append ``record`` to the JSON-lines log and save everything needed to resume."""
-    with log_path.open("a") as f:
-        f.write(json.dumps(record) + "\n")
-    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "rng": rng.getstate()} | extra,
-               path)
+def checkpoint(path: Path, log_path: Path, record: dict | None, model, opt, rng, **extra) -> None:
+    """Save everything needed to resume (atomically: a kill never leaves half a file), then
+    append ``record`` to the JSON-lines log (None: a checkpoint between evaluations)."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"model": own_state(model), "opt": opt.state_dict(), "rng": rng.getstate(),
+                "record": record} | extra, tmp)
+    os.replace(tmp, path)
+    if record is not None:
+        with log_path.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def lr_at(step: int, cfg) -> float:

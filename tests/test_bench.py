@@ -1,0 +1,118 @@
+"""The benchmark scripts: README tables regenerate from the committed results, the prepared GPU
+check runs (small, on the CPU), and the helpers that pause other work always resume it."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+sys.path.insert(0, str(BENCH))
+
+import common  # noqa: E402
+import report  # noqa: E402
+
+
+def test_the_readme_tables_are_the_committed_results():
+    # fails if a README number is edited by hand, or a result file changes without the README
+    out = subprocess.run([sys.executable, str(BENCH / "report.py"), "--check", str(ROOT / "README.md")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    blocks = report.BLOCK.findall((ROOT / "README.md").read_text())
+    assert {name for _, name, _, _ in blocks} >= {"threads", "pass-costs", "busy", "prompts"}
+
+
+def test_report_fills_marked_blocks_only_and_names_missing_results(tmp_path):
+    text = ("keep me\n<!-- bench:threads -->\nold\n<!-- /bench:threads -->\n"
+            "<!-- bench:gpu -->\nnone yet\n<!-- /bench:gpu -->\n<!-- bench:busy -->\n<!-- /bench:busy -->\n")
+    new, missing = report.fill_readme(text, {"threads": "| new |", "busy": "| b |"})
+    assert new.startswith("keep me\n<!-- bench:threads -->\n| new |\n<!-- /bench:threads -->")
+    assert "none yet" in new and missing == ["gpu"]
+    assert new.endswith("<!-- bench:busy -->\n| b |\n<!-- /bench:busy -->\n")     # was empty
+
+
+def test_every_committed_result_renders():
+    tables = report.all_tables()
+    for name in ("threads", "pass-costs", "busy", "prompts"):
+        assert name in tables and tables[name].startswith("|"), name
+
+
+def test_the_notebook_prompts_are_the_chosen_ones():
+    from specviz.prompts import DEMO_PROMPT, REPRESENTATIVE
+
+    chosen = json.loads((BENCH / "results" / "prompts.json").read_text())
+    assert REPRESENTATIVE == chosen["chosen"] and DEMO_PROMPT == REPRESENTATIVE[0]
+    pooled = chosen["pooled_alpha_greedy"]
+    alphas = {r["prompt"]: r["alpha_greedy"] for r in chosen["prompts"]}
+    farther = [a for p, a in alphas.items() if p not in REPRESENTATIVE]
+    assert max(abs(alphas[p] - pooled) for p in REPRESENTATIVE) <= min(abs(a - pooled) for a in farther)
+
+
+def _state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0]
+
+
+def test_paused_stops_listed_process_groups_and_always_resumes_them(tmp_path):
+    # fails if a crash inside the block leaves the other job stopped
+    job = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        (tmp_path / "job.pid").write_text(str(job.pid))
+        with pytest.raises(RuntimeError):
+            with common.paused(str(tmp_path)) as groups:
+                assert groups == [job.pid]
+                time.sleep(0.2)
+                assert _state(job.pid) == "T"                 # stopped
+                raise RuntimeError("the benchmark crashed")
+        time.sleep(0.2)
+        assert _state(job.pid) in "SR"                        # running again
+        with common.paused(None) as groups:
+            assert groups == []
+    finally:
+        job.kill()
+        job.wait()
+
+
+def test_paused_also_stops_a_job_registered_after_the_block_started(tmp_path):
+    # fails if the pid directory is read only once (a helper's test run started mid-benchmark
+    # would then share the cores with the timed code)
+    job = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        with common.paused(str(tmp_path), rescan_s=0.05) as groups:
+            (tmp_path / "late.pid").write_text(str(job.pid))
+            deadline = time.monotonic() + 5
+            while _state(job.pid) != "T" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert _state(job.pid) == "T" and groups == [job.pid]
+        time.sleep(0.2)
+        assert _state(job.pid) in "SR"
+    finally:
+        job.kill()
+        job.wait()
+
+
+def test_busy_process_runs_only_inside_the_block():
+    with common.busy_process() as spinner:
+        time.sleep(0.3)
+        assert spinner.poll() is None
+    assert spinner.poll() is not None
+
+
+@pytest.mark.slow
+def test_gpu_check_dry_run_exercises_the_whole_script(tmp_path):
+    out_path = tmp_path / "gpu.json"
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, str(BENCH / "gpu_check.py"), "--dry-run", "--out",
+                          str(out_path)], capture_output=True, text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out_path.read_text())
+    costs = result["pass_costs"]
+    assert result["dry_run"] and costs["preset"] == "laptop CPU (Apple M2)"
+    assert [r["q"] for r in costs["rows"]] == [1, 2, 3, 4, 6, 8, 11, 16]
+    assert costs["c"] > 0 and costs["c_preset"] > 0 and costs["within_tolerance"] is None
+    assert "| q = 16 |" in out.stdout and "| c (draft / target step) |" in out.stdout
+    assert "fitted roofline:" in out.stdout
