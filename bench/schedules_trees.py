@@ -19,7 +19,9 @@ target alone's time per token over the configuration's, both measured in this ru
 
     python bench/schedules_trees.py                      # -> bench/results/schedules_trees.json
     python bench/schedules_trees.py --prompts 2 --max-new-tokens 16 --out /tmp/quick.json
-    python bench/schedules_trees.py --report             # the README's tables from the JSON
+    python bench/schedules_trees.py --pause-pids /work/bg   # pause the jobs listed there while timing
+    python bench/schedules_trees.py --report             # its tables from the JSON
+    python bench/report.py --readme README.md            # the README's tables, with all others
 """
 
 from __future__ import annotations
@@ -114,6 +116,7 @@ def run(args) -> dict:
     for temperature in args.temperatures:
         configs = configurations(temperature)
         traces = {c[0]: [] for c in configs}
+        differ = {c[0]: 0 for c in configs}
         base_seconds = base_tokens = 0
         for i, prompt in enumerate(prompts):
             base = autoregressive(pair, prompt, max_new_tokens=n, temperature=temperature, seed=i)
@@ -125,10 +128,13 @@ def run(args) -> dict:
                                   **kwargs)
                 if temperature == 0 and trace.output_ids != base.output_ids:
                     print(f"  note: {name} differs from greedy on prompt {i} (a near-tie)")
+                    differ[name] += 1
                 traces[name].append(trace)
             print(f"T = {temperature:g}: prompt {i + 1}/{len(prompts)} done", flush=True)
         for name, kind, nodes, _ in configs:
             row = summarize(name, kind, nodes, temperature, traces[name], base_seconds, base_tokens)
+            if temperature == 0:
+                row["differs_from_greedy"] = differ[name]      # prompts whose text was not the target's
             results["rows"].append(row)
             print(f"  {name:40s} alpha {row['alpha'] or 0:.2f}  tok/pass {row['tokens_per_pass']:.2f}"
                   f"  nodes {row['nodes']:5.1f}  verify {row['verify_cost']:.2f}"
@@ -138,36 +144,10 @@ def run(args) -> dict:
 
 
 def tables(data: dict) -> str:
-    """Markdown: schedules beside the best fixed K; chains against trees of the same budget."""
-    rows, out = data["rows"], []
-    out.append("| T | drafting | mean K planned | drafts per pass | alpha | tokens per pass | speed-up |")
-    out.append("|---|---|---|---|---|---|---|")
-    for t in sorted({r["temperature"] for r in rows}):
-        fixed = [r for r in rows if r["temperature"] == t and r["kind"] == "fixed"]
-        top = max(fixed, key=lambda r: r["speedup"])
-        shown = [top | {"name": f"best fixed {top['name']}"}] + \
-            [r for r in rows if r["temperature"] == t and r["kind"] == "schedule"]
-        for r in shown:
-            out.append(f"| {t:g} | {r['name']} | {r['k_mean']:.1f} | {r.get('drafts_per_pass', r['nodes']):.1f} | "
-                       f"{_f(r['alpha'])} | {r['tokens_per_pass']:.2f} | {r['speedup']:.2f}x |")
-    out.append("")
-    out.append("| T | drafts per pass | drafting | draft passes per round | alpha | tokens per pass | "
-               "verify cost (steps) | speed-up |")
-    out.append("|---|---|---|---|---|---|---|---|")
-    for t in sorted({r["temperature"] for r in rows}):
-        for b in BUDGETS:
-            group = [r for r in rows if r["temperature"] == t and r["kind"] in ("chain", "tree", "fixed")
-                     and r["nodes"] == b]
-            for r in sorted(group, key=lambda r: r["kind"] == "tree"):  # the chain first
-                label = r["name"] if r["kind"] == "tree" else f"chain K = {b}"
-                out.append(f"| {t:g} | {b} | {label} | {r['draft_passes_per_round']:.1f} | "
-                           f"{_f(r['alpha'])} | {r['tokens_per_pass']:.2f} | {r['verify_cost']:.2f} | "
-                           f"{r['speedup']:.2f}x |")
-    return "\n".join(out)
+    """The README's two tables (rendered by bench/report.py, as every README table)."""
+    from report import schedules_table, trees_table
 
-
-def _f(x) -> str:
-    return "-" if x is None else f"{x:.2f}"
+    return schedules_table(data) + "\n\n" + trees_table(data)
 
 
 def main(argv=None) -> int:
@@ -191,8 +171,10 @@ def main(argv=None) -> int:
         print(tables(data))
         return 0
     start = time.perf_counter()
-    with paused(args.pause_pids):
+    with paused(args.pause_pids) as groups:
         data = run(args)
+    data["paused"] = (f"the jobs registered in {args.pause_pids} paused while timing ({len(groups)} "
+                      "at the start)") if args.pause_pids else "nothing paused"
     data["seconds"] = time.perf_counter() - start
     from common import write
 
