@@ -22,13 +22,13 @@ SCHEDULES = ("constant", "heuristic", "heuristic_transient")
 
 @dataclass(frozen=True)
 class AssistedRun:
-    """One ``generate(assistant_model=...)`` call: the new tokens; per round the K the schedule
-    held and the K drafted with; the K left in the assistant's config afterwards (what the next
-    call starts from under "heuristic")."""
+    """One ``generate(assistant_model=...)`` call: the new tokens (a tuple, as a trace's
+    ``output_ids``); per round the K the schedule held and the K drafted with; the K left in the
+    assistant's config afterwards (what the next call starts from under "heuristic")."""
 
-    tokens: list[int]
-    k_schedule: list[int]
-    k_used: list[int]
+    tokens: tuple[int, ...]
+    k_schedule: tuple[int, ...]
+    k_used: tuple[int, ...]
     carried: int
 
 
@@ -59,7 +59,7 @@ def assisted_generate(pair, prompt_ids: list[int], max_new_tokens: int, schedule
             model.generation_config.pad_token_id = None
         cg.AssistedCandidateGenerator.get_candidates = hooked
         cg.is_sklearn_available = lambda: False
-        ids = torch.tensor([prompt_ids], device=pair.target.device)
+        ids = torch.tensor([list(prompt_ids)], device=pair.target.device)
         out = pair.target.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
                                    assistant_model=pair.draft, max_new_tokens=max_new_tokens,
                                    min_new_tokens=0)
@@ -71,5 +71,5 @@ def assisted_generate(pair, prompt_ids: list[int], max_new_tokens: int, schedule
             model.generation_config.pad_token_id = pad
         (config.num_assistant_tokens, config.num_assistant_tokens_schedule,
          config.assistant_confidence_threshold) = old
-    return AssistedRun(out[0, len(prompt_ids):].tolist(), [s for s, _ in seen],
-                       [u for _, u in seen], carried)
+    return AssistedRun(tuple(out[0, len(prompt_ids):].tolist()), tuple(s for s, _ in seen),
+                       tuple(u for _, u in seen), carried)

@@ -241,7 +241,7 @@ def _draft_argmax(draft, prompt_ids, output_ids) -> list[int]:
 
     if draft is None:
         raise ValueError("Oracle.greedy needs a pair with a draft model")
-    ids = torch.tensor([prompt_ids + output_ids], device=next(draft.parameters()).device)
+    ids = torch.tensor([list(prompt_ids) + list(output_ids)], device=next(draft.parameters()).device)
     with torch.no_grad():
         logits = draft(input_ids=ids).logits[0]
     return logits[len(prompt_ids) - 1:-1].argmax(-1).tolist()

@@ -155,7 +155,7 @@ def test_sampling_with_a_schedule_stays_exact(schedule):
     from scipy.stats import chi2, ncx2
 
     from specviz.rule import distribution
-    from test_exactness import exact_prefix_probabilities
+    from test_trees import exact_prefix_probabilities
 
     pair, prompt, length = tiny_pair(vocab=4, noise=0.6, sharpness=0.5), [1, 2], 4
     outputs = [tuple(speculate(pair, prompt, k=schedule, max_new_tokens=length, temperature=1.0,

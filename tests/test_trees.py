@@ -23,12 +23,17 @@ from specviz.rule import distribution, sample
 from specviz.tree import Eagle2, TreeDrafter, TreeShape, grow_tree
 from specviz.tree_engine import keep_path, verify_pass
 from specviz.tree_rule import expected_accepted, verify_tree, verify_tree_greedy
+from exact_laws import TargetLaw, target_law
 from test_engine import hf_greedy
-from test_exactness import exact_prefix_probabilities
 from tiny_models import tiny_pair
 
 SIGNIFICANCE = 1e-5
 V = 4
+
+
+def exact_prefix_probabilities(model, prompt, length, temperature):
+    """P(the first ``length`` output tokens = s) for every s, from the target by enumeration."""
+    return target_law(TargetLaw(model, temperature), prompt, length)
 
 
 # --- the rule on hand-made trees ------------------------------------------------------------
