@@ -183,6 +183,60 @@ def notebooks_table(data: dict) -> str:
                                f"{_where(data)}.*")
 
 
+# ---- schedules and token trees (bench/schedules_trees.py) -------------------------------------
+
+def _f(x) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def _setup(data: dict) -> str:
+    greedy = data.get("target_ms_per_token_T0")
+    alone = f"; the target alone {greedy:.0f} ms per token greedy" if greedy else ""
+    differ = [r for r in data["rows"] if r.get("differs_from_greedy")]
+    if any("differs_from_greedy" in r for r in data["rows"]):
+        alone += ("; every greedy run wrote the target's own greedy text" if not differ else
+                  "; greedy text differed from the target's (a float near-tie) in " +
+                  ", ".join(f"{r['name']} ({r['differs_from_greedy']} prompt(s))" for r in differ))
+    return (f"\n\n*{data['prompts']} held-out prompts x {data['max_new_tokens']} tokens, "
+            f"{data['dtype']}, {data['threads']} thread(s), every configuration on each prompt in "
+            f"turn{alone}; {data.get('paused', 'pausing not recorded')}; {_where(data)}.*")
+
+
+def schedules_table(data: dict) -> str:
+    """Each schedule beside the best fixed K of the same run, per temperature."""
+    rows = data["rows"]
+    lines = ["| T | drafting | mean K planned | drafts per pass | alpha | tokens per pass | speed-up |",
+             "|---|---|---|---|---|---|---|"]
+    for t in sorted({r["temperature"] for r in rows}):
+        fixed = [r for r in rows if r["temperature"] == t and r["kind"] == "fixed"]
+        top = max(fixed, key=lambda r: r["speedup"])
+        shown = [top | {"name": f"best fixed {top['name']}"}] + \
+            [r for r in rows if r["temperature"] == t and r["kind"] == "schedule"]
+        for r in shown:
+            lines.append(f"| {t:g} | {r['name']} | {r['k_mean']:.1f} | "
+                         f"{r.get('drafts_per_pass', r['nodes']):.1f} | {_f(r['alpha'])} | "
+                         f"{r['tokens_per_pass']:.2f} | {r['speedup']:.2f}x |")
+    return "\n".join(lines)
+
+
+def trees_table(data: dict) -> str:
+    """Chains against trees with the same number of drafts per target pass, per temperature."""
+    rows = data["rows"]
+    budgets = sorted({r["nodes"] for r in rows if r["kind"] == "tree"})
+    lines = ["| T | drafts per pass | drafting | draft passes per round | alpha | tokens per pass | "
+             "verify cost (steps) | speed-up |", "|---|---|---|---|---|---|---|---|"]
+    for t in sorted({r["temperature"] for r in rows}):
+        for b in budgets:
+            group = [r for r in rows if r["temperature"] == t and r["nodes"] == b
+                     and r["kind"] in ("chain", "tree", "fixed")]
+            for r in sorted(group, key=lambda r: r["kind"] == "tree"):       # the chain first
+                label = r["name"] if r["kind"] == "tree" else f"chain K = {b}"
+                lines.append(f"| {t:g} | {b} | {label} | {r['draft_passes_per_round']:.1f} | "
+                             f"{_f(r['alpha'])} | {r['tokens_per_pass']:.2f} | "
+                             f"{r['verify_cost']:.2f} | {r['speedup']:.2f}x |")
+    return "\n".join(lines) + _setup(data)
+
+
 def gpu_table(data: dict) -> str:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from gpu_check import table
@@ -191,9 +245,11 @@ def gpu_table(data: dict) -> str:
 
 
 TABLES = {"threads": threads_table, "pass-costs": pass_costs_table, "busy": busy_table,
-          "prompts": prompts_table, "gpu": gpu_table, "notebooks": notebooks_table}
+          "prompts": prompts_table, "gpu": gpu_table, "schedules": schedules_table,
+          "trees": trees_table, "notebooks": notebooks_table}
 FILES = {"threads": "threads", "pass-costs": "pass_costs", "busy": "busy", "prompts": "prompts",
-         "gpu": "gpu", "notebooks": "notebooks"}
+         "gpu": "gpu", "schedules": "schedules_trees", "trees": "schedules_trees",
+         "notebooks": "notebooks"}
 
 
 # Tables that may honestly be absent: what the README says until they are measured.

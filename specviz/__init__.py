@@ -33,10 +33,14 @@ _EXPORTS = {
     "SpeedupCalculator": "widgets_exam", "Quiz": "widgets_exam", "export_html": "html",
     "plot_round": "plots", "PromptLookupDrafter": "drafters", "EagleDrafter": "eagle",
     "CostModel": "costs", "price": "costs", "measure_pass_costs": "costs",
+    "Constant": "schedules", "Heuristic": "schedules", "Confidence": "schedules",
+    "Oracle": "schedules", "TreeShape": "tree", "Eagle2": "tree", "speculate_tree": "tree_engine",
 }
 _MODULES = ("theory", "solutions", "exam", "trace", "engine", "models", "drafters", "eagle", "sweep",
             "analysis", "plots", "plots_theory", "plots_interactive", "widgets", "html", "replay",
-            "simulate", "console", "costs", "hardware", "timings", "prompts", "plots_costs")
+            "simulate", "console", "costs", "hardware", "timings", "prompts", "plots_costs",
+            "schedules", "tree", "tree_rule", "tree_engine", "html_tree", "plots_schedule",
+            "hf_assisted")
 
 __all__ = sorted(_EXPORTS) + ["theory", "solutions", "exam"]
 

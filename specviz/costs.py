@@ -264,7 +264,7 @@ class PricedRun:
 def price(trace, costs: CostModel) -> PricedRun:
     """The recorded decisions of ``trace`` priced under ``costs``.
 
-    Round r feeds its verify pass q = proposals + 1 tokens after prompt + r.start - 1 cached
+    Round r feeds its verify pass q = drafts + 1 tokens (a tree: nodes + 1) after prompt + r.start - 1 cached
     ones and makes one draft call per recorded draft time; target-only decoding of the same
     tokens costs one one-token pass each. The speed-up compares the two priced the same way.
     With ``CostModel.fixed(0, 1)`` it is exactly tokens per target call.
@@ -276,7 +276,7 @@ def price(trace, costs: CostModel) -> PricedRun:
     for r in trace.rounds:
         ctx = prompt - 1 + r.start
         draft = sum(costs.draft_seconds(ctx + j) for j in range(len(r.draft_seconds)))
-        verify = costs.target_seconds(len(r.proposals) + 1, ctx)
+        verify = costs.target_seconds(r.n_drafted + 1, ctx)      # a tree: every node checked
         rounds.append(PricedRound(r.index, draft, verify, len(r.committed)))
     steps = tuple(costs.target_seconds(1, prompt - 1 + i) for i in range(len(trace.output_ids)))
     prefill = costs.target_seconds(prompt - 1, 0) if prompt > 1 else 0.0

@@ -108,7 +108,7 @@ class PassCosts:
 
 
 def measure_pass_costs(pair, qs=(1, 2, 4, 8, 16), context: int = 64, repeats: int = 9,
-                       warmup: int = 2, seed: int = 0) -> PassCosts:
+                       warmup: int = 2, seed: int = 0, progress=None) -> PassCosts:
     """Time target passes over each q of ``qs`` (1 always included) after a KV cache of
     ``context`` tokens, and one step of the pair's proposer, ``repeats`` times each.
 
@@ -116,7 +116,8 @@ def measure_pass_costs(pair, qs=(1, 2, 4, 8, 16), context: int = 64, repeats: in
     the cache is cropped back after every pass. ``warmup`` untimed rounds come first, and every
     repeat visits the widths in a new random order, so a slow spell of a shared machine does
     not land on one q. A draft step is the proposer's second call after starting on the
-    context (the first feeds what is pending).
+    context (the first feeds what is pending). ``progress(done, total)``, if given, is called
+    after each round over the widths (a notebook's progress bar, e.g. tqdm's ``update``).
     """
     import torch
 
@@ -159,7 +160,8 @@ def measure_pass_costs(pair, qs=(1, 2, 4, 8, 16), context: int = 64, repeats: in
     order = random.Random(seed)
     timed = {q: [] for q in qs}
     drafts = []
-    shown = auto_bar(warmup + repeats, f"timing passes of {len(qs)} widths")
+    shown = auto_bar(warmup + repeats, f"timing passes of {len(qs)} widths",
+                     False if progress is not None else None)   # the caller's bar, or ours
     for rep in range(warmup + repeats):
         shuffled = list(qs)
         order.shuffle(shuffled)
@@ -171,6 +173,8 @@ def measure_pass_costs(pair, qs=(1, 2, 4, 8, 16), context: int = 64, repeats: in
         if rep >= warmup:
             drafts.append(seconds)
         shown.update(1)
+        if progress is not None:
+            progress(rep + 1, warmup + repeats)
     shown.close()
     return PassCosts(target_name=pair.target_name, draft_name=getattr(drafter, "name", None),
                      device=str(pair.device), dtype=str(pair.dtype).removeprefix("torch."),

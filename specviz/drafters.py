@@ -46,7 +46,11 @@ class Drafter(Protocol):
 
     def propose(self, committed: list[int], k: int, temperature: float, rng, eos: set[int]) -> DraftProposal:
         """Propose up to ``k`` tokens after ``committed`` (prompt + output so far), drawing
-        uniforms from ``rng.random()`` only; stop after an end-of-sequence token."""
+        uniforms from ``rng.random()`` only; stop after an end-of-sequence token.
+
+        A drafter may also take ``stop=``: a function of the largest probability of the
+        distribution a token was drawn from, true when drafting should stop after that token
+        (a confidence schedule, :class:`specviz.schedules.Confidence`)."""
 
     def observe(self, features: torch.Tensor | None) -> None:
         """The target's hidden states of the positions it just verified (before the rollback);
@@ -71,7 +75,7 @@ class ModelDrafter(Drafter):
         self.cached = CachedModel(self.model, self.name)
         self.cached.extend(prompt_ids[:-1], keep=1)
 
-    def propose(self, committed, k, temperature, rng, eos) -> DraftProposal:
+    def propose(self, committed, k, temperature, rng, eos, stop=None) -> DraftProposal:
         tokens, rows, seconds = [], [], []
         pending = committed[self.cached.length:]
         for _ in range(k):
@@ -85,7 +89,7 @@ class ModelDrafter(Drafter):
             seconds.append(time.perf_counter() - t0)
             tokens.append(token)
             rows.append(probs)
-            if token in eos:
+            if token in eos or (stop is not None and stop(float(probs.max()))):
                 break
             pending = [token]
         return DraftProposal(tokens, _stack(rows, self.model.config.vocab_size), seconds)
@@ -120,7 +124,8 @@ class PromptLookupDrafter(Drafter):
     def start(self, prompt_ids: list[int], features=None) -> None:
         pass  # stateless: every proposal searches the committed tokens afresh
 
-    def propose(self, committed, k, temperature, rng, eos) -> DraftProposal:
+    def propose(self, committed, k, temperature, rng, eos, stop=None) -> DraftProposal:
+        # a point mass has top probability 1: a confidence stop never fires
         t0 = time.perf_counter()
         tokens = self.lookup(committed, k)
         for i, token in enumerate(tokens):

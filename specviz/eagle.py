@@ -90,7 +90,7 @@ class EagleDrafter(Drafter):
         rollback(self.cache, self.n_true)
 
     @torch.no_grad()
-    def propose(self, committed, k, temperature, rng, eos) -> DraftProposal:
+    def propose(self, committed, k, temperature, rng, eos, stop=None) -> DraftProposal:
         tokens, rows, seconds = [], [], []
         if len(committed) < 2 or k == 0:  # no target feature yet: the target decodes alone
             return DraftProposal([], _stack([], self.head.head.vocab_size), [])
@@ -109,7 +109,7 @@ class EagleDrafter(Drafter):
             seconds.append(time.perf_counter() - t0)
             tokens.append(token)
             rows.append(probs)
-            if token in eos:
+            if token in eos or (stop is not None and stop(float(probs.max()))):
                 break
             feats, nxt = predicted, torch.tensor([[token]], device=feats.device)
         return DraftProposal(tokens, _stack(rows, self.head.head.vocab_size), seconds)

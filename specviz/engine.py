@@ -13,6 +13,10 @@ One round of :func:`speculate` (Leviathan et al. 2023, Algorithm 1):
 As in transformers' assisted decoding, a round drafts at most (tokens still allowed - 1), so no
 draft call is spent on a token the budget would cut; each round records the k it drafted with.
 
+``k`` may be a schedule (:mod:`specviz.schedules`): it plans each round's K from the finished
+rounds, and each round records the K it drafted with and why. ``tree=`` verifies a token tree per
+round instead of a chain (:mod:`specviz.tree_engine`).
+
 Steps 3-4 are :func:`specviz.rule.verify`, a pure function; the records are written by
 :class:`specviz.recorder.Recorder`. At temperature 0 the rule becomes greedy: a proposal passes
 iff it is the target's argmax, and the output is the target's own greedy decoding - up to
@@ -36,30 +40,41 @@ from .models import ModelPair
 from .progress import auto_bar
 from .recorder import Recorder, top_ids  # noqa: F401  (top_ids: kept importable from here)
 from .rule import distribution, sample, verify, verify_greedy
+from .schedules import Constant, Schedule, as_schedule
 from .tokens import decode, encode_prompt, eos_ids
 from .trace import Trace
 
 
-def speculate(pair: ModelPair, prompt, k: int = 5, max_new_tokens: int = 64,
+def speculate(pair: ModelPair, prompt, k: int | Schedule = 5, max_new_tokens: int = 64,
               temperature: float = 1.0, seed: int = 0, chat: bool = True,
-              drafter: Drafter | None = None, on_round=None, progress: bool | None = None) -> Trace:
+              drafter: Drafter | None = None, tree=None, on_round=None,
+              progress: bool | None = None) -> Trace:
     """Generate with speculative decoding and record every decision.
 
     ``prompt`` is a string (chat template applied when ``chat`` and the tokenizer has one) or
     a list of token ids. Randomness comes only from ``random.Random(seed)``: the same call gives
     the same trace. ``drafter`` replaces the pair's draft model (see :mod:`specviz.drafters`).
+    ``k``: an integer, or a schedule that plans each round's K (:mod:`specviz.schedules`).
+    ``tree``: a :class:`~specviz.tree.TreeShape` or :class:`~specviz.tree.Eagle2` - draft and
+    verify a token tree each round (:func:`specviz.tree_engine.speculate_tree`; ``k`` unused).
     ``on_round(round)`` is called with each :class:`~specviz.trace.Round` as soon as it is
     decided and recorded (``make demo`` prints it then), before the next round drafts.
     ``progress``: a bar over the tokens (None: only in a Jupyter kernel, see
     :func:`specviz.progress.auto_bar`).
     """
-    _check_args(k=k, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
+    if tree is not None:
+        from .tree_engine import speculate_tree
+        if drafter is not None:
+            raise ValueError("tree= grows its tree with the pair's draft model; drop drafter=")
+        return speculate_tree(pair, prompt, tree, max_new_tokens, temperature, seed, chat)
+    schedule = as_schedule(k)
+    _check_args(k=1, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
     run = _Run(pair, prompt, chat, temperature, seed)
     drafter = _check_drafter(drafter or pair.drafter or ModelDrafter(pair.draft, name=pair.draft_name))
     eos, greedy, features = run.eos, temperature == 0, drafter.needs_target_features
     target = CachedModel(pair.target, pair.target_name)
     output, rounds, stop = [], [], "max_new_tokens"
-    shown = auto_bar(max_new_tokens, f"speculate, K = {k}", progress)
+    shown = auto_bar(max_new_tokens, f"speculate, K = {k}" if isinstance(k, int) else "speculate", progress)
     start = time.perf_counter()
     # 0. Prefill: the target's cache holds every committed token but the newest one.
     _, hidden = target.extend(run.prompt_ids[:-1], keep=1, features=features)
@@ -67,13 +82,19 @@ def speculate(pair: ModelPair, prompt, k: int = 5, max_new_tokens: int = 64,
     _sync(pair)
     prefill = time.perf_counter() - start
 
+    schedule.begin()
     while len(output) < max_new_tokens:
         committed = run.prompt_ids + output
-        # 1. Draft: x_1..x_n ~ p_draft, one by one (n <= k: a drafter stops after EOS). The
-        #    round yields at most n + 1 tokens, so n never exceeds what the budget can take.
-        k_round = min(k, max_new_tokens - len(output) - 1)
-        draft = drafter.propose(committed, k_round, temperature, run.rng, eos)
+        # 1. Draft: x_1..x_n ~ p_draft, one by one (n <= k: a drafter stops after EOS). K comes
+        #    from the schedule (finished rounds only); the round yields at most n + 1 tokens, so
+        #    n never exceeds what the budget can take.
+        planned, why = schedule.plan(rounds)
+        k_round = min(planned, max_new_tokens - len(output) - 1)
+        if k_round < planned:
+            why += f"; capped at {k_round} by the token budget"
+        draft = _propose(drafter, schedule, committed, k_round, temperature, run.rng, eos)
         tokens = _check_draft(draft, k_round, drafter)
+        why += _stopped_early(schedule, draft, k_round, eos)
         # 2. Score: one target pass over [newest committed token, x_1..x_n] -> n + 1 rows.
         t0 = time.perf_counter()
         logits, hidden = target.extend(committed[target.length:] + tokens, keep=len(tokens) + 1,
@@ -98,8 +119,9 @@ def speculate(pair: ModelPair, prompt, k: int = 5, max_new_tokens: int = 64,
         new, trimmed, round_stop = _trim(new, eos, max_new_tokens - len(output))
         rounds.append(run.recorder.round(
             len(rounds), len(output), tokens, p_draft, p_target, n_ok, token,
-            None if greedy else draws.taken, k=k_round, committed=tuple(new), trimmed=trimmed,
-            stop=round_stop, draft_seconds=tuple(draft.seconds), target_seconds=target_seconds))
+            None if greedy else draws.taken, committed=tuple(new), trimmed=trimmed, stop=round_stop,
+            draft_seconds=tuple(draft.seconds), target_seconds=target_seconds, k=k_round,
+            k_reason=why))
         output += new
         shown.update(len(new))
         if on_round is not None:
@@ -109,7 +131,11 @@ def speculate(pair: ModelPair, prompt, k: int = 5, max_new_tokens: int = 64,
             break
     seconds = time.perf_counter() - start
     shown.close()
-    return run.trace(output, stop, rounds=rounds, draft_name=drafter.name, k=k,
+    schedule.finish(rounds)
+    plain = type(schedule) is Constant and not schedule.confidence
+    return run.trace(output, stop, rounds=rounds, draft_name=drafter.name,
+                     k=schedule.k if plain else max([r.k for r in rounds] + [1]),
+                     draft_plan=None if plain else schedule.description,
                      prefill_seconds=prefill, seconds=seconds)
 
 
@@ -238,6 +264,28 @@ def _check_draft(draft, k: int, drafter) -> list[int]:
                          f"{draft.p_draft.shape[0]} p_draft rows for k = {k}: a drafter proposes "
                          "at most k tokens, with one p_draft row each")
     return tokens
+
+
+def _propose(drafter, schedule, committed, k, temperature, rng, eos):
+    """The drafter's proposal; with a confidence stop, the drafter is told when to stop."""
+    if not schedule.confidence:
+        return drafter.propose(committed, k, temperature, rng, eos)
+    try:
+        return drafter.propose(committed, k, temperature, rng, eos, stop=schedule.stops)
+    except TypeError as err:
+        if "stop" not in str(err):
+            raise
+        raise TypeError(f"drafter '{drafter.name}' cannot stop on confidence: its propose() takes "
+                        "no stop= argument (see specviz.drafters.ModelDrafter.propose)") from err
+
+
+def _stopped_early(schedule, draft, k: int, eos) -> str:
+    """Why a round drafted fewer than k tokens, when a confidence stop did it."""
+    n = len(draft.tokens)
+    if not schedule.confidence or n == 0 or n >= k or draft.tokens[-1] in eos:
+        return ""
+    top = float(draft.p_draft[-1].max())
+    return f"; stopped after {n}: the draft's top probability {top:.2f} < {schedule.confidence:g}"
 
 
 def _sync(pair: ModelPair) -> None:

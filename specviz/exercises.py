@@ -269,3 +269,6 @@ def _point_mass() -> Solution:
                   r="(" + ", ".join(_num(float(v)) for v in res) + ")"))],
         float(res[1]), f"accepted with probability 0.9; y is drawn with probability "
                        f"{_num(float(res[1]))} after a rejection")
+
+
+from . import exercises_beyond  # noqa: E402,F401  (registers notebook 09's solutions)

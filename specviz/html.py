@@ -167,6 +167,7 @@ def export_html(trace: Trace, path, title: str | None = None, interval_ms: int =
     from plotly.offline import get_plotlyjs
 
     from .costs import choices
+    from .html_tree import k_html, tree_html
     from .plots import DRAFT_COLOUR, TARGET_COLOUR
     from .plots_interactive import acceptance_figure
 
@@ -176,10 +177,12 @@ def export_html(trace: Trace, path, title: str | None = None, interval_ms: int =
     models = list((costs if costs is not None else choices(trace)).values()) or [None]
     data = {"rounds": n, "interval": interval_ms, "committed": committed, "current": current,
             "headers": [describe_round(trace, i) for i in range(n)],
+            "plans": [k_html(trace, i) + tree_html(trace, i) for i in range(n)],
             "costs": [_costs_data(trace, model) for model in models],
             "figure": json.loads(to_json(acceptance_figure(trace)))}
     title = title or "Speculative decoding, round by round"
-    meta = (f"{trace.target_name} + {trace.draft_name} · K = {trace.k} · temperature "
+    plan = trace.draft_plan or f"K = {trace.k}"
+    meta = (f"{trace.target_name} + {trace.draft_name} · {plan} · temperature "
             f"{trace.temperature:g} · seed {trace.seed} · {len(trace.output_ids)} tokens in "
             f"{n} rounds · alpha {trace.acceptance_rate:.3f}")
     if trace.speedup is not None:

@@ -39,6 +39,7 @@ details pre { font-size: 12px; background: #f6f6f6; padding: 8px; white-space: p
 __LEGEND__
 <div id="sv-header" class="sv-header" style="font-weight: 600; margin: 10px 0 4px"></div>
 <div id="sv-text" class="sv-text" style="__TEXT_STYLE__"></div>
+<div id="sv-plan"></div>
 <div class="sv-controls"><label for="sv-costs">costs:</label> <select id="sv-costs">__OPTIONS__</select>
  <span id="sv-costs-label" class="sv-meta"></span></div>
 <div id="sv-stats" class="sv-stats"></div>
@@ -76,6 +77,7 @@ const SV = __DATA__;
     const c = parseInt($("sv-costs").value, 10), C = SV.costs[c];
     $("sv-text").innerHTML = SV.committed.slice(0, current).join("") + SV.current[current];
     $("sv-header").textContent = SV.headers[current];
+    $("sv-plan").innerHTML = SV.plans[current];
     $("sv-stats").textContent = C.stats[current];
     $("sv-work").textContent = C.work[current];
     $("sv-costs-label").textContent = C.label;

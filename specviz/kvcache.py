@@ -122,3 +122,42 @@ class CachedModel:
                 "a recurrent state, as in linear-attention or state-space layers). Speculative "
                 "decoding must drop the tokens the target rejects, so it needs attention-only "
                 "layers (a KV cache): pick another model for this role.")
+
+# --- token trees ---------------------------------------------------------------------------
+
+@torch.no_grad()
+def tree_forward(model, cache: DynamicCache, ids: list[int], positions: list[int], prefix: int,
+                 extra: list[list[int]]) -> torch.Tensor:
+    """Feed ``ids`` after what ``cache`` holds in ONE pass, each token seeing only its own path.
+
+    Token j sits at position ``positions[j]`` and attends to the cached positions ``0..prefix-1``,
+    to the positions in ``extra[j]`` (indices into the cache followed by this batch: its
+    ancestors in the tree) and to itself - a 4-D attention mask of shape
+    [1, 1, len(ids), cached + len(ids)] (0 where it may look, the dtype's minimum elsewhere),
+    which transformers passes to the attention unchanged. Returns float32 logits [len(ids), vocab].
+    """
+    device = next(model.parameters()).device
+    held, n = cache.get_seq_length(), len(ids)
+    dtype = next(model.parameters()).dtype
+    mask = torch.full((n, held + n), torch.finfo(dtype).min, dtype=dtype)
+    mask[:, :prefix] = 0
+    for j, seen in enumerate(extra):
+        mask[j, list(seen) + [held + j]] = 0
+    out = model(input_ids=torch.tensor([ids], device=device), cache=cache, use_cache=True,
+                attention_mask=mask[None, None].to(device),
+                position_ids=torch.tensor([positions], device=device))
+    _check_growth(cache, held, n)
+    return out.logits[0].float()
+
+
+def keep_positions(cache: DynamicCache, keep: list[int]) -> None:
+    """Keep only the cached positions ``keep`` (in that order), dropping the rest: after a tree
+    round, the committed prefix and the accepted path. Needs full-attention layers."""
+    for layer in cache.layers:
+        if type(layer).__name__ != "DynamicLayer":
+            raise ValueError(f"token trees need full-attention cache layers; this model has "
+                             f"{type(layer).__name__}: verify it with chains (speculate without tree=)")
+        if layer.is_initialized and layer.keys.numel():
+            index = torch.tensor(keep, device=layer.keys.device)
+            layer.keys = layer.keys.index_select(-2, index)
+            layer.values = layer.values.index_select(-2, index)

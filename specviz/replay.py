@@ -149,6 +149,9 @@ def describe_round(trace: Trace, i: int) -> str:
     rnd = trace.rounds[check_round(trace, i)]
     n = len(rnd.proposals)
     line = f"Round {i + 1} of {len(trace.rounds)}: {rnd.n_accepted} of {n} drafts accepted"
+    if rnd.tree is not None:
+        line = (f"Round {i + 1} of {len(trace.rounds)}: a tree of {len(rnd.tree.nodes)} drafts, "
+                f"{rnd.tree.n_tested} tried, {rnd.n_accepted} accepted along a path")
     if rnd.correction and is_greedy(trace):
         line += f", then the target's own choice '{_shown(rnd.draw.text)}'"
     elif rnd.correction:

@@ -43,6 +43,7 @@ class SoFar:
     verify_cost: float | None        # a verify pass over K + 1 tokens, in target decoding steps
     noisy: bool                      # measured timings too spread out to build an answer on
     priced: float | None             # the decisions so far priced under ``costs``: a speed-up
+    plan: str | None = None          # a K schedule or a tree: S(K) assumes one fixed K, a chain
 
     @property
     def tokens_per_call(self) -> float:
@@ -56,6 +57,8 @@ class SoFar:
     def predicted(self) -> float | None:
         """``theory.speedup`` with the alpha so far and the cost model's c and v(K + 1)."""
         if math.isnan(self.alpha) or self.c is None or self.noisy or not self.verify_cost:
+            return None
+        if self.plan is not None:
             return None
         return theory.speedup(min(self.alpha, 1.0), self.k, self.c, self.verify_cost)
 
@@ -82,7 +85,8 @@ def so_far(trace: Trace, i: int, costs: CostModel | None = None) -> SoFar:
         v, priced, noisy = 1.0, None, timings.noisy
     return SoFar(round=i, k=trace.k, rounds=len(rounds), tokens=sum(len(r.committed) for r in rounds),
                  accepted=sum(r.n_accepted for r in rounds), checked=sum(r.n_checked for r in rounds),
-                 costs=costs, c=c, verify_cost=v, noisy=noisy, priced=priced)
+                 costs=costs, c=c, verify_cost=v, noisy=noisy, priced=priced,
+                 plan=trace.draft_plan)
 
 
 def _ms(seconds: float) -> str:
@@ -152,6 +156,10 @@ def explain_so_far(trace: Trace, i: int, costs: CostModel | None = None) -> Solu
         return Solution(title, steps, None, "timings too noisy for a worked answer",
                         ("c and v: medians of this run's calls, too spread out to use",))
     steps += _cost_steps(trace, s)
+    if s.plan is not None:
+        steps.append(Step(f"This run drafted by '{s.plan}', not a fixed chain of K: the formula "
+                          "S(K) = E(K) / (Kc + v) does not apply, so only its decisions are priced "
+                          "(K here is the largest drafted in a round)."))
     if s.predicted is not None:
         steps += list(solutions.explain_speedup(min(s.alpha, 1.0), s.k, s.c, s.verify_cost).steps)
     if s.priced is not None:

@@ -102,9 +102,9 @@ def run_timings(trace) -> RunTimings:
     if not trace.is_speculative:
         raise ValueError("run_timings needs a speculative trace")
     later = trace.rounds[1:]
-    q = max((len(r.proposals) for r in trace.rounds), default=0) + 1
+    q = max((r.n_drafted for r in trace.rounds), default=0) + 1      # a tree: all its nodes
     draft = Spread.of([s for r in later for s in r.draft_seconds])
-    verify = Spread.of([r.target_seconds for r in later if len(r.proposals) + 1 == q])
+    verify = Spread.of([r.target_seconds for r in later if r.n_drafted + 1 == q])
     base = trace.baseline
     step = Spread.of(list(base.step_seconds)[1:]) if base is not None and base.step_seconds else None
     if step is None and base is not None and base.tokens:      # an older trace: the mean only

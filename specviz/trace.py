@@ -22,8 +22,9 @@ import math
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-SCHEMA = "specviz.trace/2"
-READS = ("specviz.trace/1", SCHEMA)  # /1: before rounds recorded their own k
+SCHEMA = "specviz.trace/3"
+# /1: the first; /2: rounds record their k; /3: token trees, why each round drafted its k
+READS = ("specviz.trace/1", "specviz.trace/2", SCHEMA)
 
 
 class TraceError(ValueError):
@@ -90,6 +91,52 @@ class Draw:
 
 
 @dataclass(frozen=True)
+class TreeNode:
+    """One draft in a token tree and how the target judged it (:mod:`specviz.tree_rule`).
+
+    ``parent`` indexes the round's nodes (-1: the root, the newest committed token); ``p_draft``
+    is the probability under the exact distribution the node was drawn from (1 for a top-b point
+    mass); ``p_target`` is p_T(x) at its position; ``p_tested`` the probability of x under the
+    distribution it was tested against - p_target itself (``against == 0``) or the residual left
+    by ``against`` rejected elder siblings. Sampled runs accept iff u < min(1, p_tested/p_draft).
+    ``verdict`` is "accepted", "rejected" or "unchecked" (its parent was never accepted, or an
+    elder sibling was).
+    """
+
+    token_id: int
+    text: str
+    parent: int
+    depth: int
+    p_draft: float
+    p_target: float
+    p_tested: float | None = None
+    against: int | None = None
+    u: float | None = None
+    verdict: str = "unchecked"
+
+    @property
+    def ratio(self) -> float | None:
+        """p_tested / p_draft: the ratio the node was tested with (None if never tested)."""
+        return None if self.p_tested is None else self.p_tested / self.p_draft
+
+
+@dataclass(frozen=True)
+class TreeRecord:
+    """A round's token tree: every node in the order they were tried, the accepted path (node
+    indices from the root down), how the tree was grown, and the correction's residual (how many
+    rejected children it is left after, at the last node of the path)."""
+
+    nodes: tuple[TreeNode, ...]
+    path: tuple[int, ...]
+    shape: str
+    rejections: int = 0
+
+    @property
+    def n_tested(self) -> int:
+        return sum(n.verdict != "unchecked" for n in self.nodes)
+
+
+@dataclass(frozen=True)
 class Round:
     """One propose -> verify -> accept round."""
 
@@ -104,6 +151,8 @@ class Round:
                                      # budget ends sooner (None in traces from specviz.trace/1)
     draft_seconds: tuple[float, ...] = field(default=(), compare=False)  # one per draft call
     target_seconds: float = field(default=0.0, compare=False)            # the verify pass
+    k_reason: str | None = None      # why the round drafted k tokens (a schedule's reason)
+    tree: TreeRecord | None = None   # a tree round: every node; proposals hold the accepted path
 
     @property
     def n_accepted(self) -> int:
@@ -111,7 +160,15 @@ class Round:
 
     @property
     def n_checked(self) -> int:
+        """Drafts the target judged: in a tree round, every node tested (rejected siblings too)."""
+        if self.tree is not None:
+            return self.tree.n_tested
         return sum(p.checked for p in self.proposals)
+
+    @property
+    def n_drafted(self) -> int:
+        """Draft tokens proposed (tree nodes, or the chain's proposals)."""
+        return len(self.tree.nodes) if self.tree is not None else len(self.proposals)
 
     @property
     def correction(self) -> Draw | None:
@@ -158,6 +215,7 @@ class Trace:
     prefill_seconds: float = field(default=0.0, compare=False)
     seconds: float = field(default=0.0, compare=False)
     baseline: Baseline | None = None
+    draft_plan: str | None = None    # how rounds drafted: a K schedule or a tree shape
     schema: str = SCHEMA
 
     def __post_init__(self):
@@ -266,6 +324,9 @@ class Trace:
         for r in self.rounds:
             if r.k is not None and not (isinstance(r.k, int) and 0 <= len(r.proposals) <= r.k):
                 raise ValueError(f"round {r.index} has {len(r.proposals)} proposals for k = {r.k!r}")
+        for r in self.rounds:
+            if r.tree is not None:
+                _validate_tree(r)
         for p in self.proposals:
             if not (0.0 <= p.p_target <= 1.0 and 0.0 < p.p_draft <= 1.0):
                 raise ValueError(f"proposal at position {p.position} has probabilities outside [0, 1]")
@@ -311,7 +372,7 @@ class Trace:
 
 
 _NESTED = {"rounds": Round, "proposals": Proposal, "draw": Draw, "alternatives": Alternative,
-           "baseline": Baseline}
+           "baseline": Baseline, "tree": TreeRecord, "nodes": TreeNode}
 _SEQUENCES = ("prompt_ids", "output_ids", "token_texts", "rounds", "step_seconds")
 
 
@@ -347,3 +408,20 @@ def _build(cls, data: dict):
             value = _build(sub, value)
         kwargs[f.name] = value
     return cls(**kwargs)
+
+
+def _validate_tree(r: Round) -> None:
+    nodes, path = r.tree.nodes, r.tree.path
+    for i, n in enumerate(nodes):
+        if not -1 <= n.parent < i:
+            raise ValueError(f"round {r.index}: tree node {i} has parent {n.parent}")
+        if n.verdict not in ("accepted", "rejected", "unchecked"):
+            raise ValueError(f"round {r.index}: tree node {i} has verdict {n.verdict!r}")
+        if not 0.0 < n.p_draft <= 1.0 or not 0.0 <= n.p_target <= 1.0:
+            raise ValueError(f"round {r.index}: tree node {i} has probabilities outside [0, 1]")
+    if [nodes[i].verdict for i in path] != ["accepted"] * len(path) or \
+            any(nodes[path[j]].parent != (path[j - 1] if j else -1) for j in range(len(path))):
+        raise ValueError(f"round {r.index}: the tree's path {list(path)} is not a chain of "
+                         "accepted nodes from the root")
+    if [p.token_id for p in r.proposals] != [nodes[i].token_id for i in path]:
+        raise ValueError(f"round {r.index}: the proposals are not the tree's accepted path")

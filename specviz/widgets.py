@@ -19,6 +19,7 @@ from html import escape
 import ipywidgets as widgets
 
 from . import html as views
+from .html_tree import k_html, tree_html
 from .costs import choices
 from .plots import figure_png, plot_round
 from .replay import check_round, explain_so_far
@@ -64,7 +65,8 @@ class RoundPlayer(_View):
     numbers so far; a table of the proposals; a figure with the acceptance test (u against
     min(1, ratio)), the correction's residual or the bonus token's p_T, p_T vs p_S for every
     checked proposal and the timeline of draft and target calls; and the exam-style speed-up
-    calculation for this run so far, step by step.
+    calculation for this run so far, step by step. With a K schedule each round says the K it
+    drafted and why; a tree round also shows its tree (:mod:`specviz.html_tree`).
 
     The **costs** menu chooses where c and v(K + 1) come from: "measured on this machine" (the
     default: medians of this run's own calls, and the calls as timed in the timeline), the
@@ -99,12 +101,14 @@ class RoundPlayer(_View):
         self.header = widgets.HTML()
         self.text = widgets.HTML()
         self.table = widgets.HTML()
+        self.plan = widgets.HTML()       # the round's K and why; its tree, for a tree round
         self.chart = widgets.Output()
         self.summary = widgets.HTML()
         self.maths = widgets.Output(layout=widgets.Layout(overflow="auto"))
         info = widgets.HTML(f"<div style='color: #555; font-size: 12px'>"
                             f"{escape(trace.target_name)} + {escape(trace.draft_name)} · "
-                            f"K = {trace.k} · temperature {trace.temperature:g} · prompt: "
+                            f"{escape(trace.draft_plan or f'K = {trace.k}')} · "
+                            f"temperature {trace.temperature:g} · prompt: "
                             f"<i>{escape(trace.prompt)}</i></div>")
         self.prev.on_click(self.chart.capture()(lambda _: self.step(-1)))
         self.next.on_click(self.chart.capture()(lambda _: self.step(+1)))
@@ -115,7 +119,7 @@ class RoundPlayer(_View):
         worked = widgets.Accordion([self.maths], selected_index=0, titles=(
             "The speed-up of this run so far, worked as an exam answer",))
         self.widget = widgets.VBox([info, controls, widgets.HTML(views.legend_html()),
-                                    self.header, self.text,
+                                    self.header, self.text, self.plan,
                                     widgets.HBox([self.costs_menu, self.costs_label]),
                                     self.summary, self.table, self.chart, worked])
         self.widget.add_class("specviz-round-player")
@@ -162,6 +166,7 @@ class RoundPlayer(_View):
         label = costs.label if costs is not None else "timed calls only (no baseline)"
         figure = plot_round(trace, i, costs=costs) if self.charts else None
         self.header.value, self.text.value, self.table.value = header, text, table
+        self.plan.value = k_html(trace, i) + tree_html(trace, i)
         self.summary.value = summary
         self.costs_label.value = f"<span style='color: #555; font-size: 12px'>{escape(label)}</span>"
         show_in(self.maths, solution)

@@ -26,7 +26,8 @@ def test_the_readme_tables_are_the_committed_results():
     assert out.returncode == 0, out.stderr
     blocks = report.BLOCK.findall((ROOT / "README.md").read_text())
     assert {name for name, _ in blocks} >= {"threads", "pass-costs", "busy", "prompts", "demo",
-                                           "speedup-summary", "speedup-draft", "speedup-hf"}
+                                            "speedup-summary", "speedup-draft", "speedup-hf",
+                                            "schedules", "trees"}
 
 
 def test_report_fills_marked_blocks_only_and_names_missing_results(tmp_path):
@@ -40,7 +41,7 @@ def test_report_fills_marked_blocks_only_and_names_missing_results(tmp_path):
 
 def test_every_committed_result_renders():
     tables = report.all_tables()
-    for name in ("threads", "pass-costs", "busy", "prompts"):
+    for name in ("threads", "pass-costs", "busy", "prompts", "schedules", "trees"):
         assert name in tables and tables[name].startswith("|"), name
 
 

@@ -211,7 +211,10 @@ def test_too_few_rounds_are_flagged_noisy():
 
 def test_measure_pass_costs_on_a_tiny_pair_round_trips_as_json(tmp_path):
     pair = tiny_pair(vocab=16)
-    measured = costs.measure_pass_costs(pair, qs=(2, 4), context=8, repeats=3, warmup=1)
+    seen = []        # the progress callback: fails if a round over the widths is not reported
+    measured = costs.measure_pass_costs(pair, qs=(2, 4), context=8, repeats=3, warmup=1,
+                                        progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert measured.qs == (1, 2, 4) and [len(t) for t in measured.target_seconds] == [3, 3, 3]
     assert len(measured.draft_seconds) == 3 and measured.c > 0
     assert all(s > 0 for times in measured.target_seconds for s in times)
