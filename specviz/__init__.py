@@ -33,10 +33,12 @@ _EXPORTS = {
     "SpeedupCalculator": "widgets_exam", "Quiz": "widgets_exam", "export_html": "html",
     "plot_round": "plots", "PromptLookupDrafter": "drafters", "EagleDrafter": "eagle",
     "CostModel": "costs", "price": "costs", "measure_pass_costs": "costs",
+    "present": "presentation",
 }
 _MODULES = ("theory", "solutions", "exam", "trace", "engine", "models", "drafters", "eagle", "sweep",
             "analysis", "plots", "plots_theory", "plots_interactive", "widgets", "html", "replay",
-            "simulate", "console", "costs", "hardware", "timings", "prompts", "plots_costs")
+            "simulate", "console", "costs", "hardware", "timings", "prompts", "plots_costs",
+            "examples", "presentation")
 
 __all__ = sorted(_EXPORTS) + ["theory", "solutions", "exam"]
 
