@@ -113,3 +113,24 @@ def test_show_replays_a_saved_trace_and_rejects_a_corrupt_one(tmp_path):
     out = subprocess.run([sys.executable, "-m", "specviz", "show", str(path)], capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 2 and "corrupt trace file" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_print_trace_wraps_between_words_never_inside_one():
+    # fails if a long round line is left to the notebook, which breaks it mid-word
+    import io
+    import re
+
+    from handmade_traces import sampled_trace
+    from specviz.console import format_round, print_trace
+
+    trace = sampled_trace()
+    out = io.StringIO()
+    print_trace(trace, colour=True, file=out, width=40)
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())
+    lines = plain.split("\n\n")[0].splitlines()
+    assert len(lines) > len(trace.rounds)                       # something was wrapped
+    words = [w for line in lines for w in line.split()]
+    longest = max(len(w) for w in words)
+    assert all(len(line) <= max(40, 12 + longest) for line in lines)
+    expected = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", format_round(r)) for r in trace.rounds)
+    assert words == expected.split()                             # same words, none split
