@@ -14,6 +14,7 @@ import platform
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -66,31 +67,50 @@ def busy_process(on: bool = True):
 
 
 @contextlib.contextmanager
-def paused(pid_dir: str | None):
-    """Pause the process groups whose ids are in ``pid_dir/*.pid`` (SIGSTOP), resume them on
-    exit whatever happens (SIGCONT; also on SIGTERM). ``None``: nothing to pause."""
-    groups = []
-    if pid_dir:
+def paused(pid_dir: str | None, rescan_s: float = 1.0):
+    """Pause the process groups whose ids are in ``pid_dir/*.pid`` (SIGSTOP) for as long as the
+    block runs - also groups registered after it started (the directory is rescanned every
+    ``rescan_s`` seconds) - and resume them all on exit whatever happens (SIGCONT; also on
+    SIGTERM). ``None``: nothing to pause."""
+    stopped: list[int] = []
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def scan():
         for path in sorted(Path(pid_dir).glob("*.pid")):
             try:
-                groups.append(os.getpgid(int(path.read_text().split()[0])))
-            except (ValueError, IndexError, ProcessLookupError, PermissionError):
+                group = os.getpgid(int(path.read_text().split()[0]))
+            except (ValueError, IndexError, OSError):
                 continue
-    groups = [g for g in dict.fromkeys(groups) if g != os.getpgrp()]
+            with lock:
+                if done.is_set() or group == os.getpgrp() or group in stopped:
+                    continue
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(group, signal.SIGSTOP)
+                    stopped.append(group)
+                    print(f"paused process group {group} ({path.name}) while timing", flush=True)
+
+    def watch():
+        while not done.wait(rescan_s):
+            scan()
 
     def resume(*_):
-        for group in groups:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(group, signal.SIGCONT)
+        with lock:
+            done.set()
+            for group in stopped:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(group, signal.SIGCONT)
 
     previous = signal.signal(signal.SIGTERM, lambda *a: (resume(), sys.exit(143)))
+    watcher = None
     try:
-        for group in groups:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(group, signal.SIGSTOP)
-        if groups:
-            print(f"paused process groups {groups} while timing")
-        yield groups
+        if pid_dir:
+            scan()
+            watcher = threading.Thread(target=watch, daemon=True)
+            watcher.start()
+        yield stopped
     finally:
         resume()
+        if watcher is not None:
+            watcher.join()
         signal.signal(signal.SIGTERM, previous)

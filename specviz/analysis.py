@@ -1,8 +1,10 @@
 """Where do drafts get accepted? Acceptance rates by kind of token, read from traces.
 
-Predictable tokens (punctuation, function words, the second half of a split word) are where a
-small draft agrees with the target; content words - the actual information - are where it
-guesses wrong. This module only reads traces (no torch).
+A natural guess is that "predictable" tokens (punctuation, function words, the rest of a split
+word) are where a small draft agrees with the target, and content words - the information - are
+where it guesses wrong. Measure it instead of guessing: the guess is not always right (on the
+default pair, word pieces are among the kinds accepted least often), and the answer depends on
+the pair and the prompts. This module only reads traces (no torch).
 """
 
 from __future__ import annotations

@@ -15,9 +15,11 @@ draft call is spent on a token the budget would cut; each round records the k it
 
 Steps 3-4 are :func:`specviz.rule.verify`, a pure function; the records are written by
 :class:`specviz.recorder.Recorder`. At temperature 0 the rule becomes greedy: a proposal passes
-iff it is the target's argmax, and the output equals the target's own greedy decoding token for
-token (in float32; in lower precision a k+1-token verify pass may round a near-tie differently
-from one-token decoding).
+iff it is the target's argmax, and the output is the target's own greedy decoding - up to
+floating-point near-ties: a (k+1)-token verify pass adds its numbers in a different order from
+one-token decoding, so two logits closer than the rounding error can swap. In float32 such flips
+are rare, not impossible (the tests check equality with ``generate`` on their prompts); in
+bfloat16 they are more frequent.
 """
 
 from __future__ import annotations

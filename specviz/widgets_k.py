@@ -9,6 +9,8 @@ times the cached K values once more and shows the spread of the repeats as error
 
 from __future__ import annotations
 
+import math
+
 from html import escape
 
 import ipywidgets as widgets
@@ -199,11 +201,19 @@ class KExplorer(_View):
                 f"({point.predicted_paper:.2f}× with v = 1) · target calls {point.target_calls} "
                 f"vs {point.baseline_target_calls} alone<br>best measured so far: "
                 f"<b>K = {best.k}</b> ({best.speedup:.2f}×){spread}; the paper's model (v = 1) "
-                f"with this alpha and c picks K = "
-                f"{theory.optimal_k(min(max(point.alpha, 0.0), 1.0), point.c, 15)}{priced}")
+                f"with this alpha and c {_paper_pick(point.alpha, point.c)}{priced}")
         if self.cache:
             models = [self.costs] if self.costs is not None else []
             show_in(self.chart, scale_figure(plot_sweep(self.points, selected=k), self.scale),
                     plot_k_curve(self.points, models, selected=k))
         else:
             show_in(self.chart, escape("(no measurements yet)"))
+
+
+def _paper_pick(alpha: float, c: float, k_max: int = 15) -> str:
+    """What Leviathan's model (v = 1) recommends, in words: a K, or none when S(K) keeps rising
+    (c = 0, or every draft accepted) - "K = inf" would read as a number a student could use."""
+    k = theory.optimal_k(min(max(alpha, 0.0), 1.0), c, k_max)
+    if k == math.inf:
+        return "has no best K: its speed-up grows with every K"
+    return f"picks K = {k}"

@@ -77,6 +77,24 @@ def test_paused_stops_listed_process_groups_and_always_resumes_them(tmp_path):
         job.wait()
 
 
+def test_paused_also_stops_a_job_registered_after_the_block_started(tmp_path):
+    # fails if the pid directory is read only once (a helper's test run started mid-benchmark
+    # would then share the cores with the timed code)
+    job = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        with common.paused(str(tmp_path), rescan_s=0.05) as groups:
+            (tmp_path / "late.pid").write_text(str(job.pid))
+            deadline = time.monotonic() + 5
+            while _state(job.pid) != "T" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert _state(job.pid) == "T" and groups == [job.pid]
+        time.sleep(0.2)
+        assert _state(job.pid) in "SR"
+    finally:
+        job.kill()
+        job.wait()
+
+
 def test_busy_process_runs_only_inside_the_block():
     with common.busy_process() as spinner:
         time.sleep(0.3)

@@ -402,6 +402,13 @@ def test_calculator_takes_c_and_v_from_a_preset():
         calc.set(costs="a TPU")
 
 
+def test_k_explorer_never_recommends_k_infinity():
+    # fails if the explorer prints optimal_k's math.inf as "K = inf" (a free draft: c = 0)
+    from specviz.widgets_k import _paper_pick
+    assert _paper_pick(0.5, 0.0) == "has no best K: its speed-up grows with every K"
+    assert _paper_pick(0.8, 0.2) == "picks K = 4"      # Leviathan's classic example, by hand
+
+
 # ---- lecture: one state, a static copy, the presentation setting, glyphs ------------------
 
 def test_player_views_update_from_one_state():
