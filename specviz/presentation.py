@@ -70,6 +70,9 @@ def widget_css(scale: float) -> str:
         css += f" {{ font-size: {size}; line-height: 1.4; }}"
         css += (f" .{name} button, .{name} select, .{name} .widget-inline-hbox {{ height: auto; "
                 f"min-height: {px(28, scale)}; }}")
+        # a vertical slider's value sits in a box the width of the slider: let it show whole
+        css += (f" .{name} .widget-vslider .widget-readout {{ width: auto; min-width: 100%; "
+                f"overflow: visible; font-size: {px(11, scale)}; }}")
     return f"<style>{css}</style>"
 
 

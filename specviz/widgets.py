@@ -99,7 +99,8 @@ class RoundPlayer(_View):
         n = len(trace.rounds)
         self._syncing, self._shown, self._display = False, 0, None
         self.play = widgets.Play(value=1, min=1, max=n, step=1, interval=interval_ms,
-                                 description="play", layout=widgets.Layout(flex="0 0 auto"))
+                                 description="play", show_repeat=False,
+                                 layout=widgets.Layout(flex="0 0 auto"))
         self.slider = widgets.IntSlider(value=1, min=1, max=n, description="round",
                                         layout=widgets.Layout(flex="1 1 auto", width="auto",
                                                               min_width="160px",
@@ -126,9 +127,15 @@ class RoundPlayer(_View):
         self.play.observe(self.chart.capture()(self._changed), names="value")
         self.costs_menu.observe(self.chart.capture()(lambda _: self._render(self.round)),
                                 names="value")
-        controls = widgets.HBox([self.play, self.prev, self.next, self.slider, self.count],
-                                layout=widgets.Layout(flex_flow="row nowrap",
-                                                      align_items="center", width="100%"))
+        row = dict(flex_flow="row nowrap", align_items="center", width="100%")
+        if self.scale > 1.2:    # projector: the buttons, then the slider across the whole width
+            self.slider.layout.max_width = "none"
+            controls = widgets.VBox([
+                widgets.HBox([self.play, self.prev, self.next], layout=widgets.Layout(**row)),
+                widgets.HBox([self.slider, self.count], layout=widgets.Layout(**row))])
+        else:
+            controls = widgets.HBox([self.play, self.prev, self.next, self.slider, self.count],
+                                    layout=widgets.Layout(**row))
         worked = widgets.Accordion([self.maths], selected_index=0, titles=(
             "The speed-up of this run so far, worked as an exam answer",))
         parts = [info, controls, widgets.HTML(views.legend_html(self.scale)),
