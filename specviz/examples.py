@@ -48,7 +48,8 @@ ROBOT = "Write a short story about a robot who learns to paint."   # notebook 02
 RECIPES = {
     "sky-blue-k2": Recipe("draft model, greedy, K = 2: the target's own greedy answer", SKY,
                           "draft", 2, 0.0),
-    "sky-blue-k5": Recipe("draft model, greedy, K = 5: longer accepted streaks, more wasted drafts",
+    "sky-blue-k5": Recipe("draft model, greedy, K = 5: up to 5 drafts accepted a round, more "
+                          "discarded after a rejection",
                           SKY, "draft", 5, 0.0),
     "sky-blue-sampled-k2": Recipe("draft model, sampled (T = 1, seed 0), K = 2: u drawn, "
                                   "corrections from the residual", SKY, "draft", 2, 1.0),
