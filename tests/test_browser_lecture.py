@@ -135,7 +135,7 @@ def test_presentation_setting_at_1024x768(lab, browser):
         assert not _overlap(*images)
         assert not _overlap(images[0], _box(rule.locator(".sv-rule")))
         assert size(rule.locator(".sv-rule")) == "19px"
-        values = rule.locator(".widget-readout")
+        values = rule.locator(".widget-vslider .widget-readout")
         clipped = values.evaluate_all("es => es.filter(e => e.scrollWidth > e.clientWidth + 1)"
                                       ".map(e => e.textContent)")
         assert values.count() == 10 and clipped == [], clipped     # every p_T, p_S value whole
