@@ -201,7 +201,7 @@ def demo_block(results: Path) -> str | None:
     costs = PassCosts.from_json(costs_path) if costs_path.exists() else None
     out = io.StringIO()
     rounds = trace.rounds
-    shown = rounds if len(rounds) <= 8 else rounds[:6] + [None] + rounds[-2:]
+    shown = list(rounds) if len(rounds) <= 8 else [*rounds[:6], None, *rounds[-2:]]
     print(f"prompt: {trace.prompt}\n", file=out)
     for r in shown:
         print("..." if r is None else format_round(r, colour=False), file=out)
