@@ -35,12 +35,13 @@ _EXPORTS = {
     "CostModel": "costs", "price": "costs", "measure_pass_costs": "costs",
     "Constant": "schedules", "Heuristic": "schedules", "Confidence": "schedules",
     "Oracle": "schedules", "TreeShape": "tree", "Eagle2": "tree", "speculate_tree": "tree_engine",
+    "present": "presentation",
 }
 _MODULES = ("theory", "solutions", "exam", "trace", "engine", "models", "drafters", "eagle", "sweep",
             "analysis", "plots", "plots_theory", "plots_interactive", "widgets", "html", "replay",
             "simulate", "console", "costs", "hardware", "timings", "prompts", "plots_costs",
             "schedules", "tree", "tree_rule", "tree_engine", "html_tree", "plots_schedule",
-            "hf_assisted")
+            "hf_assisted", "examples", "presentation")
 
 __all__ = sorted(_EXPORTS) + ["theory", "solutions", "exam"]
 

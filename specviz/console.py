@@ -7,6 +7,8 @@ discarded (never checked) grey.
 from __future__ import annotations
 
 import math
+import re
+import shutil
 
 from . import hardware, theory
 from .costs import CostModel, price
@@ -192,8 +194,35 @@ def _range(pair, digits: int) -> str:
     return "-" if pair is None else f"{pair[0]:.{digits}f}-{pair[1]:.{digits}f}"
 
 
-def print_trace(trace: Trace, colour: bool = True, file=None, pass_costs=None) -> None:
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+INDENT = " " * len("round   1 | ")
+
+
+def wrap(line: str, width: int) -> list[str]:
+    """``line`` broken at spaces into lines of at most ``width`` visible characters (colour
+    codes take no room), continued under the round's first token; a word longer than the
+    line is kept whole. Notebooks' output areas break long lines anywhere, even mid-word.
+
+    >>> wrap("round   1 | the cat sat on the mat | +3", 26)
+    ['round   1 | the cat sat on', '            the mat | +3']
+    """
+    lines, current, seen = [], "", 0
+    for word in line.split(" "):
+        size = len(_ANSI.sub("", word))
+        if current and seen + 1 + size > width:
+            lines.append(current)
+            current, seen = INDENT + word, len(INDENT) + size
+        else:
+            current, seen = (current + " " + word, seen + 1 + size) if current else (word, size)
+    return lines + [current]
+
+
+def print_trace(trace: Trace, colour: bool = True, file=None, pass_costs=None,
+                width: int | None = None) -> None:
+    """Every round, one per line (wrapped at spaces to ``width`` columns: the terminal's, or
+    100 in a notebook), then the summary."""
+    width = width or shutil.get_terminal_size((100, 24)).columns
     for r in trace.rounds:
-        print(format_round(r, colour), file=file)
+        print("\n".join(wrap(format_round(r, colour), width)), file=file)
     print(file=file)
     print(summary(trace, pass_costs), file=file)

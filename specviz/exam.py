@@ -109,10 +109,12 @@ class Feedback:
         return replace(self, model_answer="", solution=None)
 
     def _parts(self, solution_text: str, bold: str) -> list[str]:
-        mark = "🔑 " if self.hint_only else "✅ " if self.correct else "❌ "
+        # symbols every common font draws (DejaVu Sans, Segoe UI Symbol...): an emoji such as a
+        # green tick is an empty box where no emoji font is installed
+        mark = "Hint → " if self.hint_only else "✓ " if self.correct else "✗ "
         parts = [mark + self.message]
         if self.misconceptions:
-            parts.append("\n".join(f"- ⚠️ {bold}{name}{bold}: {MISCONCEPTIONS[name]}"
+            parts.append("\n".join(f"- ⚠ {bold}{name}{bold}: {MISCONCEPTIONS[name]}"
                                    for name in self.misconceptions))
         if self.found or self.missing:
             parts.append("\n".join([f"- found: {p}" for p in self.found] +

@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 
 from .html_page import PAGE, fill, script_json
+from .presentation import PRESENT, current_scale, px
 from .replay import (COLOURS, LABELS, TokenView, check_round, describe_round, explain_so_far,
                      fmt_p, round_views, so_far, timeline)
 from .trace import Trace
@@ -21,6 +22,11 @@ from .trace import Trace
 TEXT_STYLE = ("font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; "
               "font-size: 13px; line-height: 2; white-space: pre-wrap; word-break: break-word")
 LEGEND_ORDER = ("accepted", "rejected", "correction", "bonus", "discarded")
+
+
+def text_style(scale: float | None = None) -> str:
+    """:data:`TEXT_STYLE` at the presentation scale (see :func:`specviz.present`)."""
+    return TEXT_STYLE.replace("font-size: 13px", f"font-size: {px(13, scale)}")
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
@@ -58,25 +64,26 @@ def segments(trace: Trace) -> tuple[list[str], list[str]]:
     return committed, current
 
 
-def text_html(trace: Trace, i: int) -> str:
+def text_html(trace: Trace, i: int, scale: float | None = None) -> str:
     """The text after round ``i``: earlier rounds' tokens muted, round i's in full colour."""
     check_round(trace, i)
     committed = "".join("".join(token_html(v) for v in round_views(trace, r, current=False))
                         for r in range(i))
     current = "".join(token_html(v) for v in round_views(trace, i, current=True))
-    return f'<div class="sv-text" style="{TEXT_STYLE}">{committed}{current}</div>'
+    return f'<div class="sv-text" style="{text_style(scale)}">{committed}{current}</div>'
 
 
-def legend_html() -> str:
+def legend_html(scale: float | None = None) -> str:
+    box = px(11, scale)
     items = "".join(
         f'<span style="margin-right: 14px; white-space: nowrap"><span style="display: '
-        f'inline-block; width: 11px; height: 11px; border-radius: 2px; background: '
+        f'inline-block; width: {box}; height: {box}; border-radius: 2px; background: '
         f'{COLOURS[s]}; margin-right: 4px; vertical-align: -1px"></span>{LABELS[s]}</span>'
         for s in LEGEND_ORDER)
-    return f'<div class="sv-legend" style="font-size: 12px; color: #444">{items}</div>'
+    return f'<div class="sv-legend" style="font-size: {px(12, scale)}; color: #444">{items}</div>'
 
 
-def proposals_html(trace: Trace, i: int) -> str:
+def proposals_html(trace: Trace, i: int, scale: float | None = None) -> str:
     """Round ``i`` as a table: each proposal's p_T, p_S, ratio, min(1, ratio), u and verdict,
     then the correction or bonus token."""
     rnd = trace.rounds[check_round(trace, i)]
@@ -109,14 +116,16 @@ def proposals_html(trace: Trace, i: int) -> str:
                     f"{COLOURS[rnd.draw.kind]}'><td style='padding: 2px 8px'>+</td>"
                     f"<td style='padding: 2px 8px'><code>{_visible(rnd.draw.text)}</code></td>"
                     f"<td colspan='6' style='padding: 2px 8px'>{how}</td></tr>")
-    return (f"<table class='sv-proposals' style='border-collapse: collapse; font-size: 12px; "
+    return (f"<table class='sv-proposals' style='border-collapse: collapse; font-size: "
+            f"{px(12, scale)}; "
             f"line-height: 1.4; white-space: nowrap'>"
             f"<tr style='border-bottom: 1px solid #ccc'>{head}</tr>{''.join(rows)}</table>")
 
 
-def header_html(trace: Trace, i: int) -> str:
+def header_html(trace: Trace, i: int, scale: float | None = None) -> str:
     line = _html.escape(describe_round(trace, i))
-    return f"<div class='sv-header' style='font-weight: 600'>{line}</div>"
+    return (f"<div class='sv-header' style='font-weight: 600; font-size: {px(14, scale)}'>"
+            f"{line}</div>")
 
 
 def summary_line(trace: Trace, i: int, costs=None) -> str:
@@ -155,14 +164,18 @@ def _costs_data(trace: Trace, costs) -> dict:
 
 
 def export_html(trace: Trace, path, title: str | None = None, interval_ms: int = 1200,
-                costs: dict | None = None) -> Path:
+                costs: dict | None = None, present: bool | None = None,
+                scale: float | None = None) -> Path:
     """Write a self-contained HTML page that animates the trace's rounds: play / pause, step,
     a slider, the coloured text (hover for p_T, p_S, ratio, u), the acceptance test as a plotly
     chart with one frame per round, and - for each cost model (default:
     :func:`specviz.costs.choices`, measured on this machine first, then the device presets) -
     the timeline of model calls, the numbers so far and the worked speed-up, switched from a
     menu in the page. plotly.js is embedded, so the page works offline and from a USB stick.
-    Returns the path written."""
+    Keys: ← and → step, space plays / pauses, P switches the projector size (the button
+    "projector" too): text, tables and the chart times ``scale`` (default: the
+    :func:`specviz.present` scale, or 1.6). ``present`` opens the page in it (default: when
+    :func:`specviz.present` is on). Returns the path written."""
     from plotly.io import to_json
     from plotly.offline import get_plotlyjs
 
@@ -180,6 +193,9 @@ def export_html(trace: Trace, path, title: str | None = None, interval_ms: int =
             "plans": [k_html(trace, i) + tree_html(trace, i) for i in range(n)],
             "costs": [_costs_data(trace, model) for model in models],
             "figure": json.loads(to_json(acceptance_figure(trace)))}
+    setting = current_scale()
+    size = current_scale(scale) if scale is not None else (setting if setting != 1.0 else PRESENT)
+    data["scale"], data["present"] = size, bool(setting != 1.0 if present is None else present)
     title = title or "Speculative decoding, round by round"
     plan = trace.draft_plan or f"K = {trace.k}"
     meta = (f"{trace.target_name} + {trace.draft_name} · {plan} · temperature "
@@ -193,7 +209,7 @@ def export_html(trace: Trace, path, title: str | None = None, interval_ms: int =
         "TITLE": _html.escape(title), "META": _html.escape(meta),
         "PROMPT": _html.escape(trace.prompt), "LAST": str(n - 1), "LEGEND": legend_html(),
         "TEXT_STYLE": TEXT_STYLE, "OPTIONS": options, "DRAFT": DRAFT_COLOUR,
-        "TARGET": TARGET_COLOUR, "DATA": script_json(data),
+        "TARGET": TARGET_COLOUR, "DATA": script_json(data), "SCALE": f"{size:g}",
         "PLOTLYJS": get_plotlyjs().replace("</script", "<\\/script")})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,22 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24
 .sv-lanes { display: grid; grid-template-columns: 110px 1fr; align-items: center;
             font-size: 12px; color: #444; }
 details pre { font-size: 12px; background: #f6f6f6; padding: 8px; white-space: pre-wrap; }
-</style></head><body>
+.sv-keys { color: #777; font-size: 12px; }
+/* the projector setting (button "projector", key P): every size x SV.scale */
+body.sv-present { max-width: none; margin: 12px auto; }
+body.sv-present h2 { font-size: calc(24px * var(--sv-scale)); }
+body.sv-present .sv-meta, body.sv-present .sv-stats, body.sv-present .sv-keys,
+body.sv-present .sv-lanes, body.sv-present .sv-legend { font-size: calc(13px * var(--sv-scale)) !important; }
+body.sv-present .sv-legend span span { width: calc(11px * var(--sv-scale)) !important;
+  height: calc(11px * var(--sv-scale)) !important; }
+body.sv-present .sv-controls button, body.sv-present .sv-controls select,
+body.sv-present .sv-controls label, body.sv-present #sv-label { font-size: calc(15px * var(--sv-scale)); }
+body.sv-present .sv-text { font-size: calc(13px * var(--sv-scale)) !important; }
+body.sv-present .sv-header { font-size: calc(15px * var(--sv-scale)) !important; }
+body.sv-present details, body.sv-present details pre { font-size: calc(12px * var(--sv-scale)); }
+body.sv-present .sv-lane { height: calc(16px * var(--sv-scale)); }
+body.sv-present .sv-lanes { grid-template-columns: calc(110px * var(--sv-scale)) 1fr; }
+</style></head><body style="--sv-scale: __SCALE__">
 <h2>__TITLE__</h2>
 <div class="sv-meta">__META__</div>
 <div class="sv-meta">Prompt: <i>__PROMPT__</i></div>
@@ -35,7 +50,9 @@ details pre { font-size: 12px; background: #f6f6f6; padding: 8px; white-space: p
  <button id="sv-next" title="next round">next ▶</button>
  <input id="sv-slider" type="range" min="0" max="__LAST__" value="0" step="1">
  <span id="sv-label"></span>
+ <button id="sv-present" title="projector size (key P)" aria-pressed="false">projector</button>
 </div>
+<div class="sv-keys">keys: ← previous · → next · space play / pause · P projector size</div>
 __LEGEND__
 <div id="sv-header" class="sv-header" style="font-weight: 600; margin: 10px 0 4px"></div>
 <div id="sv-text" class="sv-text" style="__TEXT_STYLE__"></div>
@@ -100,10 +117,30 @@ const SV = __DATA__;
   $("sv-next").onclick = () => { stop(); show(current + 1); };
   $("sv-slider").oninput = (e) => { stop(); show(parseInt(e.target.value, 10)); };
   $("sv-costs").onchange = () => show(current);
+  function present(on) {
+    document.body.classList.toggle("sv-present", on);
+    $("sv-present").setAttribute("aria-pressed", String(on));
+    Plotly.relayout("sv-chart", {"font.size": 12 * (on ? SV.scale : 1),
+                                 height: 340 * (on ? SV.scale : 1)});
+    $("sv-chart").style.height = (340 * (on ? SV.scale : 1)) + "px";
+    window.svPresent = on;
+  }
+  $("sv-present").onclick = () => present(!document.body.classList.contains("sv-present"));
+  document.addEventListener("keydown", (e) => {
+    const t = e.target, tag = t.tagName;
+    if (e.ctrlKey || e.metaKey || e.altKey || tag === "SELECT" || tag === "TEXTAREA") return;
+    if (tag === "INPUT" && e.key !== " ") return;           // the slider takes its own arrows
+    if (e.key === "ArrowLeft") { stop(); show(current - 1); }
+    else if (e.key === "ArrowRight") { stop(); show(current + 1); }
+    else if (e.key === " " && tag !== "BUTTON") { timer ? stop() : play(); }
+    else if (e.key === "p" || e.key === "P") { present(!document.body.classList.contains("sv-present")); }
+    else return;
+    e.preventDefault();
+  });
   const fig = SV.figure;
   Plotly.newPlot("sv-chart", fig.data, fig.layout, {displaylogo: false, responsive: true})
     .then(() => Plotly.addFrames("sv-chart", fig.frames))
-    .then(() => { show(0); window.svReady = true; });
+    .then(() => { show(0); if (SV.present) present(true); window.svReady = true; });
 })();
 </script>
 </body></html>

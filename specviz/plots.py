@@ -13,6 +13,7 @@ import io
 import math
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from matplotlib.patches import Patch
 
 from .replay import COLOURS, LABELS, acceptance_test, check_round, fmt_p, is_greedy, timeline
@@ -80,7 +81,7 @@ def plot_acceptance(trace: Trace, i: int, ax=None) -> Figure:
     for tick, p in zip(ax.get_xticklabels(), rnd.proposals):
         tick.set_color(COLOURS[p.status])
     ax.set_ylim(0, 1.12)
-    ax.set_xlim(-0.6, max(len(rnd.proposals), 3) - 0.4)
+    ax.set_yticks([0.25, 0.5, 0.75, 1.0])   # no "0.0": the first token's slanted label runs there    ax.set_xlim(-0.6, max(len(rnd.proposals), 3) - 0.4)
     ax.set_ylabel("p_T(token)" if greedy else "min(1, p_T / p_S)")
     rule = ("greedy: accepted iff the token is the target's argmax (bar reaches the line)"
             if greedy else "accepted iff u (◆) < min(1, p_T / p_S) (bar)")
@@ -120,6 +121,8 @@ def plot_proposal(proposal: Proposal, ax=None, top: int = 6) -> Figure:
             tick.set_fontweight("bold")
     _zoom(ax, [v for a in rows for v in (a.p_target, a.p_draft)])
     ax.tick_params(axis="x", labelsize=7)
+    ax.xaxis.set_major_locator(MaxNLocator(4))     # narrow panel: few ticks, never touching
+    ax.margins(y=0.15)                             # the lowest label clears the x tick labels
     ratio = f"{proposal.ratio:.2f}" if math.isfinite(proposal.ratio) else "inf"
     if proposal.u is not None:
         sign = "<" if proposal.accepted else "≥"
@@ -161,6 +164,8 @@ def plot_draw(draw: Draw, ax=None, top: int = 6, greedy: bool | None = None) -> 
             tick.set_fontweight("bold")
     _zoom(ax, [a.p_target for a in rows] + second)
     ax.tick_params(axis="x", labelsize=7)
+    ax.xaxis.set_major_locator(MaxNLocator(4))
+    ax.margins(y=0.15)
     ax.legend(fontsize=7, loc="lower right")
     if greedy:
         how = "the target's argmax (greedy)"
@@ -203,14 +208,19 @@ def plot_timeline(trace: Trace, upto: int | None = None, ax=None, costs=None) ->
         labels.insert(0, "target alone")
         ax.text(alone * scale, 0, f" {alone * scale:.0f} {unit}", va="center", fontsize=8)
     ax.axvline(now, color="black", linewidth=1)
-    ax.text(now, 1.45, f" {now:.0f} {unit}, {tokens} tokens", fontsize=8, va="bottom")
+    right = now > 0.55 * max(t, (alone or 0) * scale, 1e-12)   # past the middle: label leftwards
+    ax.text(now, 1.45, f" {now:.0f} {unit}, {tokens} tokens " if right else
+            f" {now:.0f} {unit}, {tokens} tokens", fontsize=8, va="bottom",
+            ha="right" if right else "left")
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.set_ylim(-0.6 if len(labels) == 2 else 0.4, 1.9)
     what = "milliseconds (model calls only)" if unit == "ms" else "target decoding steps"
     ax.set_xlabel(f"{what} - {line.label}", fontsize=8)
     handles = [Patch(color=DRAFT_COLOUR, label="draft call"),
                Patch(color=TARGET_COLOUR, label="target (verify) pass")]
-    ax.legend(handles=handles, fontsize=7, loc="upper right", ncols=2, frameon=False)
+    # above the axes, beside the title: inside, the "now" label ran into it
+    ax.legend(handles=handles, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0),
+              ncols=2, frameon=False, borderaxespad=0.1)
     ax.set_title("Timeline" + ("" if line.measured else " (modelled)"), fontsize=9)
     return fig
 

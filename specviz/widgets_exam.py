@@ -17,6 +17,7 @@ from .costs import Roofline
 from .hardware import DEVICES
 from .plots_costs import plot_modelled_speedup
 from .plots_theory import plot_speedup_curve
+from .presentation import current_scale, px, scale_figure, scaled_class, widget_css
 from .widgets import _View, show_in
 
 
@@ -43,9 +44,10 @@ class SpeedupCalculator(_View):
 
     def __init__(self, alpha: float = 0.8, k: int = 10, ratio: float = 5.0,
                  verify_cost: float = 1.0, classic: bool = False, costs: str = OWN,
-                 pair: str = "Llama-3.1-70B + Llama-3.1-8B"):
-        style = {"description_width": "150px"}
-        wide = widgets.Layout(width="420px")
+                 pair: str = "Llama-3.1-70B + Llama-3.1-8B", scale: float | None = None):
+        self.scale = current_scale(scale)
+        style = {"description_width": px(150, self.scale)}
+        wide = widgets.Layout(width=px(420, self.scale), max_width="100%")
         self.alpha = widgets.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.01, style=style,
                                          description="alpha (acceptance)", layout=wide)
         self.k = widgets.IntSlider(value=k, min=1, max=20, description="K (drafts per round)",
@@ -67,9 +69,16 @@ class SpeedupCalculator(_View):
         self.chart = widgets.Output()
         controls = widgets.VBox([self.alpha, self.k, self.ratio, self.verify_cost, self.classic,
                                  self.costs, self.pair])
-        self.widget = widgets.VBox([widgets.HBox([controls, self.chart]), self.result,
-                                    self.working])
+        # the chart goes below the controls when both do not fit (1024 px, projector size):
+        # side by side they squeezed the sliders until their values were cut off
+        controls.layout = widgets.Layout(flex="0 0 auto", max_width="100%")
+        self.chart.layout = widgets.Layout(flex="1 1 360px", min_width="0")
+        self.widget = widgets.VBox([widgets.HTML(widget_css(self.scale)),
+                                    widgets.HBox([controls, self.chart],
+                                                 layout=widgets.Layout(flex_flow="row wrap")),
+                                    self.result, self.working])
         self.widget.add_class("specviz-speedup-calculator")
+        self.widget.add_class(scaled_class(self.scale))
         for control in (self.alpha, self.k, self.ratio, self.verify_cost, self.classic,
                         self.costs, self.pair):
             control.observe(self.working.capture()(lambda _: self._render()), names="value")
@@ -158,7 +167,7 @@ class SpeedupCalculator(_View):
                                        self.k.value, 20)
         else:
             chart = plot_modelled_speedup(alpha, self._model_or_none(), self.k.value, 20)
-        show_in(self.chart, chart)
+        show_in(self.chart, scale_figure(chart, self.scale))
 
 
 class Quiz(_View):

@@ -19,6 +19,7 @@ from . import sweep, theory
 from .costs import presets_for
 from .plots_costs import plot_k_curve
 from .plots_theory import HOMEWORK_KS, plot_sweep
+from .presentation import current_scale, scale_figure, scaled_class, widget_css
 from .widgets import _View, show_in
 
 MEASURED = "measured on this machine"
@@ -36,10 +37,12 @@ class KExplorer(_View):
     """
 
     def __init__(self, pair, prompts, ks=range(1, 16), max_new_tokens: int = 32,
-                 temperature: float = 0.0, seed: int = 0, points=(), baselines=None):
+                 temperature: float = 0.0, seed: int = 0, points=(), baselines=None,
+                 scale: float | None = None):
         if not prompts:
             raise ValueError("give at least one prompt")
         self.pair, self.prompts, self.ks = pair, list(prompts), sorted(set(ks))
+        self.scale = current_scale(scale)
         self.settings = dict(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
         self.cache = {p.k: p for p in points}
         self._baselines = list(baselines) if baselines else None
@@ -64,11 +67,13 @@ class KExplorer(_View):
         self.status = widgets.HTML()
         self.chart = widgets.Output()
         self.widget = widgets.VBox([
-            widgets.HBox([self.k, self.homework]),
+            widgets.HTML(widget_css(self.scale)),
+            widgets.HBox([self.k, self.homework], layout=widgets.Layout(flex_flow="row wrap")),
             widgets.HBox([self.run_button, self.sweep_button, self.remeasure_button,
-                          self.progress]),
+                          self.progress], layout=widgets.Layout(flex_flow="row wrap")),
             self.costs_menu, self.status, self.chart])
         self.widget.add_class("specviz-k-explorer")
+        self.widget.add_class(scaled_class(self.scale))
         self.k.observe(self.chart.capture()(lambda _: self._render()), names="value")
         self.homework.observe(self._homework_chosen, names="value")
         self.k.observe(self._sync_homework, names="value")
@@ -199,7 +204,7 @@ class KExplorer(_View):
                 f"with this alpha and c {_paper_pick(point.alpha, point.c)}{priced}")
         if self.cache:
             models = [self.costs] if self.costs is not None else []
-            show_in(self.chart, plot_sweep(self.points, selected=k),
+            show_in(self.chart, scale_figure(plot_sweep(self.points, selected=k), self.scale),
                     plot_k_curve(self.points, models, selected=k))
         else:
             show_in(self.chart, escape("(no measurements yet)"))

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import simulate, theory
 from .plots_theory import plot_rule, plot_simulation
+from .presentation import current_scale, px, scale_figure, scaled_class, widget_css
 from .widgets import _View, show_in
 
 TOKENS = ("the", "a", "cat", "dog", "sat")
@@ -24,11 +25,11 @@ PRESETS = {
 DRAWS = (10, 30, 100, 300, 1_000, 3_000, 10_000, 30_000, 100_000)
 
 
-def _normalise(weights) -> np.ndarray:
+def _normalise(weights, name: str = "the distribution") -> np.ndarray:
     weights = np.asarray(weights, dtype=float)
     total = weights.sum()
     if total <= 0:
-        raise ValueError("give at least one token a weight above 0")
+        raise ValueError(f"every weight of {name} is 0: give at least one token a weight above 0")
     return weights / total
 
 
@@ -39,17 +40,21 @@ class AcceptanceRuleExplorer(_View):
     residual, and a simulation of many speculative steps: the output histogram when a rejected
     token is replaced from the residual (converges to p_T) next to the one you get when it is
     replaced from p_T (biased), each with its total-variation distance from p_T. Press play to
-    watch the number of draws grow. Drive it from Python with ``set(...)`` and ``show_draws(n)``.
+    watch the number of draws grow (from 10 draws on, when fewer than 3 steps are left). Drive it
+    from Python with ``set(...)`` and ``show_draws(n)``. When every weight of p_T (or p_S) is 0
+    there is nothing to draw: the charts are cleared and a message says what to change.
+    ``scale`` sizes text and charts (default: the :func:`specviz.present` setting).
     """
 
-    def __init__(self, preset: str = "draft over-confident", tokens=TOKENS, seed: int = 0):
+    def __init__(self, preset: str = "draft over-confident", tokens=TOKENS, seed: int = 0,
+                 scale: float | None = None):
         if len(tokens) != len(TOKENS):
             raise ValueError(f"the explorer has {len(TOKENS)} tokens, got {len(tokens)}")
-        self.tokens, self.seed = tuple(tokens), seed
+        self.tokens, self.seed, self.scale = tuple(tokens), seed, current_scale(scale)
         self._hold = False
         self.preset = widgets.Dropdown(options=list(PRESETS), value=preset, description="preset")
         slider = dict(min=0.0, max=1.0, step=0.01, orientation="vertical", readout_format=".2f",
-                      layout=widgets.Layout(height="150px", width="56px"))
+                      layout=widgets.Layout(height=px(150, self.scale), width=px(56, self.scale)))
         self.target_sliders = [widgets.FloatSlider(**slider) for _ in tokens]
         self.draft_sliders = [widgets.FloatSlider(**slider) for _ in tokens]
         self.draws = widgets.SelectionSlider(options=DRAWS, value=10_000, description="draws")
@@ -60,7 +65,8 @@ class AcceptanceRuleExplorer(_View):
         self.rule_chart = widgets.Output()
         self.sim_chart = widgets.Output()
         def labelled(text, slider):
-            return widgets.VBox([widgets.HTML(f"<div style='text-align: center; width: 56px'>"
+            return widgets.VBox([widgets.HTML(f"<div style='text-align: center; width: "
+                                              f"{px(56, self.scale)}'>"
                                               f"{text}</div>"), slider])
 
         columns = [widgets.VBox([widgets.HTML(f"<b>{escape(name)}</b>"),
@@ -68,15 +74,20 @@ class AcceptanceRuleExplorer(_View):
                                 layout=widgets.Layout(margin="0 12px 0 0"))
                    for name, t, d in zip(tokens, self.target_sliders, self.draft_sliders)]
         self.widget = widgets.VBox([
+            widgets.HTML(widget_css(self.scale)),
             widgets.HTML("<b>Set p_T (target) and p_S (draft)</b> - weights, normalised to sum 1 "
                          "(Leviathan et al. write p for the target and q for the draft; Chen et "
                          "al. q for the target and p for the draft)"),
             self.preset, widgets.HBox(columns), self.table, self.rule_chart,
             widgets.HBox([self.play, self.draws]), self.sim_chart])
         self.widget.add_class("specviz-rule-explorer")
+        self.widget.add_class(scaled_class(self.scale))
         self.preset.observe(self.rule_chart.capture()(self._preset_changed), names="value")
         for s in self.target_sliders + self.draft_sliders:
             s.observe(self.rule_chart.capture()(self._weights_changed), names="value")
+        # ▶ with fewer than 3 frames left starts over from 10 draws (from the default 10,000 it
+        # would show 2 frames); a resumed pause continues where it was
+        self.play.observe(self.sim_chart.capture()(self._play_pressed), names="playing")
         self.draws.observe(self.sim_chart.capture()(lambda _: self._render_simulation()),
                            names="value")
         self.set(*PRESETS[preset])
@@ -84,11 +95,11 @@ class AcceptanceRuleExplorer(_View):
     # ---- public API ----
     @property
     def p_target(self) -> np.ndarray:
-        return _normalise([s.value for s in self.target_sliders])
+        return _normalise([s.value for s in self.target_sliders], "p_T")
 
     @property
     def p_draft(self) -> np.ndarray:
-        return _normalise([s.value for s in self.draft_sliders])
+        return _normalise([s.value for s in self.draft_sliders], "p_S")
 
     @property
     def alpha(self) -> float:
@@ -118,6 +129,8 @@ class AcceptanceRuleExplorer(_View):
     @property
     def result(self) -> dict:
         """The simulation at the current number of draws: frequencies and TV distances."""
+        if self._exact is None:
+            raise ValueError("nothing simulated: every weight of p_T or p_S is 0; set weights first")
         n, size = self.draws.value, len(self.tokens)
         exact = simulate.frequencies(self._exact, size, n)
         biased = simulate.frequencies(self._biased, size, n)
@@ -136,12 +149,18 @@ class AcceptanceRuleExplorer(_View):
             return
         try:
             p_target, p_draft = self.p_target, self.p_draft
-        except ValueError as err:
-            self.table.value = f"<b style='color: #d62728'>{err}</b>"
+        except ValueError as err:          # an empty state: no stale charts under the message
+            self.table.value = (f"<div class='sv-empty' style='font-size: {px(14, self.scale)}; "
+                                f"padding: 12px; border: 1px solid #d62728'><b style='color: "
+                                f"#d62728'>Nothing to draw: {escape(str(err))}.</b> Drag a slider "
+                                "up or choose a preset.</div>")
+            show_in(self.rule_chart)
+            show_in(self.sim_chart)
+            self._exact = self._biased = None
             return
         self._exact, self._biased = simulate.simulate_rule(p_target, p_draft, DRAWS[-1], self.seed)
         self.table.value = self._table_html(p_target, p_draft)
-        show_in(self.rule_chart, plot_rule(p_target, p_draft, self.tokens))
+        show_in(self.rule_chart, scale_figure(plot_rule(p_target, p_draft, self.tokens), self.scale))
         self._render_simulation()
 
     def _table_html(self, p_target, p_draft) -> str:
@@ -162,16 +181,23 @@ class AcceptanceRuleExplorer(_View):
         exact = theory.shortcut_is_exact(p_target, p_draft, tol=1e-9)
         note = ("exact here: on the target's support p_S is proportional to p_T" if exact else
                 "biased: tokens with min(1, p_S/p_T) &gt; alpha get too much")
-        return (f"<table class='sv-rule' style='border-collapse: collapse; font-size: 12px'>"
+        return (f"<table class='sv-rule' style='border-collapse: collapse; font-size: "
+                f"{px(12, self.scale)}'>"
                 f"<tr><th></th>{head}</tr>{body}</table><div style='margin-top: 4px'>"
                 f"<b>alpha = Σ min(p_T, p_S) = {alpha:.3f}</b>: the chance a draft token is "
                 f"accepted; a rejection (probability {1 - alpha:.3f}) draws from the residual. "
                 f"Resampling from p_T instead: TV {shortcut:.3f} from p_T ({note}).</div>")
 
+    def _play_pressed(self, change) -> None:
+        if change["new"] and self.play.value > self.play.max - 3:
+            self.play.value = 0                        # start over: every frame is shown
+
     def _render_simulation(self) -> None:
+        if self._exact is None:                        # empty state: nothing to simulate
+            return
         r = self.result
         fig = plot_simulation(self.p_target, r["exact"], r["biased"], self.tokens, self.p_draft)
         fig.axes[0].set_title(f"{r['draws']:,} simulated steps: TV from p_T {r['tv_exact']:.4f} "
                               f"(residual) vs {r['tv_biased']:.4f} (resample from p_T; theory "
                               f"{r['tv_biased_theory']:.4f})", fontsize=9)
-        show_in(self.sim_chart, fig)
+        show_in(self.sim_chart, scale_figure(fig, self.scale))

@@ -176,3 +176,24 @@ def test_the_demo_streams_both_runs_then_the_race(tmp_path, capsys):
     first_round, alone, race = out.index("s  round   1 |"), out.index("the target alone:"), out.index("the race")
     assert first_round < alone < out.index("speed-up") < race, out
     assert "Loading weights" not in err
+
+
+def test_print_trace_wraps_between_words_never_inside_one():
+    # fails if a long round line is left to the notebook, which breaks it mid-word
+    import io
+    import re
+
+    from handmade_traces import sampled_trace
+    from specviz.console import format_round, print_trace
+
+    trace = sampled_trace()
+    out = io.StringIO()
+    print_trace(trace, colour=True, file=out, width=40)
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())
+    lines = plain.split("\n\n")[0].splitlines()
+    assert len(lines) > len(trace.rounds)                       # something was wrapped
+    words = [w for line in lines for w in line.split()]
+    longest = max(len(w) for w in words)
+    assert all(len(line) <= max(40, 12 + longest) for line in lines)
+    expected = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", format_round(r)) for r in trace.rounds)
+    assert words == expected.split()                             # same words, none split

@@ -252,4 +252,4 @@ def test_records_render():
     assert "| p_T |" in question._repr_markdown_()
     feedback = check(question, 0.0)
     assert "$$" in feedback.to_markdown() and "$$" not in str(feedback)
-    assert str(feedback).startswith("❌")
+    assert str(feedback).startswith("✗")

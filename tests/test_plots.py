@@ -30,7 +30,8 @@ def test_the_views_never_import_torch_or_pyplot():
     code = ("import sys; import specviz.plots, specviz.plots_theory, specviz.plots_interactive, "
             "specviz.html, specviz.replay, specviz.simulate, specviz.widgets, specviz.widgets_rule, "
             "specviz.widgets_k, specviz.widgets_exam, specviz.costs, specviz.hardware, "
-            "specviz.plots_costs, specviz.console, specviz.costs_measure; "
+            "specviz.plots_costs, specviz.console, specviz.costs_measure, specviz.presentation, "
+            "specviz.examples; "
             "print(sorted(m for m in ('torch', 'matplotlib.pyplot') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -449,3 +450,42 @@ def test_k_curve_has_error_bars_and_priced_curves():
     assert (low, high) == (pytest.approx(1.08), pytest.approx(1.44))     # K = 1: 0.9x .. 1.2x
     with pytest.raises(ValueError, match="no sweep points"):
         plots_costs.plot_k_curve([])
+
+
+def _drawn_text_overlaps(fig) -> list:
+    """Pairs of drawn texts (titles, labels, tick labels, legends) whose boxes overlap by more
+    than a pixel each way; ticks outside the axes' limits are not drawn and not counted."""
+    import itertools
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    hidden = set()
+    for ax in fig.get_axes():
+        for axis in (ax.xaxis, ax.yaxis):
+            lo, hi = sorted(axis.get_view_interval())
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                if not lo - 1e-9 <= tick.get_loc() <= hi + 1e-9:
+                    hidden.update({id(tick.label1), id(tick.label2)})
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip() and id(t) not in hidden]
+    return [(a, b) for (a, ba), (b, bb) in itertools.combinations(boxes, 2)
+            if min(ba.x1, bb.x1) - max(ba.x0, bb.x0) > 1 and min(ba.y1, bb.y1) - max(ba.y0, bb.y0) > 1]
+
+
+@pytest.mark.parametrize("name, rounds", [("sky-blue-k5", (0, 20, 24)),
+                                          ("sky-blue-sampled-k2", (16, 24))])
+def test_round_charts_do_not_overlap_their_labels(name, rounds):
+    # fails with the timeline's legend inside the axes (the "now" label ran into it), a "1.2"/"0.0"
+    # tick under the title or a slanted token label, or 6+ ticks on the narrow panels at 1.6x
+    from specviz import examples
+    from specviz.presentation import scale_figure
+
+    trace = examples.load(name)
+    for i in rounds:
+        for scale in (1.0, 1.6):
+            fig = scale_figure(plots.plot_round(trace, i), scale)
+            assert _drawn_text_overlaps(fig) == [], (name, i, scale)

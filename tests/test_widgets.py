@@ -256,7 +256,7 @@ def test_quiz_checks_answers_and_keeps_score():
     assert question == exam.draw("speedup", 7)
     assert question.prompt[:40] in _markdown(quiz.question_view)
     feedback = quiz.answer(f"{question.answer:.4f}")
-    assert feedback.correct and "✅" in _markdown(quiz.feedback_view)
+    assert feedback.correct and "✓" in _markdown(quiz.feedback_view)
     assert "1 of 1" in quiz.score_view.value
     quiz.answer(f"{question.answer:.4f}")                   # the same answer again: counted once
     assert "1 of 1" in quiz.score_view.value
@@ -302,7 +302,7 @@ def test_quiz_free_text_and_buttons():
     quiz.reply.value = "It is faster; the draft sometimes proposes the bonus token, which is optional."
     quiz.check_button.click()
     shown = _markdown(quiz.feedback_view)
-    assert "🔑" in shown and "bonus token optional or drafted" in shown
+    assert "Hint →" in shown and "bonus token optional or drafted" in shown
     assert "Model answer" not in shown                       # a first try: hint only
     quiz.reveal_button.click()
     assert "Model answer" in _markdown(quiz.feedback_view)
@@ -407,3 +407,95 @@ def test_k_explorer_never_recommends_k_infinity():
     from specviz.widgets_k import _paper_pick
     assert _paper_pick(0.5, 0.0) == "has no best K: its speed-up grows with every K"
     assert _paper_pick(0.8, 0.2) == "picks K = 4"      # Leviathan's classic example, by hand
+
+
+# ---- lecture: one state, a static copy, the presentation setting, glyphs ------------------
+
+def test_player_views_update_from_one_state():
+    # fails if the slider moves before the round is rendered (widgets.link(play, slider): on a
+    # busy kernel the slider shows round 3 while the header still says round 2)
+    player = RoundPlayer(sampled_trace(), charts=False)
+    seen = []
+    player.slider.observe(lambda c: seen.append((c["new"], player.header.value)), names="value")
+    player.play.value = 3                                   # a Play tick
+    player.play.value = 2
+    assert [(n, f"Round {n} of 3" in h) for n, h in seen] == [(3, True), (2, True)]
+    assert player.round == 1 and player.play.value == player.slider.value == 2
+
+
+def test_player_keeps_a_static_copy_of_the_round_shown():
+    # fails if the saved-notebook copy is stale (shows round 1 after stepping) or missing parts
+    player = RoundPlayer(sampled_trace(), charts=False)
+    assert "Round 1 of 3" in player.static_html() and "sv-static" in player.static_html()
+    player.show_round(2)
+    static = player.static_html()
+    assert "Round 3 of 3" in static and player.text.value in static
+    assert player.table.value in static and "<script" not in static
+
+
+def test_presentation_setting_scales_the_views():
+    # fails if present(True) or scale= leaves the 13 px text of the notebook size
+    import specviz
+
+    assert "font-size: 13px" in RoundPlayer(sampled_trace(), charts=False).text.value
+    try:
+        assert specviz.present(True) == 1.6
+        player = RoundPlayer(sampled_trace())
+        assert "font-size: 21px" in player.text.value and "font-size: 22px" in player.header.value
+        assert "sv-scaled-160" in player.widget._dom_classes
+        assert "font-size: 21px" in player.static_html()
+        big = RoundPlayer(sampled_trace(), scale=2.0)
+        width = lambda p: int.from_bytes(__import__("base64").b64decode(      # PNG header width
+            p.chart.outputs[0]["data"]["image/png"])[16:20], "big")
+        assert width(big) > 1.8 * width(RoundPlayer(sampled_trace(), scale=1.0))
+        assert "font-size: 19px" in AcceptanceRuleExplorer().table.value       # 12 px x 1.6
+    finally:
+        specviz.present(False)
+    assert "font-size: 13px" in RoundPlayer(sampled_trace(), charts=False).text.value
+    with pytest.raises(ValueError, match="between 0.5 and 4"):
+        RoundPlayer(sampled_trace(), scale=10)
+
+
+def test_rule_explorer_shows_an_empty_state_without_stale_charts():
+    # fails if an all-zero p_T leaves the previous charts under the message
+    explorer = AcceptanceRuleExplorer()
+    assert _has_png(explorer.rule_chart) and _has_png(explorer.sim_chart)
+    for s in explorer.target_sliders:
+        s.value = 0.0
+    assert "every weight of p_T is 0" in explorer.table.value
+    assert explorer.rule_chart.outputs == () and explorer.sim_chart.outputs == ()
+    explorer.show_draws(100)                               # nothing to draw, and no error
+    assert explorer.sim_chart.outputs == ()
+    explorer.target_sliders[0].value = 1.0                 # back: charts again
+    assert _has_png(explorer.rule_chart) and _has_png(explorer.sim_chart)
+
+
+def test_rule_explorer_play_shows_every_step():
+    # fails if ▶ from the default 10,000 draws plays only the last 2 steps
+    explorer = AcceptanceRuleExplorer()
+    assert explorer.draws.value == 10_000
+    explorer.play.playing = True                           # what ▶ does
+    assert explorer.play.value == 0 and explorer.draws.value == 10
+    explorer.play.playing = False
+    explorer.play.value = 3                                # paused at 300 draws; resume there
+    explorer.play.playing = True
+    assert explorer.draws.value == 300
+
+
+def test_feedback_and_controls_use_glyphs_every_font_has():
+    # fails on an emoji (a box where no emoji font is installed): DejaVu Sans, matplotlib's
+    # font and Linux's usual fallback, must draw every symbol the widgets print
+    import os
+
+    import matplotlib
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(os.path.join(matplotlib.get_data_path(), "fonts", "ttf", "DejaVuSans.ttf"))
+    drawn = font.getBestCmap()
+    question = exam.draw("speedup", 7)
+    shown = [str(exam.check(question, f"{question.answer:.4f}")), str(exam.check(question, "0")),
+             Quiz(kind="pros_cons", seed=1).answer("faster").to_markdown()]
+    player = RoundPlayer(sampled_trace(), charts=False)
+    shown += [player.prev.description, player.next.description]
+    missing = {ch for text in shown for ch in text if ord(ch) > 127 and ord(ch) not in drawn}
+    assert not missing, f"no glyph in DejaVu Sans for {sorted(missing)}"

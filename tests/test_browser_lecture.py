@@ -1,0 +1,223 @@
+"""The lecture hall in a real browser (JupyterLab + headless Chromium, as in test_browser.py).
+
+* A notebook with the presentation setting on, at 1024x768 (a projector): the RoundPlayer, the
+  AcceptanceRuleExplorer and the SpeedupCalculator are measured - text scaled, the player's
+  controls on one line, every slider value on screen, no chart over its labels - and
+  screenshotted to ``artifacts/browser/``.
+* A notebook saved WITH its outputs is reopened without running it: each RoundPlayer's static
+  copy of its round is visible (not just "Error displaying widget: model not found").
+* The exported page: the projector toggle scales its text and chart; ←, →, space and P work.
+
+Skipped (or failed under SPECVIZ_REQUIRE_BROWSER=1) without Chromium, like test_browser.py.
+"""
+
+import json
+import urllib.request
+
+import pytest
+
+from test_browser import PANEL, _artifacts, _run_all, browser, lab  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.browser
+
+PROJECTOR = {"width": 1024, "height": 768}
+
+
+def _notebook(*cells) -> dict:
+    return {"nbformat": 4, "nbformat_minor": 5,
+            "metadata": {"kernelspec": {"name": "specviz", "display_name": "specviz (Python 3)",
+                                        "language": "python"}},
+            "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}",
+                       "metadata": {}, "outputs": [], "source": source}
+                      for i, source in enumerate(cells)]}
+
+
+def _put(base, token, name, notebook) -> None:
+    """Write a notebook into the server's folder (Jupyter's contents API)."""
+    request = urllib.request.Request(
+        f"{base}/api/contents/{name}?token={token}", method="PUT",
+        data=json.dumps({"type": "notebook", "format": "json", "content": notebook}).encode(),
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as r:
+        assert r.status in (200, 201)
+
+
+def _open(page, base, token, name) -> None:
+    page.goto(f"{base}/lab/tree/{name}?token={token}")
+    page.wait_for_selector(f"{PANEL} .jp-Cell")
+    page.wait_for_function(
+        "document.querySelector('#jp-main-statusbar')?.textContent.includes('| Idle')")
+
+
+def _box(locator) -> dict:
+    box = locator.bounding_box()
+    assert box is not None, f"{locator} is not displayed"
+    return box
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"] or
+                a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+
+LECTURE = ("import specviz\nfrom specviz import examples\nfrom specviz.console import print_trace\n"
+           "from specviz.widgets import AcceptanceRuleExplorer, RoundPlayer, SpeedupCalculator\n"
+           "specviz.present(True)",
+           'RoundPlayer(examples.load("sky-blue-k5"))',
+           "AcceptanceRuleExplorer()",
+           "SpeedupCalculator()",
+           'print_trace(examples.load("sky-blue-k5"), colour=False)')
+
+
+def test_presentation_setting_at_1024x768(lab, browser):
+    """Fails if present(True) leaves notebook-size text, if the player's controls wrap, if a
+    calculator slider's value is off screen or covered, if a chart overlaps its neighbours, or
+    if the live player shows its static copy too."""
+    base, token = lab
+    _put(base, token, "lecture.ipynb", _notebook(*LECTURE))
+    page = browser.new_page(viewport=PROJECTOR)
+    page.set_default_timeout(60_000)
+    errors = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    try:
+        _open(page, base, token, "lecture.ipynb")
+        _run_all(page)
+        text = page.inner_text(PANEL)
+        assert "Traceback" not in text, text[text.find("Traceback") - 500:][:3000]
+        player = page.locator(f"{PANEL} .specviz-round-player").first
+        player.locator("img").first.wait_for()
+        calc = page.locator(f"{PANEL} .specviz-speedup-calculator").first
+        calc.locator("img").first.wait_for()
+        rule = page.locator(f"{PANEL} .specviz-rule-explorer").first
+        rule.locator("img").nth(1).wait_for()
+        page.wait_for_timeout(500)                       # let the images lay out
+        player.scroll_into_view_if_needed()
+        page.screenshot(path=str(_artifacts() / "projector_round_player.png"))
+
+        # text scaled: 13 px x 1.6, the header 14 x 1.6, the widgets' own labels 13 x 1.6
+        size = lambda loc: loc.evaluate("e => getComputedStyle(e).fontSize")
+        assert size(player.locator(".sv-text")) == "21px"
+        assert size(player.locator(".sv-header")) == "22px"
+        assert size(player.locator(".widget-label").first) == "21px"
+        # the controls: each row on one line, inside the player; the slider's track long
+        frame = _box(player)
+        for part in (".widget-play", ".widget-slider"):
+            row = player.locator(".widget-hbox").filter(has=page.locator(part)).last
+            boxes = row.locator(":scope > *").evaluate_all(
+                "es => es.map(e => e.getBoundingClientRect().toJSON())")
+            assert max(b["top"] for b in boxes) < min(b["bottom"] for b in boxes), boxes
+            assert max(b["right"] for b in boxes) <= frame["x"] + frame["width"] + 1, boxes
+        track = _box(player.locator(".widget-slider .noUi-target, .widget-slider .slider").first)
+        assert track["width"] >= 0.4 * frame["width"], (track, frame)
+        # the live player hides its static copy
+        assert page.locator(f"{PANEL} .sv-static").first.bounding_box() is None
+        # charts do not cover the text, table or controls around them
+        image = _box(player.locator("img").first)
+        for part in (".sv-text", ".sv-proposals", ".widget-play"):
+            assert not _overlap(image, _box(player.locator(part).first)), part
+
+        calc.scroll_into_view_if_needed()
+        page.screenshot(path=str(_artifacts() / "projector_calculator.png"))
+        chart = _box(calc.locator("img").first)
+        readouts = calc.locator(".widget-readout")
+        assert readouts.count() >= 3
+        for j in range(readouts.count()):
+            if not readouts.nth(j).is_visible():
+                continue
+            box = _box(readouts.nth(j))
+            assert box["width"] > 10 and box["x"] + box["width"] <= PROJECTOR["width"], box
+            assert not _overlap(box, chart), (box, chart)
+            assert readouts.nth(j).evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+
+        rule.scroll_into_view_if_needed()
+        page.screenshot(path=str(_artifacts() / "projector_rule_explorer.png"))
+        images = [_box(rule.locator("img").nth(j)) for j in range(2)]
+        assert not _overlap(*images)
+        assert not _overlap(images[0], _box(rule.locator(".sv-rule")))
+        assert size(rule.locator(".sv-rule")) == "19px"
+        values = rule.locator(".widget-vslider .widget-readout")
+        clipped = values.evaluate_all("es => es.filter(e => e.scrollWidth > e.clientWidth + 1)"
+                                      ".map(e => e.textContent)")
+        assert values.count() == 10 and clipped == [], clipped     # every p_T, p_S value whole
+        assert not errors, errors
+    finally:
+        page.close()
+
+
+SAVED = ('from specviz import examples\nfrom specviz.widgets import RoundPlayer\n'
+         'player = RoundPlayer(examples.load("sky-blue-k5"), charts=False)\nplayer',
+         "player.show_round(3)")
+
+
+def test_a_saved_notebook_reopens_with_its_rounds_visible(lab, browser, tmp_path):
+    """Fails if a notebook saved with its outputs reopens with nothing but "Error displaying
+    widget: model not found" where a player was (and if the copy shows an old round)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    base, token = lab
+    notebook = nbformat.from_dict(_notebook(*SAVED))
+    NotebookClient(notebook, kernel_name="python3", timeout=120).execute()
+    notebook.metadata.pop("widgets", None)       # JupyterLab does not save widget state
+    _put(base, token, "prepared.ipynb", json.loads(nbformat.writes(notebook)))
+    page = browser.new_page(viewport=PROJECTOR)
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{base}/lab/tree/prepared.ipynb?token={token}")
+        page.wait_for_selector(f"{PANEL} .jp-Cell")
+        static = page.locator(f"{PANEL} .sv-static").first
+        static.wait_for(state="visible")
+        assert static.locator(".sv-header").inner_text().startswith("Round 4 of 27")
+        assert static.locator(".sv-tok").count() > 10 and static.locator(".sv-proposals").count()
+        colour = static.locator(".sv-tok.sv-accepted").first.evaluate(
+            "e => getComputedStyle(e).borderBottomColor")
+        assert colour == "rgb(44, 160, 44)"                       # still coloured: accepted
+        page.screenshot(path=str(_artifacts() / "reopened_notebook.png"))
+    finally:
+        page.close()
+
+
+def test_exported_page_projector_toggle_and_keys(browser, tmp_path):
+    """Fails if the page's projector button or the keys ← → space P do nothing, or if at
+    1024x768 the scaled page overflows sideways or its chart covers the text."""
+    from specviz import examples
+    from specviz.html import export_html
+
+    path = export_html(examples.load("sky-blue-k5"), tmp_path / "run.html")
+    page = browser.new_page(viewport=PROJECTOR)
+    page.set_default_timeout(30_000)
+    errors = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_function("window.svReady === true")
+        size = lambda sel: page.eval_on_selector(sel, "e => getComputedStyle(e).fontSize")
+        assert size("#sv-text") == "13px" and page.evaluate("window.svPresent") is None
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        assert page.evaluate("window.svRound") == 2
+        page.keyboard.press("ArrowLeft")
+        assert page.evaluate("window.svRound") == 1
+        assert page.inner_text("#sv-header").startswith("Round 2 of 27")
+        page.keyboard.press(" ")                                  # play ...
+        page.wait_for_function("window.svRound >= 2", timeout=10_000)
+        page.keyboard.press(" ")                                  # ... and pause
+        stopped = page.evaluate("window.svRound")
+        page.wait_for_timeout(1500)
+        assert page.evaluate("window.svRound") == stopped
+        page.keyboard.press("p")
+        assert page.evaluate("window.svPresent") is True
+        assert size("#sv-text") == "20.8px" and size("#sv-header") == "24px"
+        assert page.evaluate("document.getElementById('sv-chart').layout.font.size") == \
+            pytest.approx(19.2)
+        page.wait_for_timeout(300)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PROJECTOR["width"]
+        chart = _box(page.locator("#sv-chart"))
+        for part in ("#sv-text", "#sv-stats", "#sv-timeline-text", ".sv-controls"):
+            assert not _overlap(chart, _box(page.locator(part).first)), part
+        page.screenshot(path=str(_artifacts() / "export_html_projector.png"), full_page=True)
+        page.click("#sv-present")                                 # the button: back
+        assert size("#sv-text") == "13px"
+        assert not errors, errors
+    finally:
+        page.close()
