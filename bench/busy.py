@@ -32,8 +32,8 @@ def main(argv=None) -> int:
     from specviz import load_pair  # before torch: it sets OpenMP's wait policy
     import torch
 
-    from specviz.prompts import REPRESENTATIVE
-    from specviz.sweep import run_sweep
+    from specviz.measure.prompts import REPRESENTATIVE
+    from specviz.measure.sweep import run_sweep
 
     pair = load_pair(device="cpu")
     prompts = REPRESENTATIVE[:args.prompts]

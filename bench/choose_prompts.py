@@ -5,7 +5,7 @@ its best case nor its worst.
 For each held-out prompt (``specviz.distill.prompts.HELD_OUT``, never seen in training):
 alpha of a greedy run with K = 5 and 48 new tokens (deterministic, float32), and of a sampled
 run (T = 1, seed 0). The prompts are ranked by how far their greedy alpha lies from the pooled
-alpha of all of them; the first eight become ``specviz.prompts.REPRESENTATIVE``.
+alpha of all of them; the first eight become ``specviz.measure.prompts.REPRESENTATIVE``.
 
     python bench/choose_prompts.py            # writes bench/results/prompts.json
 """

@@ -7,8 +7,8 @@ added without touching the others):
    cache contract on sliding-window models, the EAGLE bookkeeping.
 2. ``pass_costs``   - SmolLM2-1.7B-shaped (target) and SmolLM2-135M-shaped (draft) Llamas with
    random weights in bfloat16 (no weights travel): v(q) = t(q) / t(1) for q = 1..16 and c,
-   measured with ``specviz.costs.measure_pass_costs``, against the roofline preset of this GPU
-   (``specviz.hardware.DEVICES``): each within 25%. Also the roofline fitted to the
+   measured with ``specviz.measure.costs.measure_pass_costs``, against the roofline preset of this GPU
+   (``specviz.measure.hardware.DEVICES``): each within 25%. Also the roofline fitted to the
    measurements (its per-layer overhead is what the presets assume), and the speed-up the
    measured costs give at alpha = 0.6, 0.7, 0.8. Prints a README-ready table.
 3. ``device_map``   - ``load_pair(..., device_map="auto", max_memory=...)`` on a Llama saved to
@@ -59,7 +59,7 @@ def random_llama(config: dict, device, dtype):
 
 
 def shape_config(name: str) -> dict:
-    from specviz.hardware import MODELS
+    from specviz.measure.hardware import MODELS
 
     s = MODELS[name]
     return dict(num_hidden_layers=s.layers, hidden_size=s.hidden, intermediate_size=s.intermediate,
@@ -83,8 +83,8 @@ def pass_costs(args, result: dict) -> None:
     import torch
 
     from specviz import ModelPair, theory
-    from specviz.costs import calibrate, measure_pass_costs
-    from specviz.hardware import DEVICES, MODELS, ModelShape
+    from specviz.measure.costs import calibrate, measure_pass_costs
+    from specviz.measure.hardware import DEVICES, MODELS, ModelShape
 
     device = "cpu" if args.dry_run else "cuda"
     dtype = torch.float32 if args.dry_run else torch.bfloat16
@@ -99,7 +99,7 @@ def pass_costs(args, result: dict) -> None:
                      else MODELS[names[role]]) for role in configs}
     preset_name = args.preset or next((p for key, p in PRESET_FOR
                                        if key in result.get("gpu", "")), None)
-    from specviz.costs import Roofline
+    from specviz.measure.costs import Roofline
 
     rows, ok = [], True
     preset = (Roofline(shapes["target"], shapes["draft"], DEVICES[preset_name])
@@ -132,7 +132,7 @@ def pass_costs(args, result: dict) -> None:
     print(table(result))
     if not args.dry_run and preset is not None and not within:
         print(f"outside the {100 * TOLERANCE:.0f}% tolerance: update GPU_OVERHEAD in "
-              "specviz/hardware.py with the fitted overheads above")
+              "specviz/measure/hardware.py with the fitted overheads above")
 
 
 def table(result: dict) -> str:

@@ -6,7 +6,7 @@ for q = 2..16 (the check: within 15%).
     python bench/pass_costs.py              # writes bench/results/pass_costs.json
     python bench/pass_costs.py --repeats 3  # quicker, noisier
 
-Each precision's raw timings are kept (``specviz.costs.PassCosts``), so the premise figure
+Each precision's raw timings are kept (``specviz.measure.costs.PassCosts``), so the premise figure
 (notebook 08) and the README table are drawn from the committed file.
 """
 
@@ -24,8 +24,8 @@ TOLERANCE = 0.15
 
 def measure(dtype: str, repeats: int) -> dict:
     from specviz import load_pair
-    from specviz.costs import calibrate, measure_pass_costs
-    from specviz.hardware import MODELS
+    from specviz.measure.costs import calibrate, measure_pass_costs
+    from specviz.measure.hardware import MODELS
 
     pair = load_pair(device="cpu", dtype=dtype)
     costs = measure_pass_costs(pair, qs=QS, context=64, repeats=repeats, warmup=3)

@@ -265,9 +265,9 @@ def demo_block(results: Path) -> str | None:
         return None
     import io
 
-    from specviz.console import format_round, race, summary
-    from specviz.costs import PassCosts
-    from specviz.trace import Trace
+    from specviz.views.console import format_round, race, summary
+    from specviz.measure.costs import PassCosts
+    from specviz.core.trace import Trace
 
     trace = Trace.from_json(path)
     costs_path = results / "demo_pass_costs.json"

@@ -40,8 +40,8 @@ BUDGETS = (4, 8, 16)
 
 def configurations(temperature: float):
     """(name, kind, nodes per pass or None, speculate keyword arguments maker)."""
-    from specviz.schedules import Confidence, Heuristic, Oracle
-    from specviz.tree import Eagle2, TreeShape
+    from specviz.core.schedules import Confidence, Heuristic, Oracle
+    from specviz.core.tree import Eagle2, TreeShape
 
     out = [(f"K = {k}", "fixed", k, lambda pair, p, k=k: dict(k=k)) for k in FIXED_KS]
     out += [

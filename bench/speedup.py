@@ -32,8 +32,8 @@ import torch
 
 from specviz import ModelPair, load_pair, speculate
 from specviz.distill.prompts import COPY_PROMPTS, HELD_OUT
-from specviz.sweep import best, run_baselines, run_sweep
-from specviz.tokens import encode_prompt
+from specviz.measure.sweep import best, run_baselines, run_sweep
+from specviz.core.tokens import encode_prompt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, machine, paused  # noqa: E402

@@ -7,7 +7,7 @@ a target pass over 1 and over 6 tokens (the verify pass of K = 5) on the default
 
 What to look for: the slowdown beside a busy process. specviz's default for CPU runs
 (``import specviz`` sets OMP_WAIT_POLICY=PASSIVE before torch loads, and
-``specviz.models.default_threads`` then uses every core) should be the setting that keeps it
+``specviz.core.models.default_threads`` then uses every core) should be the setting that keeps it
 small and fast; the 1-thread row is the fallback when torch was loaded before specviz.
 """
 
@@ -27,7 +27,7 @@ POLICIES = ("default", "PASSIVE", "ACTIVE")
 
 def child(repeats: int) -> None:
     from specviz import load_pair
-    from specviz.costs import measure_pass_costs
+    from specviz.measure.costs import measure_pass_costs
 
     pair = load_pair(device="cpu", dtype="float32")
     costs = measure_pass_costs(pair, qs=(1, 6), context=64, repeats=repeats, warmup=3)
@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     if args.child:
         child(args.repeats)
         return 0
-    from specviz.models import default_threads
+    from specviz.core.models import default_threads
 
     cores = len(os.sched_getaffinity(0))
     settings = [(1, "default")] + [(n, p) for n in range(2, cores + 1) for p in POLICIES]

@@ -14,7 +14,7 @@ import math
 import os
 import sys
 
-from .prompts import DEMO_PROMPT  # a held-out prompt of typical alpha, chosen once
+from .measure.prompts import DEMO_PROMPT  # a held-out prompt of typical alpha, chosen once
 
 
 def _at_least(minimum: int):
@@ -79,12 +79,12 @@ def main(argv=None) -> int:
     colour = not getattr(args, "no_color", False) and "NO_COLOR" not in os.environ and sys.stdout.isatty()
     try:
         if args.command == "show":
-            from .console import print_trace
-            from .trace import Trace
+            from .views.console import print_trace
+            from .core.trace import Trace
 
             print_trace(Trace.from_json(args.path), colour)
             return 0
-        from .models import load_pair
+        from .core.models import load_pair
         if args.command == "prepare":
             pair = load_pair(device="cpu")
             print(f"ready: {pair.target_name} + {pair.draft_name} ({pair.dtype}, {pair.device})")
@@ -107,8 +107,8 @@ def _run(args, colour: bool, pair) -> int:
     (from the cost model) modelled."""
     import time
 
-    from .console import format_round, race, show_token, summary
-    from .engine import autoregressive, speculate
+    from .views.console import format_round, race, show_token, summary
+    from .core.engine import autoregressive, speculate
 
     settings = dict(max_new_tokens=args.max_new_tokens, temperature=args.temperature,
                     seed=args.seed, chat=not args.no_chat)
@@ -132,7 +132,7 @@ def _run(args, colour: bool, pair) -> int:
         print(f"\n{time.perf_counter() - start:6.2f} s  {len(baseline.output_ids)} tokens", flush=True)
         trace = trace.with_baseline(baseline)
         if not args.no_costs:
-            from .costs import measure_pass_costs   # v(q) at every width, for the best-K line
+            from .measure.costs import measure_pass_costs   # v(q) at every width, for the best-K line
 
             print("\nmeasuring target passes of every width for the best-K line ...", flush=True)
             measured = measure_pass_costs(pair, qs=(1, 2, 3, 4, 6, 8, 12, 16),

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .distill.prompts import COPY_PROMPTS
-from .trace import Trace, TraceError
+from .core.trace import Trace, TraceError
 
 HOME = Path(__file__).resolve().parent / "data" / "examples"
 SKY = "Why is the sky blue?"
@@ -99,8 +99,8 @@ def load(name: str) -> Trace:
 def record(name: str, pair=None) -> Trace:
     """Record example ``name`` afresh with the real engine (loads the default pair unless
     ``pair`` - a ``load_pair(dtype="float32", device="cpu", drafter=...)`` - is given)."""
-    from .engine import autoregressive, speculate
-    from .models import load_pair
+    from .core.engine import autoregressive, speculate
+    from .core.models import load_pair
 
     path(name)                                      # unknown names: the list of examples
     recipe = RECIPES[name]
@@ -115,7 +115,7 @@ def record(name: str, pair=None) -> Trace:
 
 def regenerate(selected=None, home: Path = HOME) -> list[Path]:
     """Re-record the examples (all, or the names in ``selected``) into ``home``."""
-    from .models import load_pair
+    from .core.models import load_pair
 
     selected = list(selected or RECIPES)
     for name in selected:

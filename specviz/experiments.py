@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .progress import bar, nested, ticker
-from .sweep import SweepPoint, run_baselines, run_sweep   # the engine loads only when one runs
+from .measure.sweep import SweepPoint, run_baselines, run_sweep   # the engine loads only when one runs
 
 RESULTS = Path(__file__).parent / "data" / "results"
 SCHEMA = "specviz-experiment v1"
@@ -69,7 +69,7 @@ class Saved:
 
 def k_curve(pair, prompts, ks, max_new_tokens: int, temperature: float = 0.0, repeats: int = 1,
             baselines=None, desc: str = "K curve") -> list[SweepPoint]:
-    """:func:`specviz.sweep.run_sweep` with a progress bar: every prompt at every K."""
+    """:func:`specviz.measure.sweep.run_sweep` with a progress bar: every prompt at every K."""
     progress = bar(total=1, desc=desc)
     try:
         return run_sweep(pair, prompts, ks, max_new_tokens=max_new_tokens, temperature=temperature,
@@ -82,7 +82,7 @@ def drafter_curves(pairs: dict, base, prompt_sets: dict, ks, max_new_tokens: int
                    temperature: float = 0.0) -> dict:
     """One K curve per drafter and prompt set (one baseline per prompt set, shared by every
     drafter): ``curves[prompt set][drafter]``, with one progress bar over all the runs."""
-    from .sweep import run_baselines
+    from .measure.sweep import run_baselines
 
     runs = sum(len(p) * (1 + len(ks) * len(pairs)) for p in prompt_sets.values())
     progress, done, curves = bar(total=runs, desc="drafters x K"), 0, {}
@@ -157,8 +157,8 @@ def full_k_curve(redo=None) -> Path:
     """Notebook 03 with ``FULL_RUN = True``: the homework K, then the rest of the curve, on
     the same baselines. ``redo``: re-measure only these K values of the committed run (same
     settings, fresh baselines) and keep the others, e.g. after a pause hit their timings."""
-    from .models import load_pair
-    from .prompts import REPRESENTATIVE
+    from .core.models import load_pair
+    from .measure.prompts import REPRESENTATIVE
 
     s, pair = K_CURVE, load_pair()
     prompts = REPRESENTATIVE[:s["prompts"]]
@@ -191,7 +191,7 @@ def drafter_prompt_sets(n: int) -> dict:
 
 
 def full_drafters() -> Path:
-    from .models import load_pair
+    from .core.models import load_pair
 
     s = DRAFTERS
     base = load_pair(dtype="float32")
@@ -231,7 +231,7 @@ def full_finetune() -> Path:
 
     from .distill.finetune import finetune
     from .distill.train import evaluate, vocab_to_head
-    from .models import ModelPair, load_pair
+    from .core.models import ModelPair, load_pair
 
     s = FINETUNE
     pair = load_pair(dtype="float32", device="cpu")

@@ -2,7 +2,7 @@
 
 * :func:`bar` - a progress bar (``tqdm.auto``: a widget in a notebook, text in a terminal) for
   the long experiments; :func:`ticker` adapts it to the ``progress(done, total)`` callbacks of
-  :func:`specviz.sweep.run_sweep`.
+  :func:`specviz.measure.sweep.run_sweep`.
 * :func:`auto_bar` - the bar that ``speculate``, ``autoregressive``, ``run_sweep`` and
   ``measure_pass_costs`` show by themselves while they run in a Jupyter kernel (and nowhere
   else: scripts, tests and benchmarks stay quiet), removed when they finish, so no cell that
@@ -67,7 +67,7 @@ def nested():
 
 
 def ticker(progress):
-    """Adapt a bar to the ``progress(done, total)`` callbacks of :mod:`specviz.sweep`."""
+    """Adapt a bar to the ``progress(done, total)`` callbacks of :mod:`specviz.measure.sweep`."""
 
     def tick(done: int, total: int) -> None:
         if progress.total != total:

@@ -17,7 +17,7 @@ import functools
 import torch
 from scipy.stats import chi2, ncx2
 
-from specviz.rule import distribution
+from specviz.core.rule import distribution
 
 
 def _residual(p, q, x):

@@ -12,8 +12,8 @@ So 7 tokens in 3 target calls; alpha = 5 accepted / 6 checked.
 
 from dataclasses import replace
 
-from specviz.sweep import SweepPoint
-from specviz.trace import Alternative, Baseline, Draw, Proposal, Round, Trace
+from specviz.measure.sweep import SweepPoint
+from specviz.core.trace import Alternative, Baseline, Draw, Proposal, Round, Trace
 
 TEXTS = {1: "The", 2: " dog", 3: " ran", 4: " away", 5: ".", 6: "\n", 7: "<|im_end|>",
          8: " cat", 9: " sat", 10: " A"}

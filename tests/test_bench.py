@@ -46,7 +46,7 @@ def test_every_committed_result_renders():
 
 
 def test_the_notebook_prompts_are_the_chosen_ones():
-    from specviz.prompts import DEMO_PROMPT, REPRESENTATIVE
+    from specviz.measure.prompts import DEMO_PROMPT, REPRESENTATIVE
 
     chosen = json.loads((BENCH / "results" / "prompts.json").read_text())
     assert REPRESENTATIVE == chosen["chosen"] and DEMO_PROMPT == REPRESENTATIVE[0]

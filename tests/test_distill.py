@@ -7,7 +7,7 @@ from specviz import ModelPair, speculate
 from specviz.distill.data import sample_batch
 from specviz.distill.finetune import finetune, teacher_data
 from specviz.distill.train import TeacherData, evaluate, head_ids_by_mass, vocab_to_head
-from specviz.draft_model import PrunedHead, build_draft, draft_config, trainable_state_dict, zero_residual_outputs
+from specviz.core.draft_model import PrunedHead, build_draft, draft_config, trainable_state_dict, zero_residual_outputs
 from tiny_models import tiny_llama
 
 VOCAB = 32
@@ -240,7 +240,7 @@ def test_unrolled_training_computes_what_the_live_head_drafts(anchor):
     import random
 
     from specviz.distill.eagle_train import unroll
-    from specviz.eagle import EagleDrafter
+    from specviz.core.eagle import EagleDrafter
 
     target = tiny_llama(vocab=VOCAB, seed=0, sharpness=0.5)
     eagle = _random_eagle(target)

@@ -101,7 +101,7 @@ def test_sampling_stops_at_eos_in_every_way_eos_can_come():
     ([], 3, ([], 0, None)),
 ])
 def test_trim(new, budget, expected):
-    from specviz.engine import _trim
+    from specviz.core.engine import _trim
 
     assert _trim(new, {EOS}, budget) == expected
 
@@ -216,7 +216,7 @@ def test_mismatched_vocabularies_name_both_models():
 
 @pytest.mark.parametrize("vocab", [7, 2048, 49152, 50001])
 def test_top_ids_matches_topk(vocab):
-    from specviz.engine import top_ids
+    from specviz.core.engine import top_ids
 
     rows = torch.softmax(torch.randn(5, vocab, generator=torch.Generator().manual_seed(vocab)) * 4, -1)
     expected = rows.topk(min(10, vocab), dim=-1).indices.sort(-1).values
@@ -225,7 +225,7 @@ def test_top_ids_matches_topk(vocab):
 
 @pytest.mark.parametrize("k", [1, 3, 5])
 def test_greedy_prompt_lookup_equals_target_greedy(k):
-    from specviz.drafters import PromptLookupDrafter
+    from specviz.core.drafters import PromptLookupDrafter
 
     pair = tiny_pair(vocab=16, seed=2)
     prompt = [1, 2, 3, 4, 1, 2, 3, 4, 1, 2]
@@ -238,7 +238,7 @@ def test_greedy_prompt_lookup_equals_target_greedy(k):
 
 
 def test_prompt_lookup_proposes_what_followed_the_last_match_and_skips_markup():
-    from specviz.drafters import PromptLookupDrafter
+    from specviz.core.drafters import PromptLookupDrafter
 
     d = PromptLookupDrafter(vocab_size=20, max_ngram=2, never_propose={9})
     assert d.lookup([5, 6, 7, 8, 5, 6], k=2) == [7, 8]       # bigram (5, 6) seen before

@@ -28,10 +28,10 @@ import pytest
 import torch
 from scipy.stats import chi2
 
-import specviz.rule as rule
+import specviz.core.rule as rule
 from exact_laws import TargetLaw, chi_square, marginal, power, speculative_law, target_law
 from specviz import ModelPair, speculate
-from specviz.drafters import PromptLookupDrafter
+from specviz.core.drafters import PromptLookupDrafter
 from tiny_models import (eagle_draft_distribution, eos_pair, noisy_copy, tiny_eagle, tiny_pair,
                          tiny_sliding)
 
@@ -117,7 +117,7 @@ def check(pair, k, temperature, prompt, n_runs, draft_law, bugs, drafter=None, e
 
 
 def planted(monkeypatch, bug):
-    """Put ``bug`` into the engine's rule (specviz.rule.verify reads these names at call time)."""
+    """Put ``bug`` into the engine's rule (specviz.core.rule.verify reads these names at call time)."""
     if bug == CLASSIC:
         return lambda: monkeypatch.setattr(rule, "residual", lambda p_target, p_draft: p_target)
     return lambda: monkeypatch.setattr(rule, "accept", lambda p_target, p_draft, u: u < 1.0 - p_target)

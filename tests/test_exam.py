@@ -13,7 +13,7 @@ import re
 import pytest
 
 from specviz import exam
-from specviz.exam import check, draw, kinds, parse_number, variants
+from specviz.teaching.exam import check, draw, kinds, parse_number, variants
 
 ALL_VARIANTS = [(kind, variant) for kind in kinds() for variant in variants(kind)]
 

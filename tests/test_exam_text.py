@@ -12,7 +12,7 @@ old keyword list (the bare word "ratio" as the key point of the rule).
 import pytest
 
 from specviz import exam
-from specviz.exam_text import CHEN, LEVIATHAN, MISCONCEPTIONS, read
+from specviz.teaching.exam_text import CHEN, LEVIATHAN, MISCONCEPTIONS, read
 
 RULE = exam.draw("acceptance", seed=0, variant="rule")
 WHY = exam.draw("acceptance", seed=0, variant="why_exact")

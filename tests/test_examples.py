@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from specviz import examples
-from specviz.trace import TraceError
+from specviz.core.trace import TraceError
 
 DRAFT_NAMES = {"draft": "specviz-draft", "prompt-lookup": "prompt-lookup", "eagle": "eagle-head"}
 

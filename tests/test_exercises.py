@@ -1,6 +1,6 @@
 """Every notebook exercise has a solution, and every number in a solution is the hand-worked one.
 
-The worked solutions (``specviz.exercises.exercise("NN.M")``) are compared with numbers worked
+The worked solutions (``specviz.teaching.exercises.exercise("NN.M")``) are compared with numbers worked
 by hand in the comments, not with the library functions that computed them. The notebooks'
 collapsed solutions must quote the ``answer_text`` of every ``exercise(...)`` they cite, so a
 number changed in the library cannot silently disagree with the notebook. Fails if an exercise
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from specviz.exercises import exercise, exercises
+from specviz.teaching.exercises import exercise, exercises
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

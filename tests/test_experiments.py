@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from specviz import experiments
-from specviz.prompts import REPRESENTATIVE
+from specviz.measure.prompts import REPRESENTATIVE
 
 ROOT = Path(__file__).resolve().parent.parent
 

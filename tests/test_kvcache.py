@@ -1,4 +1,4 @@
-"""transformers' cache contract (specviz.kvcache) and architectures beyond Llama.
+"""transformers' cache contract (specviz.core.kvcache) and architectures beyond Llama.
 
 Tiny random Mistral (every layer a sliding window of 4 positions) and Gemma-3-style (sliding
 and full layers alternating) models generate 30 tokens, far past their window; a tiny
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from specviz import ModelLoadError, ModelPair, speculate
-from specviz.kvcache import CachedModel
+from specviz.core.kvcache import CachedModel
 from test_engine import hf_greedy
 from tiny_models import noisy_copy, tiny_llama, tiny_recurrent, tiny_sliding
 

@@ -1,4 +1,4 @@
-"""specviz.minimal, the ~30-line reference, against the recorded engine on tiny pairs.
+"""specviz.teaching.minimal, the ~30-line reference, against the recorded engine on tiny pairs.
 
 Given the same random stream (``random.Random(seed)``), both must make the same accept/reject
 decision for every draft and commit the same tokens. This fails if either loop changes the rule

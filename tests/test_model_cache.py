@@ -1,4 +1,4 @@
-"""The converted-weights cache (specviz.model_cache): processes at once, the manifest, killed
+"""The converted-weights cache (specviz.core.model_cache): processes at once, the manifest, killed
 conversions, disk errors. A small converter stands in for the 20-second GGUF conversion (the
 real one runs in test_default_pair.py); the cache code under test is the same."""
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from specviz import ModelLoadError
-from specviz.model_cache import MANIFEST, cached_folder, is_valid
+from specviz.core.model_cache import MANIFEST, cached_folder, is_valid
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = {"format": 1, "source": "/somewhere/model.gguf", "transformers": "5.24.0"}
@@ -23,7 +23,7 @@ KEY = {"format": 1, "source": "/somewhere/model.gguf", "transformers": "5.24.0"}
 CONVERTER = textwrap.dedent("""
     import json, os, sys, time
     from pathlib import Path
-    from specviz.model_cache import cached_folder
+    from specviz.core.model_cache import cached_folder
 
     key, log, pause = json.loads(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
 

@@ -18,8 +18,8 @@ from matplotlib.figure import Figure
 
 from handmade_traces import greedy_trace, sampled_trace, sweep_points, timed_trace
 from specviz import html, plots, plots_interactive, plots_theory, replay, simulate, theory
-from specviz.costs import CostModel
-from specviz.replay import COLOURS
+from specviz.measure.costs import CostModel
+from specviz.views.replay import COLOURS
 
 
 def _bar_colours(ax):
@@ -27,10 +27,10 @@ def _bar_colours(ax):
 
 
 def test_the_views_never_import_torch_or_pyplot():
-    code = ("import sys; import specviz.plots, specviz.plots_theory, specviz.plots_interactive, "
-            "specviz.html, specviz.replay, specviz.simulate, specviz.widgets, specviz.widgets_rule, "
-            "specviz.widgets_k, specviz.widgets_exam, specviz.costs, specviz.hardware, "
-            "specviz.plots_costs, specviz.console, specviz.costs_measure, specviz.presentation, "
+    code = ("import sys; import specviz.views.plots, specviz.views.plots_theory, specviz.views.plots_interactive, "
+            "specviz.views.html, specviz.views.replay, specviz.teaching.simulate, specviz.widgets, specviz.widgets.rule_explorer, "
+            "specviz.widgets.k_explorer, specviz.widgets.exam, specviz.measure.costs, specviz.measure.hardware, "
+            "specviz.views.plots_costs, specviz.views.console, specviz.measure.costs_measure, specviz.views.presentation, "
             "specviz.examples; "
             "print(sorted(m for m in ('torch', 'matplotlib.pyplot') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -149,7 +149,7 @@ def test_figures_render_to_png():
 def test_scatter_and_acceptance_by_kind():
     fig = plots.plot_proposal_scatter(sampled_trace())
     assert "accepted draft (5)" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    from specviz.analysis import KindStats
+    from specviz.measure.analysis import KindStats
     fig = plots.plot_acceptance_by_kind([KindStats("punctuation", 3, 4), KindStats("word", 0, 0)])
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["punctuation (3/4)"]
 
@@ -412,7 +412,7 @@ def test_export_html_cannot_be_broken_out_of_by_token_text(tmp_path):
 # ---- cost figures ----------------------------------------------------------------------------
 
 def _pass_costs():
-    from specviz.costs import PassCosts
+    from specviz.measure.costs import PassCosts
 
     qs = (1, 2, 4, 8, 16)
     times = tuple(tuple(0.05 * (1 + 0.06 * (q - 1)) * f for f in (0.95, 1.0, 1.1)) for q in qs)
@@ -482,7 +482,7 @@ def test_round_charts_do_not_overlap_their_labels(name, rounds):
     # fails with the timeline's legend inside the axes (the "now" label ran into it), a "1.2"/"0.0"
     # tick under the title or a slanted token label, or 6+ ticks on the narrow panels at 1.6x
     from specviz import examples
-    from specviz.presentation import scale_figure
+    from specviz.views.presentation import scale_figure
 
     trace = examples.load(name)
     for i in rounds:

@@ -4,7 +4,7 @@ import pytest
 import torch
 from scipy.stats import chi2
 
-from specviz.rule import accept, distribution, residual, sample, verify, verify_greedy
+from specviz.core.rule import accept, distribution, residual, sample, verify, verify_greedy
 
 P_TARGET = torch.tensor([0.50, 0.20, 0.15, 0.10, 0.05])
 P_DRAFT = torch.tensor([0.20, 0.40, 0.15, 0.05, 0.20])

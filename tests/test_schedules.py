@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from specviz import speculate
-from specviz.hf_assisted import assisted_generate
-from specviz.schedules import (Confidence, Constant, Heuristic, Oracle, agreement_runs, full_round,
+from specviz.measure.hf_assisted import assisted_generate
+from specviz.core.schedules import (Confidence, Constant, Heuristic, Oracle, agreement_runs, full_round,
                                hindsight)
-from specviz.trace import Trace
+from specviz.core.trace import Trace
 from test_engine import hf_greedy
 from tiny_models import tiny_pair
 
@@ -16,7 +16,7 @@ PROMPT = [1, 2, 3]
 
 
 def hf_assisted(pair, prompt, n, schedule, start, threshold):
-    """transformers' assisted generation, greedy, read with a hook (specviz.hf_assisted):
+    """transformers' assisted generation, greedy, read with a hook (specviz.measure.hf_assisted):
     (new tokens, [(scheduled K, K drafted with)] per round, K carried into the config)."""
     run = assisted_generate(pair, prompt, n, schedule, start, threshold)
     return run.tokens, list(zip(run.k_schedule, run.k_used)), run.carried
@@ -123,7 +123,7 @@ def test_bad_schedules_get_clear_errors(bad, message):
 
 
 def test_a_drafter_without_a_stop_is_named():
-    from specviz.drafters import ModelDrafter
+    from specviz.core.drafters import ModelDrafter
 
     class OldDrafter(ModelDrafter):
         def propose(self, committed, k, temperature, rng, eos):
@@ -154,7 +154,7 @@ def test_sampling_with_a_schedule_stays_exact(schedule):
     these models and N = 800 rejects with probability > 0.99 (asserted)."""
     from scipy.stats import chi2, ncx2
 
-    from specviz.rule import distribution
+    from specviz.core.rule import distribution
     from test_trees import exact_prefix_probabilities
 
     pair, prompt, length = tiny_pair(vocab=4, noise=0.6, sharpness=0.5), [1, 2], 4

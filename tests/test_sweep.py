@@ -8,8 +8,8 @@ import pytest
 
 from handmade_traces import sampled_trace
 from specviz import Trace
-from specviz.analysis import acceptance_by_kind, token_kind
-from specviz.sweep import best, run_sweep, summarize
+from specviz.measure.analysis import acceptance_by_kind, token_kind
+from specviz.measure.sweep import best, run_sweep, summarize
 from tiny_models import tiny_pair
 
 PROMPTS = [[1, 2, 3], [4, 5], [6]]

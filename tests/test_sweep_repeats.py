@@ -6,8 +6,8 @@ import pytest
 
 from handmade_traces import sweep_points
 from specviz import speculate, theory
-from specviz.costs import CostModel
-from specviz.sweep import SweepPoint, merge, near_best, run_sweep
+from specviz.measure.costs import CostModel
+from specviz.measure.sweep import SweepPoint, merge, near_best, run_sweep
 from tiny_models import tiny_pair
 
 PROMPTS = [[1, 2, 3], [4, 5]]

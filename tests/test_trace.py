@@ -8,7 +8,7 @@ import pytest
 
 from handmade_traces import greedy_trace, sampled_trace
 from specviz import Trace, TraceError, autoregressive, speculate
-from specviz.trace import SCHEMA
+from specviz.core.trace import SCHEMA
 
 DATA = Path(__file__).parent / "data"
 

@@ -3,7 +3,7 @@ fails), greedy trees = the target's greedy output, the cache after a tree round 
 accepted path alone, chain-shaped trees = the chain engine, the records.
 
 Exactness is checked twice. ``test_tree_rule_is_exact`` grows trees with the real growth code
-(:func:`specviz.tree.grow_tree`) and judges them with the real rule, but reads p_target and
+(:func:`specviz.core.tree.grow_tree`) and judges them with the real rule, but reads p_target and
 p_draft from small random tables: 6000 samples per case in about a second each, which gives
 power to see small biases. ``test_tree_speculation_is_exact_on_a_tiny_pair`` (slow) runs the
 whole engine - draft passes with tree masks, one target pass, the cache kept - on a tiny pair.
@@ -16,13 +16,13 @@ import pytest
 import torch
 from scipy.stats import chi2, ncx2
 
-import specviz.tree_rule as tree_rule
+import specviz.core.tree_rule as tree_rule
 from specviz import Trace, speculate
-from specviz.kvcache import CachedModel, new_cache
-from specviz.rule import distribution, sample
-from specviz.tree import Eagle2, TreeDrafter, TreeShape, grow_tree
-from specviz.tree_engine import keep_path, verify_pass
-from specviz.tree_rule import expected_accepted, verify_tree, verify_tree_greedy
+from specviz.core.kvcache import CachedModel, new_cache
+from specviz.core.rule import distribution, sample
+from specviz.core.tree import Eagle2, TreeDrafter, TreeShape, grow_tree
+from specviz.core.tree_engine import keep_path, verify_pass
+from specviz.core.tree_rule import expected_accepted, verify_tree, verify_tree_greedy
 from exact_laws import TargetLaw, target_law
 from test_engine import hf_greedy
 from tiny_models import tiny_pair
@@ -335,7 +335,7 @@ def test_version_1_traces_still_load(pair):
 
 def test_trees_need_a_draft_model(pair):
     with pytest.raises(ValueError, match="drop drafter="):
-        from specviz.drafters import PromptLookupDrafter
+        from specviz.core.drafters import PromptLookupDrafter
         speculate(pair, [1, 2, 3], tree=TreeShape.chain(2), drafter=PromptLookupDrafter(8))
     with pytest.raises(TypeError, match="TreeShape or Eagle2"):
         speculate(pair, [1, 2, 3], tree=(2, 2))

@@ -8,11 +8,11 @@ import sys
 import pytest
 from matplotlib.figure import Figure
 
-from specviz.html import export_html
-from specviz.html_tree import expected_accepted, k_html, tree_html, tree_svg
-from specviz.plots_schedule import plot_k, plot_tokens_per_pass
-from specviz.replay import COLOURS, describe_round, explain_so_far
-from specviz.trace import Draw, Proposal, Round, Trace, TreeNode, TreeRecord
+from specviz.views.html import export_html
+from specviz.views.html_tree import expected_accepted, k_html, tree_html, tree_svg
+from specviz.views.plots_schedule import plot_k, plot_tokens_per_pass
+from specviz.views.replay import COLOURS, describe_round, explain_so_far
+from specviz.core.trace import Draw, Proposal, Round, Trace, TreeNode, TreeRecord
 from specviz.widgets import RoundPlayer
 
 
@@ -84,7 +84,8 @@ def test_the_round_player_and_the_page_show_k_and_the_tree(tmp_path):
     player = RoundPlayer(trace, charts=False)
     player.show_round(1)
     assert "sv-tree-svg" in player.plan.value and "K = 5" in player.plan.value
-    assert "top-2, depth 2" in player.widget.children[0].value
+    info = [c.value for c in player.widget.children if "prompt:" in getattr(c, "value", "")]
+    assert len(info) == 1 and "top-2, depth 2" in info[0]      # the info line names the plan
     solution = explain_so_far(trace, 1)
     assert solution.answer is None or "does not apply" in solution.to_text()
     page = export_html(trace, tmp_path / "tree.html").read_text()
@@ -92,7 +93,7 @@ def test_the_round_player_and_the_page_show_k_and_the_tree(tmp_path):
 
 
 def test_plot_k_draws_k_kept_and_needed():
-    from specviz.schedules import _full, _partial
+    from specviz.core.schedules import _full, _partial
 
     rounds = [Round(**{**_full(3).__dict__, "k": 3}),
               Round(**{**_partial(5, index=1).__dict__, "k": 5})]
@@ -111,7 +112,7 @@ def test_plot_k_draws_k_kept_and_needed():
 
 
 def test_these_views_never_import_torch():
-    code = ("import sys, specviz.html_tree, specviz.plots_schedule, specviz.schedules; "
+    code = ("import sys, specviz.views.html_tree, specviz.views.plots_schedule, specviz.core.schedules; "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr

@@ -11,11 +11,11 @@ import pytest
 
 from handmade_traces import greedy_trace, sampled_trace, sweep_points, timed_trace
 from specviz import exam, theory
-from specviz.replay import COLOURS
-from specviz.trace import Trace
+from specviz.views.replay import COLOURS
+from specviz.core.trace import Trace
 from specviz.widgets import (AcceptanceRuleExplorer, KExplorer, Quiz, RoundPlayer,
                              SpeedupCalculator, show_in)
-from specviz.widgets_rule import PRESETS
+from specviz.widgets.rule_explorer import PRESETS
 
 
 def _markdown(out):
@@ -357,7 +357,7 @@ def test_widget_state_is_json_serialisable(player):
 def test_k_explorer_prices_the_decisions_on_a_preset_and_remeasures(pair):
     from dataclasses import replace as _replace
 
-    from specviz.costs import CostModel
+    from specviz.measure.costs import CostModel
 
     pair = _replace(pair, target_name="SmolLM2-135M-Instruct", draft_name="specviz-draft")
     explorer = KExplorer(pair, [[1, 2, 3]], ks=[1, 2], max_new_tokens=6)
@@ -381,7 +381,7 @@ def test_k_explorer_prices_the_decisions_on_a_preset_and_remeasures(pair):
 
 
 def test_calculator_takes_c_and_v_from_a_preset():
-    from specviz.costs import CostModel
+    from specviz.measure.costs import CostModel
 
     calc = SpeedupCalculator(alpha=0.8, k=5)
     calc.set(costs="H100 (roofline)", pair="Llama-3.1-8B + Llama-3.2-1B")
@@ -404,7 +404,7 @@ def test_calculator_takes_c_and_v_from_a_preset():
 
 def test_k_explorer_never_recommends_k_infinity():
     # fails if the explorer prints optimal_k's math.inf as "K = inf" (a free draft: c = 0)
-    from specviz.widgets_k import _paper_pick
+    from specviz.widgets.k_explorer import _paper_pick
     assert _paper_pick(0.5, 0.0) == "has no best K: its speed-up grows with every K"
     assert _paper_pick(0.8, 0.2) == "picks K = 4"      # Leviathan's classic example, by hand
 

@@ -58,7 +58,7 @@ def tiny_sliding(arch: str, vocab: int = 16, seed: int = 0, sliding_window: int 
     """A tiny random model whose attention looks back only ``sliding_window`` positions:
     ``"mistral"`` (every layer sliding) or ``"gemma3"`` (sliding and full layers alternate,
     as in Gemma 2/3). Generating past the window is what breaks an engine that does not keep
-    transformers' cache contract (see specviz.kvcache). (Tiny Gemmas often repeat one token:
+    transformers' cache contract (see specviz.core.kvcache). (Tiny Gemmas often repeat one token:
     seed 1 does not.)"""
     from transformers import Gemma3ForCausalLM, Gemma3TextConfig, MistralConfig, MistralForCausalLM
 
@@ -147,8 +147,8 @@ def bigram_llama(table: torch.Tensor, eos: int | None = None) -> LlamaForCausalL
 def tiny_eagle(vocab: int = 16, seed: int = 0, sharpness: float = 0.5):
     """A tiny target and an EAGLE-style drafter with a random head over the target's features;
     returns (pair, drafter)."""
-    from specviz.draft_model import PrunedHead
-    from specviz.eagle import EagleDrafter, EagleHead
+    from specviz.core.draft_model import PrunedHead
+    from specviz.core.eagle import EagleDrafter, EagleHead
 
     target = tiny_llama(vocab=vocab, seed=seed, sharpness=sharpness)
     ids = torch.arange(vocab, device=DEVICE)
@@ -165,7 +165,7 @@ def eagle_draft_distribution(target, head, committed, proposals, temperature: fl
     at ``committed``, recomputed from scratch (no caches): the head reads the target's true
     features f_0..f_{L-2} with the tokens after them, then chains its own predicted features
     through the proposals so far, as Li et al. (2024) draft."""
-    from specviz.rule import distribution
+    from specviz.core.rule import distribution
 
     ids = torch.tensor([list(committed)], device=DEVICE)
     feats = target.model(input_ids=ids).last_hidden_state[0, :-1]     # f_0 .. f_{L-2}

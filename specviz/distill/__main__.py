@@ -31,7 +31,7 @@ SPLITS = ("held_out", "train_tasks", "train_self")
 def _target(dtype="float32"):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from ..models import default_target_dir, resolve_dtype
+    from ..core.models import default_target_dir, resolve_dtype
 
     folder = default_target_dir()
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=resolve_dtype(dtype, torch.device("cpu")))
@@ -131,7 +131,7 @@ def cmd_eval(args) -> None:
     work = Path(args.work)
     model, _ = _target()
     if args.shipped:  # the draft in specviz/assets/draft, on this run's held-out answers
-        from ..models import load_default_draft
+        from ..core.models import load_default_draft
 
         draft, state, out = load_default_draft(target=model), {"step": None}, work / "eval-shipped.json"
     else:
@@ -145,7 +145,7 @@ def cmd_eval(args) -> None:
 
 
 def cmd_export(args) -> None:
-    from ..models import DRAFT_DIR
+    from ..core.models import DRAFT_DIR
     from .export import write_draft
 
     work = Path(args.work)
@@ -187,7 +187,7 @@ def _metrics_md(ev: dict) -> str:
 
 def cmd_eagle(args) -> None:
     """Features, training (resumable), export of the EAGLE-style head (same data as the draft)."""
-    from ..models import EAGLE_DIR
+    from ..core.models import EAGLE_DIR
     from .eagle_train import EagleConfig, load_trained, shard_features, train_eagle, write_eagle
     from .train import TeacherData, head_ids_by_mass
 
@@ -261,15 +261,15 @@ def _eagle_metrics_md(last: dict, live: list[dict]) -> str:
 
 def cmd_live(args) -> None:
     """Live alpha per draft position while speculating on held-out prompts (JSON)."""
-    from ..drafters import ModelDrafter
-    from ..models import load_pair
+    from ..core.drafters import ModelDrafter
+    from ..core.models import load_pair
     from . import prompts
     from .live import live_alpha
 
     pair = load_pair(device="cpu", dtype="float32")
     if args.drafter == "eagle":
         if args.checkpoint:
-            from ..eagle import EagleDrafter
+            from ..core.eagle import EagleDrafter
             from .eagle_train import load_trained
 
             drafter = EagleDrafter(load_trained(pair.target, Path(args.checkpoint)), name="eagle-head")

@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 from transformers import DynamicCache
 
-from ..tokens import encode_prompt
+from ..core.tokens import encode_prompt
 
 
 @dataclass

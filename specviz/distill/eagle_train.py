@@ -29,8 +29,8 @@ import torch
 from tqdm.auto import tqdm
 from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
 
-from ..draft_model import PrunedHead
-from ..eagle import EagleHead
+from ..core.draft_model import PrunedHead
+from ..core.eagle import EagleHead
 from .train import (TeacherData, checkpoint, load_own_state, lr_at, resume, teacher_losses,
                     vocab_to_head)
 

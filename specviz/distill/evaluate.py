@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from ..kvcache import cached_forward, new_cache
+from ..core.kvcache import cached_forward, new_cache
 from .train import TeacherData
 
 

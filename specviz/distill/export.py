@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from ..draft_model import trainable_state_dict
+from ..core.draft_model import trainable_state_dict
 
 CARD = """# specviz-draft: a distilled draft model for SmolLM2-135M-Instruct
 
@@ -19,7 +19,7 @@ tokens, distilled from the default target (SmolLM2-135M-Instruct, the Q4_1 GGUF 
 ## Architecture
 - Llama, {n_layers} decoder layers, width {hidden} (the target's), {heads} heads, MLP {intermediate}.
 - Token embedding: the target's own, frozen and **not stored here** (taken from the target at load
-  time; `specviz.models.load_default_draft`).
+  time; `specviz.core.models.load_default_draft`).
 - Output head: pruned to the {head_size:,} tokens the target puts most probability on in its
   own answers (FR-Spec), {head_note}. Other tokens get p_draft = 0; the rule stays exact because
   the residual max(0, p_T - p_S) covers them. The target puts {outside:.1%} of its probability

@@ -11,7 +11,7 @@ import random
 import torch
 from tqdm.auto import tqdm
 
-from ..tokens import encode_prompt
+from ..core.tokens import encode_prompt
 from .data import sample_batch
 from .train import TeacherData, losses, vocab_to_head
 

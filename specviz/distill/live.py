@@ -22,7 +22,7 @@ import math
 
 from tqdm.auto import tqdm
 
-from ..engine import speculate
+from ..core.engine import speculate
 
 
 def count_positions(traces, k: int) -> dict:

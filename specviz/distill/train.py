@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from ..draft_model import build_draft, draft_config, zero_residual_outputs
+from ..core.draft_model import build_draft, draft_config, zero_residual_outputs
 from .data import Batch
 
 

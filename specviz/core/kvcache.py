@@ -1,0 +1,163 @@
+"""Forward passes that extend a KV cache, and the one place that knows transformers' cache API.
+
+Speculative decoding feeds tokens the target may reject, so every cache must be able to drop
+its newest positions. transformers' own assisted decoding keeps a contract that specviz keeps
+too (:class:`CachedModel`):
+
+1. *record the past*: ``cache.activate_past_recording()`` before the first pass, so that a
+   sliding-window layer (Mistral, Gemma 2/3) keeps the states a rollback needs instead of
+   discarding everything older than its window as soon as it is full;
+2. *check once, after the prefill*, that the cache can be cropped (``cache.is_croppable``):
+   a recurrent state (linear attention, state-space layers) cannot be rolled back, and
+   such a model is refused with a :class:`~specviz.core.models.ModelLoadError` naming it;
+3. *crop every round*, even by 0 positions: cropping also shrinks sliding-window layers back
+   to their window;
+4. *check that the cache grew by the tokens fed*: a transformers release that does not know the
+   ``cache=`` keyword (before 5.24) ignores it, and the model would silently run without
+   its past.
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers import DynamicCache
+
+from .models import ModelLoadError, input_device
+
+CACHE_KEYWORD_RELEASE = "5.24"  # the first transformers release whose models take cache=
+
+
+def new_cache(model) -> DynamicCache:
+    """An empty cache for ``model`` that records its past (contract step 1)."""
+    cache = DynamicCache(config=model.config)
+    cache.activate_past_recording()
+    return cache
+
+
+@torch.no_grad()
+def cached_forward(model, cache: DynamicCache, ids: list[int], keep: int, features: bool = False):
+    """Feed ``ids`` after what ``cache`` holds; return the last ``keep`` rows of logits.
+
+    Positions continue from the cache length (batch 1, no padding, so no mask is needed).
+    Returns float32 logits of shape [keep, vocab] where the model's head puts them; an empty
+    ``ids`` (a one-token prompt has nothing to prefill) returns an empty tensor.
+
+    ``features=True`` also returns the last hidden state of every fed position (what the LM
+    head reads; an EAGLE-style drafter drafts from it): ``(logits, hidden [len(ids), d])``.
+    It calls the decoder and the head separately, which is the same computation for
+    Llama-style models (the only ones such a drafter is built for).
+    """
+    device = input_device(model)
+    if not ids:
+        empty = torch.empty(0, model.config.vocab_size, device=device)
+        return (empty, torch.empty(0, model.config.hidden_size, device=device)) if features else empty
+    before = cache.get_seq_length()
+    x = torch.tensor([ids], device=device)
+    if not features:
+        out = model(input_ids=x, cache=cache, use_cache=True, logits_to_keep=max(1, keep)).logits[0].float()
+    else:
+        hidden = model.model(input_ids=x, cache=cache, use_cache=True).last_hidden_state[0]
+        out = (model.lm_head(hidden[-max(1, keep):]).float(), hidden)
+    _check_growth(cache, before, len(ids))
+    return out
+
+
+def _check_growth(cache: DynamicCache, before: int, fed: int) -> None:
+    """Contract step 4: the cache must now hold ``fed`` more positions."""
+    grown = cache.get_seq_length() - before
+    if grown != fed:
+        import transformers
+
+        raise RuntimeError(
+            f"the KV cache grew by {grown} positions for {fed} tokens fed: the model did not use "
+            f"the cache passed as cache= (transformers {transformers.__version__}; specviz needs "
+            f"transformers >= {CACHE_KEYWORD_RELEASE}, where models take cache=). "
+            f"Upgrade with: pip install 'transformers>={CACHE_KEYWORD_RELEASE},<6'")
+
+
+def rollback(cache: DynamicCache, length: int) -> None:
+    """Drop cached positions beyond ``length`` (transformers 5 crops by a negative count).
+
+    Always crops, by 0 when nothing is dropped: that also shrinks sliding-window layers back to
+    their window (contract step 3).
+    """
+    held = cache.get_seq_length()
+    if held > 0:
+        cache.crop(-max(0, held - length))
+
+
+class CachedModel:
+    """A causal LM and its KV cache under the contract above: feed tokens after what the cache
+    holds, roll back after a rejection. ``name`` is the model's name in error messages."""
+
+    def __init__(self, model, name: str = "model"):
+        self.model, self.name = model, name
+        self.cache = new_cache(model)
+        self._checked = False
+
+    @property
+    def length(self) -> int:
+        """Positions the cache holds."""
+        return self.cache.get_seq_length()
+
+    def extend(self, ids: list[int], keep: int, features: bool = False):
+        """Logits of the last ``keep`` fed positions and, with ``features``, the hidden states of
+        every fed position (else None): ``(logits [keep, vocab], hidden [len(ids), d] | None)``."""
+        out = cached_forward(self.model, self.cache, ids, keep, features=features)
+        if not self._checked and self.length > 0:
+            self._check_croppable()
+        return out if features else (out, None)
+
+    def rollback(self, length: int) -> None:
+        rollback(self.cache, length)
+
+    def _check_croppable(self) -> None:
+        """Contract step 2, once the first pass has built the cache's layers."""
+        self._checked = True
+        if not self.cache.is_croppable:
+            kinds = sorted({type(layer).__name__ for layer in self.cache.layers
+                            if not getattr(layer, "is_croppable", False)})
+            raise ModelLoadError(
+                f"'{self.name}' keeps a cache that cannot be rolled back ({', '.join(kinds)}: "
+                "a recurrent state, as in linear-attention or state-space layers). Speculative "
+                "decoding must drop the tokens the target rejects, so it needs attention-only "
+                "layers (a KV cache): pick another model for this role.")
+
+# --- token trees ---------------------------------------------------------------------------
+
+@torch.no_grad()
+def tree_forward(model, cache: DynamicCache, ids: list[int], positions: list[int], prefix: int,
+                 extra: list[list[int]]) -> torch.Tensor:
+    """Feed ``ids`` after what ``cache`` holds in ONE pass, each token seeing only its own path.
+
+    Token j sits at position ``positions[j]`` and attends to the cached positions ``0..prefix-1``,
+    to the positions in ``extra[j]`` (indices into the cache followed by this batch: its
+    ancestors in the tree) and to itself - a 4-D attention mask of shape
+    [1, 1, len(ids), cached + len(ids)] (0 where it may look, the dtype's minimum elsewhere),
+    which transformers passes to the attention unchanged. Returns float32 logits [len(ids), vocab].
+    """
+    device = next(model.parameters()).device
+    held, n = cache.get_seq_length(), len(ids)
+    dtype = next(model.parameters()).dtype
+    mask = torch.full((n, held + n), torch.finfo(dtype).min, dtype=dtype)
+    mask[:, :prefix] = 0
+    for j, seen in enumerate(extra):
+        mask[j, list(seen) + [held + j]] = 0
+    out = model(input_ids=torch.tensor([ids], device=device), cache=cache, use_cache=True,
+                attention_mask=mask[None, None].to(device),
+                position_ids=torch.tensor([positions], device=device))
+    _check_growth(cache, held, n)
+    return out.logits[0].float()
+
+
+def keep_positions(cache: DynamicCache, keep: list[int]) -> None:
+    """Keep only the cached positions ``keep`` (in that order), dropping the rest: after a tree
+    round, the committed prefix and the accepted path. Needs full-attention layers."""
+    for layer in cache.layers:
+        if type(layer).__name__ != "DynamicLayer":
+            raise ValueError(f"token trees need full-attention cache layers; this model has "
+                             f"{type(layer).__name__}: verify it with chains (speculate without tree=)")
+        if layer.is_initialized and layer.keys.numel():
+            index = torch.tensor(keep, device=layer.keys.device)
+            layer.keys = layer.keys.index_select(-2, index)
+            layer.values = layer.values.index_select(-2, index)

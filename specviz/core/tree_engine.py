@@ -1,0 +1,167 @@
+"""Speculative decoding with token trees, recorded: draft a tree -> ONE target pass -> accept a path.
+
+One round of :func:`speculate_tree` (``speculate(..., tree=shape)`` calls it):
+
+1. Draft  - the draft model grows a tree (:class:`specviz.core.tree.TreeDrafter`), one pass a level.
+2. Score  - the target scores the newest committed token and every node in ONE forward pass: a
+            4-D attention mask lets each node see the committed prefix and its own ancestors
+            only, and positions follow depth (:func:`specviz.core.kvcache.tree_forward`).
+3. Accept - walk down from the root: the children of a node are tried in order, each against
+            the residual left by the rejected ones before it (:func:`specviz.core.tree_rule.verify_tree`;
+            at temperature 0, the child that is the target's argmax).
+4. Draw   - at the end of the path, a correction from the last residual, or a bonus token at a leaf.
+5. Keep   - the target's cache keeps the committed prefix and the accepted path only, exactly as if
+            the path alone had been fed (:func:`specviz.core.kvcache.keep_positions`).
+6. Trim at EOS / max_new_tokens and record the round, the whole tree included.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from .engine import _Draws, _Run, _check_args, _sync, _trim
+from .kvcache import CachedModel, keep_positions, tree_forward
+from .models import ModelPair
+from .recorder import Recorder
+from .rule import distribution
+from .trace import Alternative, Draw, Proposal, Trace, TreeNode, TreeRecord
+from .tree import Eagle2, TreeDrafter, TreeShape
+from .tree_rule import verify_tree, verify_tree_greedy
+
+
+def speculate_tree(pair: ModelPair, prompt, tree, max_new_tokens: int = 64,
+                   temperature: float = 1.0, seed: int = 0, chat: bool = True) -> Trace:
+    """Generate with a token tree per round (a :class:`~specviz.core.tree.TreeShape` or
+    :class:`~specviz.core.tree.Eagle2`) and record every node's verdict.
+
+    The output has the target's distribution (sampled) or is its greedy output (temperature 0),
+    as with chains; ``Round.tree`` holds the tree and ``Round.proposals`` the accepted path.
+    """
+    if not isinstance(tree, (TreeShape, Eagle2)):
+        raise TypeError(f"tree must be a specviz.core.tree.TreeShape or Eagle2, got {tree!r}")
+    if pair.draft is None:
+        raise ValueError(f"token trees are grown by a draft model; the pair's proposer "
+                         f"'{pair.draft_name}' is not one: load a pair with drafter='draft'")
+    _check_args(k=1, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
+    run = _Run(pair, prompt, chat, temperature, seed)
+    eos, greedy = run.eos, temperature == 0
+    drafter = TreeDrafter(pair.draft, tree, name=pair.draft_name)
+    target = CachedModel(pair.target, pair.target_name)
+    output, rounds, stop = [], [], "max_new_tokens"
+    start = time.perf_counter()
+    target.extend(run.prompt_ids[:-1], keep=1)                  # 0. Prefill
+    drafter.start(run.prompt_ids)
+    _sync(pair)
+    prefill = time.perf_counter() - start
+
+    while len(output) < max_new_tokens:
+        committed = run.prompt_ids + output
+        held = target.length                                       # = len(committed) - 1
+        # 1. Draft a tree no deeper than the budget can take (it yields depth + 1 tokens at most).
+        dt = drafter.propose(committed, temperature, run.rng, eos,
+                             max_depth=max_new_tokens - len(output) - 1)
+        # 2. Score the root and every node in one pass; node i sees the prefix and its ancestors.
+        t0 = time.perf_counter()
+        logits = verify_pass(target, committed[-1], dt)
+        p_target = distribution(logits, temperature).cpu()
+        _sync(pair)
+        target_seconds = time.perf_counter() - t0
+        # 3-4. Walk down the tree; the token after the path.
+        draws = _Draws(run.rng)
+        if greedy:
+            verdict = verify_tree_greedy(dt.parents, dt.tokens, logits.argmax(-1).tolist(), eos)
+        else:
+            verdict = verify_tree(dt.parents, dt.tokens, dt.q, p_target, draws, eos)
+        path = verdict.path
+        new = [dt.tokens[i] for i in path] + ([verdict.next_token] if verdict.next_token is not None else [])
+        # 5. Keep the prefix, the root and the accepted path in the target's cache.
+        keep_path(target, held, path[:len(new) - 1])
+        drafter.rollback(len(committed) + len(new) - 1)
+        # 6. Trim and record.
+        new, trimmed, round_stop = _trim(new, eos, max_new_tokens - len(output))
+        rounds.append(_record(run.recorder, len(rounds), len(output), dt, p_target, verdict,
+                              None if greedy else draws.taken, tree, committed=tuple(new),
+                              trimmed=trimmed, stop=round_stop, draft_seconds=tuple(dt.seconds),
+                              target_seconds=target_seconds))
+        output += new
+        if round_stop:
+            stop = round_stop
+            break
+    seconds = time.perf_counter() - start
+    return run.trace(output, stop, rounds=rounds, draft_name=drafter.name, k=tree.n_nodes,
+                     prefill_seconds=prefill, seconds=seconds, draft_plan=tree.description)
+
+
+def verify_pass(target: CachedModel, root: int, dt) -> torch.Tensor:
+    """ONE target pass over the root (the newest committed token) and every node of ``dt``:
+    node i sits at position (cached + depth) and sees the cache, the root and its ancestors.
+    Returns logits [1 + nodes, vocab]: row 0 after the root, row i + 1 after node i."""
+    held = target.length
+    return tree_forward(target.model, target.cache, [root] + dt.tokens,
+                        positions=[held] + [held + d for d in dt.depths], prefix=held,
+                        extra=[[]] + [[held] + [held + 1 + a for a in _up(dt.parents, i)]
+                                      for i in range(len(dt.tokens))])
+
+
+def keep_path(target: CachedModel, held: int, path) -> None:
+    """After :func:`verify_pass`: keep the ``held`` earlier positions, the root and ``path``."""
+    keep_positions(target.cache, list(range(held + 1)) + [held + 1 + i for i in path])
+
+
+def _up(parents, i) -> list[int]:
+    out, p = [], parents[i]
+    while p >= 0:
+        out.append(p)
+        p = parents[p]
+    return out
+
+
+def _record(rec: Recorder, index, start, dt, p_target, verdict, u, tree, **fields):
+    """The round: every node of the tree, the accepted path as proposals, the draw after it."""
+    greedy, nodes, tests = u is None, [], verdict.tests
+    depths = dt.depths
+    for i, (x, parent) in enumerate(zip(dt.tokens, dt.parents)):
+        t = tests[i]
+        status = "unchecked" if t is None else ("accepted" if t.accepted else "rejected")
+        p_t = float(p_target[parent + 1, x])
+        nodes.append(TreeNode(
+            token_id=x, text=rec.text(x), parent=parent, depth=depths[i],
+            p_draft=float(dt.q[i, x]), p_target=p_t,
+            p_tested=None if t is None else (p_t if greedy else t.p_tested),
+            against=None if t is None else t.against, u=None if t is None else t.u,
+            verdict=status))
+    proposals = tuple(
+        Proposal(position=start + j, token_id=nodes[i].token_id, text=nodes[i].text,
+                 p_draft=nodes[i].p_draft, p_target=nodes[i].p_target,
+                 ratio=nodes[i].p_tested / nodes[i].p_draft, u=nodes[i].u, accepted=True,
+                 alternatives=rec.alternatives(p_target[nodes[i].parent + 1], dt.q[i]))
+        for j, i in enumerate(verdict.path))
+    draw = None
+    if verdict.next_token is not None:
+        row = p_target[(verdict.path[-1] + 1) if verdict.path else 0]
+        draw = _draw(rec, verdict, start + len(verdict.path), row, greedy)
+    record = TreeRecord(nodes=tuple(nodes), path=tuple(verdict.path), shape=tree.description,
+                        rejections=verdict.rejections)
+    return rec_round(index, start, proposals, draw, record, k=len(nodes), **fields)
+
+
+def _draw(rec: Recorder, verdict, position, p_target_row, greedy: bool) -> Draw:
+    token, kind = verdict.next_token, verdict.kind
+    if greedy:
+        return Draw(kind, position, token, rec.text(token), 1.0, rec.alternatives(p_target_row))
+    if kind == "bonus":
+        return Draw(kind, position, token, rec.text(token), float(p_target_row[token]),
+                    rec.alternatives(p_target_row))
+    source = verdict.source
+    alts = tuple(Alternative(a.token_id, a.text, a.p_target, None, float(source[a.token_id]))
+                 for a in rec.alternatives(p_target_row, source))
+    return Draw(kind, position, token, rec.text(token), float(source[token]), alts)
+
+
+def rec_round(index, start, proposals, draw, tree_record, **fields):
+    from .trace import Round
+
+    return Round(index=index, start=start, proposals=proposals, draw=draw, tree=tree_record,
+                 **fields)

@@ -1,0 +1,279 @@
+r"""Measuring pass costs on this machine, and fitting a roofline to them ("this machine").
+
+:func:`measure_pass_costs` times target forward passes over q = 1, 2, 4... new tokens after a
+KV cache of fixed length, and one draft step, interleaved and repeated, and returns plain data
+(:class:`PassCosts`, saved and loaded as JSON like a trace). :func:`calibrate` fits the three
+numbers of a roofline - per-pass overhead, effective memory bandwidth, effective FLOP rate -
+to those medians and reports how far the fit lands from each of them. Exposed through
+:mod:`specviz.measure.costs`; torch is imported only when measuring.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import statistics
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from .costs import MeasuredCosts, Roofline
+from .hardware import DTYPE_BYTES, Device, ModelShape
+from .timings import Spread
+
+SCHEMA = "specviz.costs/1"
+
+
+@dataclass(frozen=True)
+class PassCosts:
+    """Every timed call (seconds): ``target_seconds[i]`` holds the repeats of a target pass
+    over ``qs[i]`` new tokens after ``context`` cached ones; ``draft_seconds`` the repeats of
+    one draft step. Medians and spreads are derived, never stored."""
+
+    target_name: str
+    draft_name: str | None
+    device: str
+    dtype: str
+    threads: int | None
+    context: int
+    qs: tuple[int, ...]
+    target_seconds: tuple[tuple[float, ...], ...]
+    draft_seconds: tuple[float, ...]
+    schema: str = SCHEMA
+
+    def median(self, q: int) -> float:
+        return statistics.median(self.target_seconds[self.qs.index(q)])
+
+    @property
+    def draft_median(self) -> float:
+        return statistics.median(self.draft_seconds) if self.draft_seconds else 0.0
+
+    def v(self, q: int) -> float:
+        """t(q) / t(1) from the medians."""
+        return self.median(q) / self.median(1)
+
+    @property
+    def c(self) -> float:
+        return self.draft_median / self.median(1)
+
+    def spread(self, q: int) -> Spread:
+        return Spread.of(self.target_seconds[self.qs.index(q)])
+
+    def costs(self) -> MeasuredCosts:
+        spreads = {f"t({q})": self.spread(q).relative for q in self.qs}
+        if self.draft_seconds:
+            spreads["draft step"] = Spread.of(self.draft_seconds).relative
+        samples = min(len(s) for s in self.target_seconds)
+        return MeasuredCosts({q: self.median(q) for q in self.qs}, self.draft_median,
+                             self.target_name, f"{self.device} {self.dtype}", spreads, samples,
+                             source="measure_pass_costs")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self, path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False))
+        return path
+
+    @classmethod
+    def from_dict(cls, data, source: str = "<dict>") -> "PassCosts":
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+            raise ValueError(f"{source}: not specviz pass costs (schema {found!r}, expected "
+                             f"{SCHEMA!r}); measure them with specviz.measure.costs.measure_pass_costs")
+        names = {f.name for f in fields(cls)}
+        if set(data) != names:
+            raise ValueError(f"{source}: pass costs with fields {sorted(set(data) ^ names)} "
+                             "missing or unknown")
+        data = dict(data, qs=tuple(data["qs"]), draft_seconds=tuple(data["draft_seconds"]),
+                    target_seconds=tuple(tuple(s) for s in data["target_seconds"]))
+        if 1 not in data["qs"] or len(data["qs"]) != len(data["target_seconds"]):
+            raise ValueError(f"{source}: pass costs need q = 1 and one list of times per q")
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, path) -> "PassCosts":
+        path = Path(path)
+        try:
+            return cls.from_dict(json.loads(path.read_text()), source=str(path))
+        except FileNotFoundError:
+            raise ValueError(f"{path}: no such pass-costs file") from None
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: corrupt pass-costs file ({err})") from None
+
+
+def measure_pass_costs(pair, qs=(1, 2, 4, 8, 16), context: int = 64, repeats: int = 9,
+                       warmup: int = 2, seed: int = 0, progress=None) -> PassCosts:
+    """Time target passes over each q of ``qs`` (1 always included) after a KV cache of
+    ``context`` tokens, and one step of the pair's proposer, ``repeats`` times each.
+
+    Each pass is timed as the engine times a verify pass (forward, softmax, copy to the CPU);
+    the cache is cropped back after every pass. ``warmup`` untimed rounds come first, and every
+    repeat visits the widths in a new random order, so a slow spell of a shared machine does
+    not land on one q. A draft step is the proposer's second call after starting on the
+    context (the first feeds what is pending). ``progress(done, total)``, if given, is called
+    after each round over the widths (a notebook's progress bar, e.g. tqdm's ``update``).
+    """
+    import torch
+
+    from ..core.drafters import ModelDrafter
+    from ..core.kvcache import cached_forward, new_cache, rollback
+    from ..core.rule import distribution
+
+    qs = tuple(sorted({1, *(int(q) for q in qs)}))
+    if qs[0] < 1 or repeats < 1 or context < 2:
+        raise ValueError("need q >= 1, repeats >= 1 and a context of at least 2 tokens")
+    target = pair.target
+    vocab = pair.vocab_size
+    ids = [(17 + 31 * i) % vocab for i in range(context + max(qs))]
+    prefix, fresh = ids[:context], ids[context:]
+    cache = new_cache(target)
+    features = getattr(pair.drafter, "needs_target_features", False)
+    out = cached_forward(target, cache, prefix[:-1], keep=1, features=features)
+    hidden = out[1] if features else None
+    cached_forward(target, cache, prefix[-1:], keep=1)
+    drafter = pair.drafter or ModelDrafter(pair.draft, name=pair.draft_name)
+    sync = (lambda: torch.cuda.synchronize(pair.device)) if pair.device.type == "cuda" else (lambda: None)
+
+    def target_pass(q: int) -> float:
+        sync()
+        t0 = time.perf_counter()
+        logits = cached_forward(target, cache, fresh[:q], keep=q)
+        distribution(logits, 1.0).cpu()
+        sync()
+        seconds = time.perf_counter() - t0
+        rollback(cache, context)
+        return seconds
+
+    def draft_step() -> float:
+        drafter.start(prefix, hidden) if features else drafter.start(prefix)
+        proposal = drafter.propose(prefix, 2, 0.0, random.Random(seed), set())
+        return proposal.seconds[-1] if proposal.seconds else 0.0
+
+    from ..progress import auto_bar
+
+    order = random.Random(seed)
+    timed = {q: [] for q in qs}
+    drafts = []
+    shown = auto_bar(warmup + repeats, f"timing passes of {len(qs)} widths",
+                     False if progress is not None else None)   # the caller's bar, or ours
+    for rep in range(warmup + repeats):
+        shuffled = list(qs)
+        order.shuffle(shuffled)
+        for q in shuffled:
+            seconds = target_pass(q)
+            if rep >= warmup:
+                timed[q].append(seconds)
+        seconds = draft_step()
+        if rep >= warmup:
+            drafts.append(seconds)
+        shown.update(1)
+        if progress is not None:
+            progress(rep + 1, warmup + repeats)
+    shown.close()
+    return PassCosts(target_name=pair.target_name, draft_name=getattr(drafter, "name", None),
+                     device=str(pair.device), dtype=str(pair.dtype).removeprefix("torch."),
+                     threads=torch.get_num_threads() if pair.device.type == "cpu" else None,
+                     context=context, qs=qs, target_seconds=tuple(tuple(timed[q]) for q in qs),
+                     draft_seconds=tuple(drafts))
+
+
+# --------------------------------------------------------------------------------------------
+# Fitting a roofline to the measurements
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A roofline fitted to measured medians: the device it found and how well it fits."""
+
+    device: Device
+    measured: dict            # name -> seconds ("t(1)", "t(2)", ..., "draft step")
+    predicted: dict
+
+    @property
+    def errors(self) -> dict:
+        """Relative error of the fit at each measured point: predicted / measured - 1."""
+        return {k: self.predicted[k] / self.measured[k] - 1 for k in self.measured}
+
+    @property
+    def max_error(self) -> float:
+        return max(abs(e) for e in self.errors.values())
+
+    def v_errors(self, qs) -> dict:
+        """Predicted v(q) / measured v(q) - 1, for the measured widths in ``qs``."""
+        m1, p1 = self.measured["t(1)"], self.predicted["t(1)"]
+        return {q: (self.predicted[f"t({q})"] / p1) / (self.measured[f"t({q})"] / m1) - 1
+                for q in qs if f"t({q})" in self.measured}
+
+
+def calibrate(costs: PassCosts, target: ModelShape, draft: ModelShape | None = None,
+              name: str = "this machine") -> tuple[Roofline, Fit]:
+    """Fit overhead per pass and per layer, effective bandwidth and effective FLOP rate so that
+    overhead + max(bytes / bandwidth, FLOPs / rate) matches the measured medians (least squares
+    on relative errors: a grid over bandwidth and FLOP rate, the two overheads solved exactly
+    and kept >= 0 at each grid point). Returns the roofline of ``target`` and ``draft`` on the
+    fitted device, and the :class:`Fit`."""
+    dtype_bytes = DTYPE_BYTES.get(costs.dtype)
+    if dtype_bytes is None:
+        raise ValueError(f"cannot fit dtype {costs.dtype!r}; one of {sorted(DTYPE_BYTES)}")
+    rows = [(f"t({q})", target, q, costs.median(q)) for q in costs.qs]
+    if draft is not None and costs.draft_seconds and costs.draft_median > 0:
+        rows.append(("draft step", draft, 1, costs.draft_median))
+    ctx = costs.context
+    moved = np.array([s.bytes_moved(q, ctx, dtype_bytes) for _, s, q, _ in rows])
+    work = np.array([s.flops(q, ctx) for _, s, q, _ in rows])
+    layers = np.array([float(s.layers) for _, s, _, _ in rows])
+    seconds = np.array([t for *_, t in rows])
+    # t(1) is what every v(q) and c is divided by: it weighs as much as all other rows together
+    weights = np.array([math.sqrt(len(rows)) if label == "t(1)" else 1.0 for label, *_ in rows])
+    best = None
+    bw_range, fl_range = (np.log10(moved.min() / seconds.max()) - 1, 13.0), \
+        (np.log10(work.min() / seconds.max()) - 1, 16.0)
+    for _ in range(3):                                     # coarse grid, then two finer ones
+        bws = 10 ** np.linspace(*bw_range, 61)
+        fls = 10 ** np.linspace(*fl_range, 61)
+        for bw in bws:
+            for fl in fls:
+                roof = np.maximum(moved / bw, work / fl)
+                o_layer, o_call, err = _overheads(roof, layers, seconds, weights)
+                if best is None or err < best[0]:
+                    best = (err, bw, fl, o_layer, o_call)
+        _, bw, fl = best[:3]
+        step_bw = (bw_range[1] - bw_range[0]) / 60
+        step_fl = (fl_range[1] - fl_range[0]) / 60
+        bw_range = (math.log10(bw) - 2 * step_bw, math.log10(bw) + 2 * step_bw)
+        fl_range = (math.log10(fl) - 2 * step_fl, math.log10(fl) + 2 * step_fl)
+    _, bw, fl, o_layer, o_call = best
+    dev = Device(f"{name} ({costs.device}, {costs.dtype}, fitted)", float(bw), float(fl), math.inf,
+                 costs.dtype, overhead_per_layer=o_layer, overhead_per_call=o_call,
+                 source=f"fitted to measure_pass_costs at context {ctx}")
+    roofline = Roofline(target, draft, dev)
+    roofline.context = ctx
+    predicted = {label: (roofline.pass_seconds(shape, q, ctx) if label == "draft step"
+                         else roofline.target_seconds(q, ctx)) for label, shape, q, _ in rows}
+    return roofline, Fit(dev, {label: float(t) for label, _, _, t in rows}, predicted)
+
+
+def _overheads(roof, layers, seconds, weights):
+    """Weighted least squares on relative error for t = o_layer * layers + o_call + roof, with
+    both overheads >= 0: the unconstrained solution, else the best with one of them at 0."""
+    w = weights / seconds
+    residual = (seconds - roof) * w
+    a = np.stack([layers * w, w], axis=1)
+    candidates = []
+    solution, *_ = np.linalg.lstsq(a, residual, rcond=None)
+    if (solution >= 0).all():
+        candidates.append(solution)
+    for j in (0, 1):
+        col = a[:, j]
+        value = max(0.0, float(col @ residual / (col @ col)))
+        candidates.append(np.array([value, 0.0]) if j == 0 else np.array([0.0, value]))
+    candidates.append(np.zeros(2))
+    errs = [float(((a @ x - residual) ** 2).sum()) for x in candidates]
+    i = int(np.argmin(errs))
+    return float(candidates[i][0]), float(candidates[i][1]), errs[i]

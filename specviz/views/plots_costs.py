@@ -1,0 +1,117 @@
+"""Figures of what passes cost (matplotlib): the premise of speculative decoding, and K curves
+measured here beside the same decisions priced on other hardware.
+
+* :func:`plot_premise` - latency of a target pass against the tokens it verifies, measured on
+  this machine, beside the roofline fitted to this machine and a GPU preset's, each with its
+  ridge point: below it a pass is memory-bound and verifying q tokens costs about one.
+* :func:`plot_k_curve` - speed-up against K: measured (median of repeats, error bars from the
+  lowest to the highest) and the same runs' decisions priced under cost models (modelled).
+
+Inputs are plain data (:class:`~specviz.measure.costs.PassCosts`, cost models, ``SweepPoint``s); like
+:mod:`specviz.views.plots`, every function returns a pyplot-free Figure. No torch.
+"""
+
+from __future__ import annotations
+
+
+from ..teaching import theory
+from ..measure.hardware import ridge_tokens
+from .plots import Figure, _axes
+from .replay import COLOURS
+
+MEASURED_COLOUR = COLOURS["correction"]
+MODEL_STYLES = (("#444444", "--"), ("#17becf", "-."), ("#e377c2", ":"), ("#bcbd22", "--"),
+                ("#7b4173", "-."))
+
+
+def plot_premise(measured, models=(), qs=range(1, 33), ax=None, relative: bool = True) -> Figure:
+    """Verify cost against tokens per pass. ``measured``: :class:`PassCosts` (medians, with the
+    middle half of the repeats as error bars) or None; ``models``: roofline cost models (e.g.
+    "this machine" fitted by ``calibrate`` and a GPU preset), each drawn with its ridge point.
+    ``relative``: v(q) = t(q) / t(1) (default, comparable across machines) or milliseconds."""
+    fig, ax = _axes(ax, (7, 3.6))
+    qs = list(qs)
+    for (colour, style), model in zip(MODEL_STYLES, models):
+        t1 = model.target_seconds(1)
+        ys = [model.target_seconds(q) / t1 if relative else model.target_seconds(q) * 1000
+              for q in qs]
+        ax.plot(qs, ys, color=colour, linestyle=style, label=f"{model.device}: roofline (modelled)")
+        ridge = ridge_tokens(model.target_shape, model.dev, model.context)   # same per GPU under TP
+        if ridge <= qs[-1] * 1.5:
+            ax.axvline(ridge, color=colour, linewidth=0.8, linestyle=style)
+            ax.text(ridge, 0.98, f" ridge q ≈ {ridge:.0f}", transform=ax.get_xaxis_transform(),
+                    color=colour, fontsize=8, va="top")
+        else:
+            ax.text(qs[-1], ys[-1], f"ridge q ≈ {ridge:.0f} →", color=colour, fontsize=8,
+                    ha="right", va="bottom")
+    if measured is not None:
+        have = [q for q in measured.qs if q <= qs[-1]]
+        t1 = measured.median(1) if relative else 0.001
+        mid = [measured.median(q) / t1 for q in have]
+        low = [m - measured.spread(q).q1 / t1 for q, m in zip(have, mid)]
+        high = [measured.spread(q).q3 / t1 - m for q, m in zip(have, mid)]
+        ax.errorbar(have, mid, yerr=[low, high], color=MEASURED_COLOUR, marker="o", capsize=3,
+                    label=f"measured here ({measured.device}, {measured.dtype}"
+                          + (f", {measured.threads} thread{'s' * (measured.threads != 1)})"
+                             if measured.threads else ")"))
+    if relative:
+        ax.axhline(1, color="black", linewidth=0.8, linestyle=":")
+    ax.set(xlabel="tokens per target pass q (K + 1, times the batch)",
+           ylabel="t(q) / t(1): verify cost v" if relative else "milliseconds per pass")
+    ax.set_title("Is verification free? Latency of one target pass against tokens per pass",
+                 fontsize=10)
+    ax.legend(fontsize=7, loc="upper left")
+    return fig
+
+
+def plot_k_curve(points, models=(), selected: int | None = None, ax=None) -> Figure:
+    """Speed-up against K: measured (median, error bar from the lowest to the highest repeat;
+    the best K starred) and, for each cost model, the same decisions priced (dashed, modelled)."""
+    points = sorted(points, key=lambda p: p.k)
+    if not points:
+        raise ValueError("no sweep points to plot: run a sweep first")
+    fig, ax = _axes(ax, (6, 3.4))
+    ks = [p.k for p in points]
+    mid = [p.speedup for p in points]
+    low = [p.speedup - p.speedup_range[0] for p in points]
+    high = [p.speedup_range[1] - p.speedup for p in points]
+    repeats = max(len(p.speedups) for p in points)
+    ax.errorbar(ks, mid, yerr=[low, high], color=MEASURED_COLOUR, marker="o", capsize=3,
+                label=f"measured here (median of {repeats} repeat{'s' * (repeats > 1)})")
+    top = max(points, key=lambda p: p.speedup)
+    ax.plot(top.k, top.speedup, marker="*", markersize=15, color=COLOURS["accepted"],
+            linestyle="none", label=f"best measured K = {top.k}")
+    for (colour, style), model in zip(MODEL_STYLES, models):
+        priced = [p.priced(model) for p in points]
+        best = max(range(len(points)), key=lambda j: priced[j])
+        ax.plot(ks, priced, color=colour, linestyle=style, marker=".",
+                label=f"{model.name}: same decisions, modelled (best K = {ks[best]})")
+    if selected is not None:
+        ax.axvline(selected, color="#999999", linewidth=1)
+    ax.axhline(1, color="black", linewidth=0.8, linestyle=":")
+    ax.set(xlabel="K (draft tokens per round)", ylabel="speed-up over the target alone")
+    ax.set_xticks(ks)
+    ax.set_title("Speed-up against K: measured here, and priced elsewhere", fontsize=10)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_modelled_speedup(alpha: float, model, k: int | None = None, k_max: int = 20,
+                          ax=None) -> Figure:
+    """``theory.speedup`` against K with c and v(K + 1) from a cost model (they move with K on
+    real hardware); the chosen and the best K marked, the model named in the title."""
+    fig, ax = _axes(ax, (5, 3))
+    ks = list(range(1, k_max + 1))
+    scores = [theory.speedup(alpha, j, model.c, model.v(j + 1)) for j in ks]
+    best = theory.optimal_k(alpha, model.c, k_max, [model.v(j + 1) for j in ks])
+    ax.plot(ks, scores, marker=".", color=COLOURS["bonus"])
+    ax.plot(best, scores[best - 1], marker="*", markersize=14, color=COLOURS["accepted"],
+            label=f"best K = {best}: {scores[best - 1]:.2f}×", linestyle="none")
+    if k is not None and 1 <= k <= k_max:
+        ax.plot(k, scores[k - 1], marker="o", markersize=9, color=COLOURS["correction"],
+                label=f"K = {k}: {scores[k - 1]:.2f}×", linestyle="none")
+    ax.axhline(1, color="black", linewidth=0.8, linestyle=":")
+    ax.set(xlabel="K (draft tokens per round)", ylabel="expected speed-up (modelled)")
+    ax.set_title(f"alpha = {alpha:g}, c = {model.c:.3g}, v(K + 1) from {model.name}", fontsize=9)
+    ax.legend(fontsize=8)
+    return fig
