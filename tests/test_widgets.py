@@ -402,6 +402,40 @@ def test_calculator_takes_c_and_v_from_a_preset():
         calc.set(costs="a TPU")
 
 
+def test_k_explorer_runs_a_schedule_beside_fixed_k(pair, monkeypatch):
+    # a schedule from the slider's K, timed against the same baselines as the fixed-K sweep
+    from specviz import sweep as sweep_module
+    explorer = KExplorer(pair, [[1, 2, 3], [4, 5]], ks=[1, 2, 4], max_new_tokens=6)
+    explorer.run(2)
+    baselines = explorer._baselines
+    explorer.choose_schedule("transformers' heuristic, from K")
+    assert "not run yet" in explorer.status.value and explorer.schedule_result is None
+    explorer.run(2)                                  # fixed K = 2 is cached: only the schedule runs
+    result = explorer.schedule_result
+    assert result.k == 2 and result.name == "heuristic +2/-1 from K = 2 (reset each call)"
+    assert explorer._baselines is baselines and result.tokens == explorer.cache[2].tokens
+    assert 0 <= result.alpha <= 1 and result.k_mean >= 1
+    assert f"speed-up <b>{result.speedup:.2f}×</b>" in explorer.status.value
+    from specviz.views.plots_theory import plot_sweep
+    ax = plot_sweep(explorer.points).axes[2]         # the speed-up panel, as the chart draws it
+    explorer._draw_schedule(ax)
+    diamonds = [line for line in ax.get_lines() if line.get_marker() == "D"]
+    assert [tuple(line.get_ydata()) for line in diamonds] == [(result.speedup,)]
+    assert _has_png(explorer.chart)
+    calls = []
+    real = sweep_module.run_schedule
+    monkeypatch.setattr(sweep_module, "run_schedule", lambda *a, **kw: calls.append(a[3]) or real(*a, **kw))
+    explorer.run(2)
+    assert calls == []                               # cached per (schedule, K)
+    explorer.choose_schedule("confidence stop 0.4, at most K")
+    explorer.run(4)
+    assert calls == [4] and explorer.schedule_result.drafts_per_round <= 4
+    explorer.choose_schedule("fixed K (the papers)")
+    assert explorer.schedule_result is None and "drafts per round" not in explorer.status.value
+    with pytest.raises(ValueError, match="unknown draft length"):
+        explorer.choose_schedule("random K")
+
+
 def test_k_explorer_never_recommends_k_infinity():
     # fails if the explorer prints optimal_k's math.inf as "K = inf" (a free draft: c = 0)
     from specviz.widgets.k_explorer import _paper_pick

@@ -156,6 +156,65 @@ def run_sweep(pair, prompts, ks, max_new_tokens=64, temperature=0.0, seed=0, bas
     return [merge(per_k[k]) for k in ks]
 
 
+@dataclass(frozen=True)
+class ScheduleResult:
+    """A draft-length schedule (:mod:`specviz.core.schedules`) run on a K sweep's prompts and
+    timed against the same target-alone baselines, so its speed-up sits beside the sweep's.
+
+    ``k`` is the schedule's K setting (the heuristic's start, the confidence stop's most per
+    round); ``k_mean`` is the K it asked for per round on average, ``drafts_per_round`` what
+    was drafted (a confidence stop drafts fewer than it asked for). Leviathan's formula needs
+    one fixed K, so no prediction is attached.
+    """
+
+    name: str
+    k: int
+    temperature: float
+    alpha: float
+    k_mean: float
+    drafts_per_round: float
+    tokens_per_round: float
+    speedup: float
+    target_calls: int
+    baseline_target_calls: int
+    tokens: int
+
+
+def summarize_schedule(traces: list[Trace], baselines: list[Trace], name: str, k: int) -> ScheduleResult:
+    """Pool a schedule's traces (one per prompt) and their baselines into one result."""
+    if not traces or len(traces) != len(baselines):
+        raise ValueError("give one baseline (autoregressive) trace per speculative trace")
+    rounds = [r for t in traces for r in t.rounds]
+    checked = sum(r.n_checked for r in rounds)
+    tokens = sum(len(t.output_ids) for t in traces)
+    step = (sum(b.seconds - b.prefill_seconds for b in baselines)
+            / sum(len(b.output_ids) for b in baselines))
+    return ScheduleResult(
+        name=name, k=k, temperature=traces[0].temperature,
+        alpha=sum(r.n_accepted for r in rounds) / checked if checked else math.nan,
+        k_mean=sum(r.k for r in rounds) / len(rounds),
+        drafts_per_round=sum(r.n_drafted for r in rounds) / len(rounds),
+        tokens_per_round=sum(len(r.committed) + r.trimmed for r in rounds) / len(rounds),
+        speedup=step / (sum(t.seconds - t.prefill_seconds for t in traces) / tokens),
+        target_calls=sum(t.target_calls for t in traces),
+        baseline_target_calls=sum(b.target_calls for b in baselines), tokens=tokens)
+
+
+def run_schedule(pair, prompts, schedule, k: int, baselines, max_new_tokens=64, temperature=0.0,
+                 seed=0, progress=None) -> ScheduleResult:
+    """Speculate every prompt with ``schedule`` (a ``Schedule``; seed ``seed + i`` for prompt i,
+    as in :func:`run_sweep`) and time it against ``baselines`` (from :func:`run_baselines`)."""
+    from ..core.engine import speculate
+
+    traces = []
+    for i, prompt in enumerate(prompts):
+        traces.append(speculate(pair, prompt, k=schedule, max_new_tokens=max_new_tokens,
+                                temperature=temperature, seed=seed + i))
+        if progress:
+            progress(i + 1, len(prompts))
+    return summarize_schedule(traces, baselines, schedule.description, k)
+
+
 def best(points: list[SweepPoint]) -> SweepPoint:
     """The measured point with the highest (median) wall-clock speed-up."""
     return max(points, key=lambda p: p.speedup)

@@ -1,6 +1,7 @@
 """Run K experiments on a model pair from a notebook: a K slider, run, sweep and re-measure
 buttons, a progress bar, a costs menu, and measured alpha, tokens per round and speed-up
-against ``theory.speedup`` - and the same decisions priced on other hardware.
+against ``theory.speedup`` - and the same decisions priced on other hardware. A draft-length
+menu runs transformers' heuristic or a confidence stop from the slider's K beside fixed K.
 
 The engine runs inside the button callbacks (imported there, through :mod:`specviz.measure.sweep`);
 every result is cached per K, so moving the slider back shows it again at once; "re-measure"
@@ -15,6 +16,7 @@ from html import escape
 
 import ipywidgets as widgets
 
+from ..core.schedules import Confidence, Heuristic
 from ..measure import sweep
 from ..teaching import theory
 from ..measure.costs import presets_for
@@ -24,6 +26,13 @@ from ..views.presentation import current_scale, scale_figure, scaled_class, widg
 from .round_player import _View, show_in
 
 MEASURED = "measured on this machine"
+FIXED = "fixed K (the papers)"
+# the schedules of transformers' assisted generation, built from the slider's K (core.schedules)
+SCHEDULES = {
+    FIXED: None,
+    "transformers' heuristic, from K": lambda k: Heuristic(start=k, carry_over=False),
+    "confidence stop 0.4, at most K": lambda k: Confidence(threshold=0.4, k_max=k),
+}
 
 
 class KExplorer(_View):
@@ -33,8 +42,11 @@ class KExplorer(_View):
     ``points`` seeds the cache with ``SweepPoint``s from an earlier ``sweep.run_sweep`` and
     ``baselines`` with its target-only traces (same pair, prompts and settings), so nothing is
     measured twice. The costs menu adds, beside the measured curve, the same decisions priced
-    on a device preset (labelled modelled). Drive it from Python with ``run(k)``, ``sweep()``,
-    ``remeasure()`` and ``choose_costs(name)``.
+    on a device preset (labelled modelled). The draft-length menu (``SCHEDULES``) makes "run
+    this K" also run a schedule from that K - transformers' heuristic (+2 after a round that
+    kept every draft, -1 otherwise) or a confidence stop - timed against the same baselines
+    and drawn as diamonds beside the fixed-K curve. Drive it from Python with ``run(k)``,
+    ``sweep()``, ``remeasure()``, ``choose_costs(name)`` and ``choose_schedule(name)``.
     """
 
     def __init__(self, pair, prompts, ks=range(1, 16), max_new_tokens: int = 32,
@@ -46,6 +58,7 @@ class KExplorer(_View):
         self.scale = current_scale(scale)
         self.settings = dict(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
         self.cache = {p.k: p for p in points}
+        self.schedule_cache = {}             # (schedule name, K) -> sweep.ScheduleResult
         self._baselines = list(baselines) if baselines else None
         self.k = widgets.IntSlider(value=5, min=1, max=15, description="K",
                                    layout=widgets.Layout(width="360px"))
@@ -65,6 +78,9 @@ class KExplorer(_View):
         self.costs_menu = widgets.Dropdown(options=[MEASURED] + list(self.cost_models),
                                            value=MEASURED, description="costs",
                                            layout=widgets.Layout(width="420px"))
+        self.schedule_menu = widgets.Dropdown(options=list(SCHEDULES), value=FIXED,
+                                              description="draft length",
+                                              layout=widgets.Layout(width="420px"))
         self.status = widgets.HTML()
         self.chart = widgets.Output()
         self.widget = widgets.VBox([
@@ -72,7 +88,9 @@ class KExplorer(_View):
             widgets.HBox([self.k, self.homework], layout=widgets.Layout(flex_flow="row wrap")),
             widgets.HBox([self.run_button, self.sweep_button, self.remeasure_button,
                           self.progress], layout=widgets.Layout(flex_flow="row wrap")),
-            self.costs_menu, self.status, self.chart])
+            widgets.HBox([self.costs_menu, self.schedule_menu],
+                         layout=widgets.Layout(flex_flow="row wrap")),
+            self.status, self.chart])
         self.widget.add_class("specviz-k-explorer")
         self.widget.add_class(scaled_class(self.scale))
         self.k.observe(self.chart.capture()(lambda _: self._render()), names="value")
@@ -82,6 +100,7 @@ class KExplorer(_View):
         self.sweep_button.on_click(self.chart.capture()(lambda _: self.sweep()))
         self.remeasure_button.on_click(self.chart.capture()(lambda _: self.remeasure()))
         self.costs_menu.observe(self.chart.capture()(lambda _: self._render()), names="value")
+        self.schedule_menu.observe(self.chart.capture()(lambda _: self._render()), names="value")
         self._render()
 
     def _homework_chosen(self, change) -> None:
@@ -101,10 +120,23 @@ class KExplorer(_View):
         return sweep.best(self.points) if self.cache else None
 
     def run(self, k: int):
-        """Measure one K (cached) and show it."""
+        """Measure one K (cached) and show it; with a schedule chosen, also that schedule from
+        this K (see :attr:`schedule_result`)."""
         self.k.value = k
         self._measure([k])
+        if self.schedule_menu.value != FIXED:
+            self._measure_schedule(self.schedule_menu.value, k)
         return self.cache[k]
+
+    def choose_schedule(self, name: str) -> None:
+        if name not in SCHEDULES:
+            raise ValueError(f"unknown draft length {name!r}; choose one of {list(SCHEDULES)}")
+        self.schedule_menu.value = name
+
+    @property
+    def schedule_result(self):
+        """The chosen schedule's result at the slider's K (None: fixed K, or not run yet)."""
+        return self.schedule_cache.get((self.schedule_menu.value, self.k.value))
 
     def sweep(self, ks=None) -> list:
         """Measure every K of ``ks`` (default: the explorer's) not measured yet; show all."""
@@ -173,6 +205,37 @@ class KExplorer(_View):
             self._set_busy(False)
         self._render()
 
+    def _measure_schedule(self, name: str, k: int) -> None:
+        if (name, k) in self.schedule_cache:
+            self._render()
+            return
+        self.progress.max, self.progress.value = len(self.prompts), 0
+        self._set_busy(True)
+        try:
+            schedule = SCHEDULES[name](k)
+            self.status.value = f"speculating with {escape(schedule.description)}..."
+            self.schedule_cache[name, k] = sweep.run_schedule(
+                self.pair, self.prompts, schedule, k, self._baselines, progress=self._tick(0),
+                **self.settings)
+        finally:
+            self._set_busy(False)
+        self._render()
+
+    def _schedule_html(self, point) -> str:
+        name = self.schedule_menu.value
+        if name == FIXED:
+            return ""
+        result = self.schedule_result
+        if result is None:
+            return (f"<br>{escape(name)} from K = {point.k}: not run yet - press <b>run this "
+                    "K</b>.")
+        return (f"<br><b>{escape(result.name)}</b>: speed-up <b>{result.speedup:.2f}×</b> "
+                f"measured against {point.speedup:.2f}× at fixed K = {point.k} and "
+                f"{self.best.speedup:.2f}× at the best fixed K = {self.best.k} · it asked for "
+                f"{result.k_mean:.1f} drafts per round and drafted {result.drafts_per_round:.1f} "
+                f"· alpha {result.alpha:.3f} · tokens per round {result.tokens_per_round:.2f} · "
+                f"target calls {result.target_calls}")
+
     def _set_busy(self, busy: bool) -> None:
         self.run_button.disabled = self.sweep_button.disabled = busy
         self.remeasure_button.disabled = busy
@@ -202,13 +265,27 @@ class KExplorer(_View):
                 f"({point.predicted_paper:.2f}× with v = 1) · target calls {point.target_calls} "
                 f"vs {point.baseline_target_calls} alone<br>best measured so far: "
                 f"<b>K = {best.k}</b> ({best.speedup:.2f}×){spread}; the paper's model (v = 1) "
-                f"with this alpha and c {_paper_pick(point.alpha, point.c)}{priced}")
+                f"with this alpha and c {_paper_pick(point.alpha, point.c)}{priced}"
+                f"{self._schedule_html(point)}")
         if self.cache:
             models = [self.costs] if self.costs is not None else []
-            show_in(self.chart, scale_figure(plot_sweep(self.points, selected=k), self.scale),
+            figure = plot_sweep(self.points, selected=k)
+            self._draw_schedule(figure.axes[2])
+            show_in(self.chart, scale_figure(figure, self.scale),
                     plot_k_curve(self.points, models, selected=k))
         else:
             show_in(self.chart, escape("(no measurements yet)"))
+
+
+    def _draw_schedule(self, ax) -> None:
+        """The chosen schedule's speed-ups as diamonds on the speed-up panel, at their K."""
+        name = self.schedule_menu.value
+        runs = sorted((r for (n, _), r in self.schedule_cache.items() if n == name),
+                      key=lambda r: r.k)
+        if runs:
+            ax.plot([r.k for r in runs], [r.speedup for r in runs], marker="D", linestyle="-",
+                    color="#9467bd", label=f"{name} (measured)")
+            ax.legend(fontsize=8)
 
 
 def _paper_pick(alpha: float, c: float, k_max: int = 15) -> str:
