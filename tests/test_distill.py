@@ -299,13 +299,15 @@ def test_eagle_training_unrolled_runs_and_resumes(tmp_path):
     target = tiny_llama(vocab=VOCAB, seed=0, sharpness=1.0)
     data = _tiny_teacher_data(target)
     feats = extract_features(target, data, progress=False)
-    cfg = EagleConfig(head_size=VOCAB, steps=2, eval_every=2, warmup_steps=1, tokens_per_step=16,
+    cfg = EagleConfig(head_size=VOCAB, steps=0, eval_every=2, warmup_steps=1, tokens_per_step=16,
                       depth=3)
+    train_eagle(target, data, feats, data, feats, torch.arange(VOCAB), cfg, tmp_path)  # stopped at 0
+    cfg.steps = 2
     train_eagle(target, data, feats, data, feats, torch.arange(VOCAB), cfg, tmp_path)
     cfg.steps = 4
     train_eagle(target, data, feats, data, feats, torch.arange(VOCAB), cfg, tmp_path)
     records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in records] == [0, 2, 4]  # 0: where training starts from
+    assert [r["step"] for r in records] == [0, 2, 4]  # 0: where training starts from, logged once
     assert {"held_out_alpha_1", "held_out_alpha_4"} <= set(records[-1])
     # a warm start from an exported head (what --init reads) starts with its numbers
     from specviz.distill.eagle_train import load_trained, write_eagle
@@ -316,6 +318,17 @@ def test_eagle_training_unrolled_runs_and_resumes(tmp_path):
     warm = json.loads((tmp_path / "warm" / "log.jsonl").read_text().splitlines()[0])
     assert warm["step"] == 0
     assert warm["held_out_alpha_1"] == pytest.approx(records[-1]["held_out_alpha_1"], abs=0.01)  # bf16
+
+
+def test_read_log_keeps_one_record_per_step(tmp_path):
+    import json
+
+    from specviz.distill.train import read_log
+
+    lines = [{"step": 0, "a": 1}, {"step": 0, "a": 2}, {"step": 200, "a": 3}, {"step": 100, "a": 4}]
+    (tmp_path / "log.jsonl").write_text("\n".join(json.dumps(r) for r in lines) + "\n")
+    assert read_log(tmp_path / "log.jsonl") == [{"step": 0, "a": 2}, {"step": 100, "a": 4},
+                                                {"step": 200, "a": 3}]
 
 
 # ---- live alpha per position ----
@@ -337,3 +350,47 @@ def test_live_alpha_counts_checked_proposals_per_position():
     row = markdown_table([{"drafter": "d", "k": 3, "temperature": 1.0} | result]).splitlines()[-1]
     assert row == ("| d | 1 | 1.000 ± 0.000 (3) | 0.500 ± 0.354 (2) | 1.000 ± 0.000 (1) | **0.833** "
                    "| 2.33 |")
+
+
+# ---- the issue-12 results table ----
+
+def _result(folder, name, start, depth, alphas, live=None):
+    import json
+
+    log = [{"step": 0, "tokens_seen": 0}, {"step": 200, "tokens_seen": 409_600}
+           | {f"held_out_alpha_{s}": a for s, a in enumerate(alphas, 1)}]
+    (folder / f"eagle-{name}-train.json").write_text(json.dumps(
+        {"run": name, "start": start, "config": {"depth": depth}, "data": {"shards": 8, "answer_tokens": 74252},
+         "log": log}))
+    if live is not None:
+        per = [{"alpha": a} for a in live]
+        (folder / f"eagle-{name}-live-t1.json").write_text(json.dumps(
+            [{"alpha": sum(live) / len(live), "per_position": per, "tokens_per_round": 1.5}]))
+
+
+def test_results_table_rows_follow_their_starts(tmp_path):
+    from specviz.distill import report
+
+    _result(tmp_path, "b", "a", 4, [0.5, 0.4, 0.3, 0.2], live=[0.5, 0.5, 0.5, 0.5])
+    _result(tmp_path, "a", "scratch", 1, [0.4, 0.3, 0.2, 0.1])
+    lines = report.table(tmp_path).splitlines()
+    assert len(lines) == 4 and lines[2].startswith("| a | scratch | 1 | 8 (74,252) | 200 (409,600) |")
+    assert lines[2].endswith("| – | – | – | – | – |")        # no live results: dashes, not zeros
+    assert lines[3] == ("| b | a | 4 | 8 (74,252) | 200 (409,600) | 0.500, 0.400, 0.300, 0.200 | **0.500** "
+                        "| 0.500, 0.500, 0.500, 0.500 | 1.50 | – | – |")
+    curve = report.curve(tmp_path).splitlines()           # b continues a's 409,600 tokens
+    assert curve[2:] == ["| b | 4 | 200 | 819,200 | 0.500 | 0.400 | 0.300 | 0.200 |"]
+    (tmp_path / "eagle-c-train.json").write_text("{}")
+    with pytest.raises(ValueError, match="eagle-c-train.json: not a training result"):
+        report.table(tmp_path)
+
+
+def test_distill_readme_table_is_the_committed_results():
+    from pathlib import Path
+
+    from specviz.distill import report
+
+    readme = (report.RESULTS_DIR.parent / "README.md").read_text()
+    assert report.table() in readme, "rerun `python -m specviz.distill report` and paste its table"
+    assert report.curve() in readme, "rerun `python -m specviz.distill report` and paste its curve"
+    assert Path(report.RESULTS_DIR, "eagle-v1-train.json").exists()

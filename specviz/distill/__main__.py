@@ -8,6 +8,7 @@
     python -m specviz.distill eagle  --work runs/distill    # the EAGLE-style head (after data)
     python -m specviz.distill live   --drafter eagle        # live alpha per draft position
     python -m specviz.distill pack   --work runs/distill    # commit the answers' token ids
+    python -m specviz.distill report                        # the EAGLE-head experiments' table
 
 Every step is seeded and resumable: rerunning a step skips what is already on disk. The token
 ids of the target's answers are committed (``specviz/data/distill``): ``data`` then only
@@ -147,12 +148,13 @@ def cmd_eval(args) -> None:
 def cmd_export(args) -> None:
     from ..core.models import DRAFT_DIR
     from .export import write_draft
+    from .train import read_log
 
     work = Path(args.work)
     model, _ = _target()
     draft, cfg, state = _load_run(work, model)
     ev = json.loads((work / "eval.json").read_text())
-    log = [json.loads(line) for line in (work / "draft" / "log.jsonl").read_text().splitlines()]
+    log = read_log(work / "draft" / "log.jsonl")
     fields = json.loads((work / "card.json").read_text()) if (work / "card.json").exists() else {}
     fields.setdefault("data", f"See `specviz/distill/prompts.py`; work folder {work}.")
     fields.setdefault("training", f"{state['step']} steps, {state['seen']:,} answer tokens seen, "
@@ -189,7 +191,7 @@ def cmd_eagle(args) -> None:
     """Features, training (resumable), export of the EAGLE-style head (same data as the draft)."""
     from ..core.models import EAGLE_DIR
     from .eagle_train import EagleConfig, load_trained, shard_features, train_eagle, write_eagle
-    from .train import TeacherData, head_ids_by_mass
+    from .train import TeacherData, head_ids_by_mass, read_log
 
     work = Path(args.work)
     run = work / args.run
@@ -213,22 +215,26 @@ def cmd_eagle(args) -> None:
         return
     eagle = load_trained(model, ckpt)
     state = torch.load(ckpt, weights_only=False)
-    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    log = read_log(run / "log.jsonl")
     live = [r for f in args.live for r in json.loads(Path(f).read_text())]
     out = Path(args.out or EAGLE_DIR)
     card = json.loads((work / "eagle_card.json").read_text()) if (work / "eagle_card.json").exists() else {}
-    card.setdefault("training", _eagle_training_md(train_data, shards, state, cfg, log))
-    card.setdefault("metrics", _eagle_metrics_md(log[-1], live))
+    # eagle_card.json may name the start ("start": "from the head of stage 2, "), put the
+    # stages before it ("lineage": markdown) for a head trained in several runs, and add
+    # "notes" after the measurements
+    card.setdefault("training", card.pop("lineage", "") + _eagle_training_md(
+        train_data, shards, state, cfg, log, card.pop("start", None)))
+    card.setdefault("metrics", _eagle_metrics_md(log[-1], live) + card.pop("notes", ""))
     print(f"EAGLE head written to {write_eagle(eagle, out, card)}")
     # the numbers behind the card, committed beside it
-    (out / "train_log.jsonl").write_text((run / "log.jsonl").read_text())
+    (out / "train_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
     if live:
         (out / "live.json").write_text(json.dumps(live, indent=2) + "\n")
 
 
-def _eagle_training_md(train_data, shards, state, cfg, log) -> str:
+def _eagle_training_md(train_data, shards, state, cfg, log, start: str | None = None) -> str:
     depths = sorted(int(k.rsplit("_", 1)[1]) for k in log[-1] if k.startswith("held_out_alpha_"))
-    start = (f"from the weights in `{cfg.init}`, " if cfg.init else "from the identity, ")
+    start = start or (f"from the weights in `{cfg.init}`, " if cfg.init else "from the identity, ")
     return (f"{len(train_data):,} of the draft's target-written answers ({train_data.n_answer_tokens:,} "
             f"answer tokens, {len(shards)} shards), the target's last hidden state at every position "
             f"cached once; {start}{state['step']} steps of {cfg.tokens_per_step} tokens, each "
@@ -250,9 +256,12 @@ def _eagle_metrics_md(last: dict, live: list[dict]) -> str:
             f"{last['held_out_alpha']:.3f}.")
     if live:
         r = live[0]
+        same = all(x["prompt_indices"] == r["prompt_indices"] for x in live)
+        prompts = (f"{r['prompts']} held-out prompts `prompts.held_out_prompts()"
+                   f"[{r['prompt_indices'][0]}:{r['prompt_indices'][1]}]`" if same else
+                   "held-out prompts `prompts.held_out_prompts()[a:b]` (each row names its range)")
         text += ("\n\nLive alpha per draft position (accepted / checked while speculating with "
-                 f"`specviz.speculate`, K = {r['k']}, {r['prompts']} held-out prompts "
-                 f"`prompts.held_out_prompts()[{r['prompt_indices'][0]}:{r['prompt_indices'][1]}]`, "
+                 f"`specviz.speculate`, K = {r['k']}, {prompts}, "
                  f"{r['max_new_tokens']} new tokens each, seeds {r['seed']}..; ± one standard error; "
                  "checked proposals in brackets; `live.json`, from `python -m specviz.distill live`):\n\n"
                  + markdown_table(live))
@@ -293,6 +302,21 @@ def cmd_live(args) -> None:
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+
+
+def cmd_report(args) -> None:
+    """Copy finished runs into the committed results (``--collect``), then print the table."""
+    from . import report
+    from .train import TeacherData
+
+    out = Path(args.out or report.RESULTS_DIR)
+    for name, run_dir, start in args.collect:
+        run_dir = Path(run_dir)
+        work = run_dir.parent
+        shards = _shards(work / "train_tasks") + _shards(work / "train_self")  # what `eagle` read
+        info = {"shards": len(shards), "answer_tokens": TeacherData.from_shards(shards).n_answer_tokens}
+        print(f"collected {report.collect(run_dir, name, start, info, out)}")
+    print(report.table(out) + "\n\n" + report.curve(out))
 
 
 def cmd_all(args) -> None:
@@ -362,6 +386,13 @@ def _live_args(p) -> None:
     p.add_argument("--out", default=None, help="JSON file for the results")
 
 
+def _report_args(p) -> None:
+    p.add_argument("--collect", nargs=3, action="append", default=[], metavar=("NAME", "RUN_DIR", "START"),
+                   help="first copy a finished run (its folder inside a work folder) into the results "
+                        "as NAME, started from the run START")
+    p.add_argument("--out", default=None, help="results folder (default: specviz/data/distill/results)")
+
+
 def _out_arg(p) -> None:
     p.add_argument("--out", default=None, help="folder (default: inside the package's assets/)")
 
@@ -378,6 +409,7 @@ def main(argv=None) -> int:
         "all": (cmd_all, "data, train, eval and export in a row", [_data_args, _train_args, _eval_args, _out_arg]),
         "eagle": (cmd_eagle, "train and export the EAGLE-style head (after `data`)", [_eagle_args, _out_arg]),
         "live": (cmd_live, "live alpha per draft position while speculating on held-out prompts", [_live_args]),
+        "report": (cmd_report, "the EAGLE-head experiments as one table (from committed results)", [_report_args]),
         "pack": (cmd_pack, "write the answers' token ids into specviz/data/distill", [_out_arg]),
     }
     for name, (func, text, groups) in commands.items():

@@ -267,7 +267,7 @@ def train_eagle(target, data, feats, held, held_feats, head_ids, cfg: EagleConfi
     weights = [cfg.depth_decay ** s for s in range(cfg.depth)]
     eagle.train()
     t0 = time.time() - state.get("seconds", 0.0)
-    if step == 0:  # where training starts from (the warm start's numbers, with --init)
+    if not state:  # where training starts from (the warm start's numbers, with --init), logged once
         record = {"step": 0, "tokens_seen": 0, "lr": 0.0, "seconds": 0.0, "train_alpha": None}
         record |= {f"held_out_{k}": v for k, v in
                    evaluate(eagle, held, held_feats, to_head, max(cfg.depth, 4)).items()}

@@ -306,6 +306,16 @@ def resume(path: Path, model, opt, rng: random.Random, log_path: Path | None = N
     return state
 
 
+def read_log(path: Path) -> list[dict]:
+    """A run's evaluation records (JSON lines), one per step: a step logged twice (a run
+    restarted before its first checkpoint) keeps its latest record."""
+    records = {}
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        records[record["step"]] = record
+    return [records[step] for step in sorted(records)]
+
+
 def checkpoint(path: Path, log_path: Path, record: dict | None, model, opt, rng, **extra) -> None:
     """Save everything needed to resume (atomically: a kill never leaves half a file), then
     append ``record`` to the JSON-lines log (None: a checkpoint between evaluations)."""

@@ -1,0 +1,121 @@
+"""The EAGLE-head experiments of issue 12 as one table, rendered from committed results.
+
+Each run is a pair of files in ``specviz/data/distill/results/``:
+
+- ``eagle-<name>-train.json``: where it started (``start``: another run's name), its training
+  config, the data it saw (``data``: shards, answer tokens) and its held-out log: alpha along
+  the target's own held-out answers with the head fed its *own* predicted features from step 2
+  on (``held_out_alpha_s``, s = 1..4: an offline proxy of live alpha at draft position s);
+- ``eagle-<name>-live-t1.json`` (and ``-t0``): ``python -m specviz.distill live`` at K = 4 on 32
+  held-out prompts (``held_out_prompts()[256:288]``), alpha_s = accepted / checked proposals at
+  position s of a round: the numbers the runs were compared and chosen on;
+- ``eagle-<name>-confirm-t1.json``: the same at T = 1 on 64 held-out prompts no choice was made on
+  (``live --skip 288 --prompts 64``), for the head chosen and the one it replaces: the chosen
+  head's lead measured again without the luck of being picked.
+
+Worked example of one row: a run with start "v1", depth 4, 200 steps of 2048 tokens on
+8 shards gives "| ttt4 | v1 | 4 | 8 (74,252) | 200 (329,766) | 0.416, 0.352, 0.331, 0.321 | ...".
+``python -m specviz.distill report`` prints the table (``--collect`` first copies a finished
+run's config and log into the results folder).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .train import read_log
+
+RESULTS_DIR = Path(__file__).resolve().parent.parent / "data" / "distill" / "results"
+STEPS = (1, 2, 3, 4)
+
+
+def collect(run_dir: Path, name: str, start: str, data: dict, out_dir: Path = RESULTS_DIR) -> Path:
+    """Write ``eagle-<name>-train.json`` from a training folder (its config.json and log.jsonl)."""
+    run_dir = Path(run_dir)
+    record = {"run": name, "start": start, "config": json.loads((run_dir / "config.json").read_text()),
+              "data": data, "log": read_log(run_dir / "log.jsonl")}
+    out = Path(out_dir) / f"eagle-{name}-train.json"
+    out.write_text(json.dumps(record, indent=1) + "\n")
+    return out
+
+
+def _live(folder: Path, name: str, kind: str) -> dict | None:
+    path = folder / f"eagle-{name}-{kind}.json"
+    return json.loads(path.read_text())[0] if path.exists() else None
+
+
+def runs(folder: Path = RESULTS_DIR) -> list[dict]:
+    """Every run in ``folder`` with its last held-out record and live results, in start order."""
+    found = {}
+    for path in sorted(Path(folder).glob("eagle-*-train.json")):
+        try:
+            record = json.loads(path.read_text())
+            last = record["log"][-1]
+            config = record["config"]
+        except (ValueError, KeyError, IndexError) as err:
+            raise ValueError(f"{path}: not a training result ({err}); rewrite it with "
+                             "`python -m specviz.distill report --collect`") from err
+        found[record["run"]] = record | {"last": last, "depth": config["depth"]} | {
+            key: _live(folder, record["run"], kind) for key, kind in
+            (("live_t1", "live-t1"), ("live_t0", "live-t0"), ("confirm_t1", "confirm-t1"))}
+    ordered, placed = [], set()
+    while len(ordered) < len(found):  # a run after the one it started from
+        ready = [r for n, r in found.items() if n not in placed and (r["start"] in placed or r["start"] not in found)]
+        if not ready:
+            raise ValueError(f"runs in {folder} start from each other in a cycle")
+        for r in sorted(ready, key=lambda r: (r["depth"], r["run"])):
+            ordered.append(r)
+            placed.add(r["run"])
+    return ordered
+
+
+def _f(x) -> str:
+    return "–" if x is None else f"{x:.3f}"
+
+
+def table(folder: Path = RESULTS_DIR) -> str:
+    """The markdown table of every run (see the module docstring for its columns)."""
+    lines = ["| head | starts from | unroll depth | shards (answer tokens) | steps (tokens seen) "
+             "| self-fed alpha, steps 1-4 | live alpha, T = 1 | positions 1-4, T = 1 "
+             "| tokens / round, T = 1 | live alpha, T = 0 | live alpha, T = 1, 64 other prompts |",
+             "|" + "---|" * 11]
+    for r in runs(folder):
+        last, live1, live0, cfg = r["last"], r["live_t1"], r["live_t0"], r["config"]
+        confirm = r["confirm_t1"]
+        seen = last.get("tokens_seen")
+        steps = f"{last['step']:,}" + (f" ({seen:,})" if seen else "")
+        lines.append(
+            f"| {r['run']} | {r['start']} | {cfg['depth']} | {r['data']['shards']} "
+            f"({r['data']['answer_tokens']:,}) | {steps} | "
+            + ", ".join(_f(last.get(f"held_out_alpha_{s}")) for s in STEPS) + " | "
+            + (f"**{live1['alpha']:.3f}** | " + ", ".join(f"{p['alpha']:.3f}" for p in live1["per_position"])
+               + f" | {live1['tokens_per_round']:.2f}" if live1 else "– | – | –")
+            + f" | {_f(live0['alpha']) if live0 else '–'}"
+            + f" | {_f(confirm['alpha']) if confirm else '–'} |")
+    return "\n".join(lines)
+
+
+def curve(folder: Path = RESULTS_DIR) -> str:
+    """Self-fed held-out alpha at every logged step of every run, against the training tokens
+    seen since the first run (a run continues its start's count): the curve of alpha against
+    training tokens, one block of rows per unroll depth and start."""
+    found = runs(folder)
+    by_name = {r["run"]: r for r in found}
+
+    def before(r) -> int:                  # tokens seen by the runs this one continues
+        start = by_name.get(r["start"])
+        return 0 if start is None else before(start) + (start["last"].get("tokens_seen") or 0)
+
+    lines = ["| head | unroll depth | step | answer tokens seen | " + " | ".join(f"step {s}" for s in STEPS)
+             + " |", "|" + "---|" * (4 + len(STEPS))]
+    for r in found:
+        if r["start"] not in by_name:      # a first run: its own log is not committed
+            continue
+        offset = before(r)
+        for rec in r["log"][1:]:           # record 0 is the start's last record
+            lines.append(f"| {r['run']} | {r['depth']} | {rec['step']} | "
+                         f"{offset + rec['tokens_seen']:,} | "
+                         + " | ".join(_f(rec.get(f"held_out_alpha_{s}")) for s in STEPS) + " |")
+    return "\n".join(lines)
+
