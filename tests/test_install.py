@@ -12,12 +12,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TORCH = "torch==2.13.0"           # as requirements.txt: the CPU wheel on disk, never a CUDA build
+TORCH = "torch==2.13.0"           # as the lock: the CPU wheel on disk, never a CUDA build
+# The wheel's own ranges resolve under the lock as constraints, so the test installs the versions
+# every other test runs with (make lock points this at the candidate lock it is trying).
+LOCK = Path(os.environ.get("SPECVIZ_LOCK", ROOT / "requirements.txt")).resolve()
 
 
 def _pip(python: Path, *args: str, timeout: int = 900) -> None:
     out = subprocess.run([str(python), "-m", "pip", "install", "-q", *args], capture_output=True,
-                         text=True, timeout=timeout)
+                         text=True, timeout=timeout, env=os.environ | {"PIP_CONSTRAINT": str(LOCK)})
     assert out.returncode == 0, out.stderr[-3000:]
 
 
@@ -59,6 +62,7 @@ def test_a_fresh_venv_installs_the_wheel_from_the_first_cell_and_runs_notebook_0
     shutil.copy(ROOT / "notebooks" / "00_start_here.ipynb", elsewhere)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env |= {"SPECVIZ_SOURCE": str(wheel), "SPECVIZ_SMALL": "1", "HF_HUB_OFFLINE": "1",
+            "PIP_CONSTRAINT": str(LOCK),
             "MPLBACKEND": "Agg", "SPECVIZ_CACHE": str(tmp_path / "cache"),
             "PATH": f"{venv / 'bin'}:{env.get('PATH', '')}"}
     run = ("import json, nbformat, sys\n"

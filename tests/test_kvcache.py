@@ -11,6 +11,7 @@ import torch
 
 from specviz import ModelLoadError, ModelPair, speculate
 from specviz.core.kvcache import CachedModel
+from specviz.core.tree import TreeShape
 from test_engine import hf_greedy
 from tiny_models import noisy_copy, tiny_llama, tiny_recurrent, tiny_sliding
 
@@ -75,15 +76,36 @@ def test_a_model_that_ignores_the_cache_keyword_is_refused(monkeypatch):
 
 
 @pytest.mark.parametrize("role", ["target", "draft"])
-def test_a_model_whose_cache_cannot_be_rolled_back_is_refused_by_name(role):
-    """Fails if the cache's croppability is not checked after the prefill (contract step 2):
+@pytest.mark.parametrize("tree", [False, True])
+def test_a_model_whose_cache_cannot_be_rolled_back_is_refused_by_name(role, tree, monkeypatch):
+    """Fails if the cache's croppability is not checked before the first pass (contract step 2):
     crop() would leave the rejected tokens inside the linear-attention layer's recurrent state,
-    and the output would silently stop following the target's distribution."""
+    and the output would silently stop following the target's distribution. No model may run
+    a pass first: transformers' own recurrent code may fail on a cache it is not built for,
+    before specviz's error could name the problem."""
     recurrent, llama = tiny_recurrent(vocab=16), tiny_llama(vocab=16)
+    passes = []
+    for model in (recurrent, llama):
+        monkeypatch.setattr(model, "forward", lambda *a, **kw: passes.append(1))
     if role == "target":
         pair = ModelPair(recurrent, llama, target_name="tiny-qwen3-next", draft_name="tiny-llama")
     else:
         pair = ModelPair(llama, recurrent, target_name="tiny-llama", draft_name="tiny-qwen3-next")
+    # the cache's layer class (transformers 5.24) or the config's layer type (5.25 builds no
+    # LinearAttentionLayer up front) names the culprit
     with pytest.raises(ModelLoadError, match=r"'tiny-qwen3-next' keeps a cache that cannot be "
-                                             r"rolled back \(LinearAttentionLayer"):
-        speculate(pair, [1, 2, 3], k=2, max_new_tokens=4, temperature=0)
+                                             r"rolled back \(.*(LinearAttentionLayer|'linear_attention')"):
+        shape = dict(tree=TreeShape.chain(2)) if tree else dict(k=2)
+        speculate(pair, [1, 2, 3], max_new_tokens=4, temperature=0, **shape)
+    assert passes == []
+
+
+def test_a_recurrent_layer_is_found_from_the_config_alone():
+    """A cache that builds its layers lazily (empty before the first pass) still shows what the
+    config's layer_types say: fails if only the cache's layers are read."""
+    from transformers import DynamicCache
+    from specviz.core.kvcache import _uncroppable_kinds
+
+    config = tiny_recurrent(vocab=16).config
+    assert _uncroppable_kinds(DynamicCache(), config) == ["layer type 'linear_attention'"]
+    assert _uncroppable_kinds(DynamicCache(), tiny_llama(vocab=16).config) == []

@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
-from .kvcache import CachedModel
+from .kvcache import CachedModel, require_croppable
 from .rule import distribution, sample
 
 
@@ -68,6 +68,7 @@ class ModelDrafter(Drafter):
     """
 
     def __init__(self, model, name: str = "draft"):
+        require_croppable(model, name)  # refused before any model runs a pass
         self.model, self.name = model, name
         self.cached: CachedModel | None = None
 
@@ -89,7 +90,7 @@ class ModelDrafter(Drafter):
             seconds.append(time.perf_counter() - t0)
             tokens.append(token)
             rows.append(probs)
-            if token in eos or (stop is not None and stop(float(probs.max()))):
+            if token in eos or (stop is not None and stop(float(probs[token]))):
                 break
             pending = [token]
         return DraftProposal(tokens, _stack(rows, self.model.config.vocab_size), seconds)
@@ -125,7 +126,7 @@ class PromptLookupDrafter(Drafter):
         pass  # stateless: every proposal searches the committed tokens afresh
 
     def propose(self, committed, k, temperature, rng, eos, stop=None) -> DraftProposal:
-        # a point mass has top probability 1: a confidence stop never fires
+        # a point mass gives its token probability 1: a confidence stop never fires
         t0 = time.perf_counter()
         tokens = self.lookup(committed, k)
         for i, token in enumerate(tokens):

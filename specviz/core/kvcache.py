@@ -7,9 +7,12 @@ too (:class:`CachedModel`):
 1. *record the past*: ``cache.activate_past_recording()`` before the first pass, so that a
    sliding-window layer (Mistral, Gemma 2/3) keeps the states a rollback needs instead of
    discarding everything older than its window as soon as it is full;
-2. *check once, after the prefill*, that the cache can be cropped (``cache.is_croppable``):
-   a recurrent state (linear attention, state-space layers) cannot be rolled back, and
-   such a model is refused with a :class:`~specviz.core.models.ModelLoadError` naming it;
+2. *check before the first pass* that the cache can be cropped: a recurrent state (linear
+   attention, state-space layers) cannot be rolled back, and such a model is refused with a
+   :class:`~specviz.core.models.ModelLoadError` naming it. The check reads the cache's layer
+   classes (``DynamicCache(config=...)`` builds them from the config) and the config's
+   ``layer_types``, so no forward pass of a model transformers may not run this way is needed;
+   it is repeated after the prefill for a cache that builds its layers lazily;
 3. *crop every round*, even by 0 positions: cropping also shrinks sliding-window layers back
    to their window;
 4. *check that the cache grew by the tokens fed*: a transformers release that does not know the
@@ -86,6 +89,29 @@ def rollback(cache: DynamicCache, length: int) -> None:
         cache.crop(-max(0, held - length))
 
 
+# Layer kinds in configs' ``layer_types`` whose cache is a KV cache (croppable); any other kind
+# (``linear_attention``, ``mamba``, ...) keeps a recurrent state.
+ATTENTION_LAYER_TYPES = frozenset({"full_attention", "sliding_attention", "chunked_attention"})
+
+
+def _uncroppable_kinds(cache: DynamicCache, config) -> list[str]:
+    """Names of what in ``cache`` (its layer classes) or ``config`` (its ``layer_types``)
+    cannot be cropped; empty when every layer keeps a plain KV cache.
+
+    >>> from transformers import LlamaConfig
+    >>> config = LlamaConfig(num_hidden_layers=2, hidden_size=16, num_attention_heads=2,
+    ...                      intermediate_size=32, vocab_size=8)
+    >>> _uncroppable_kinds(DynamicCache(config=config), config)
+    []
+    """
+    kinds = {type(layer).__name__ for layer in cache.layers
+             if not getattr(layer, "is_croppable", False)}
+    for kind in getattr(config, "layer_types", None) or ():
+        if kind not in ATTENTION_LAYER_TYPES:
+            kinds.add(f"layer type '{kind}'")
+    return sorted(kinds)
+
+
 class CachedModel:
     """A causal LM and its KV cache under the contract above: feed tokens after what the cache
     holds, roll back after a rejection. ``name`` is the model's name in error messages."""
@@ -94,6 +120,7 @@ class CachedModel:
         self.model, self.name = model, name
         self.cache = new_cache(model)
         self._checked = False
+        refuse_uncroppable(self.name, _uncroppable_kinds(self.cache, model.config))
 
     @property
     def length(self) -> int:
@@ -112,18 +139,32 @@ class CachedModel:
         rollback(self.cache, length)
 
     def _check_croppable(self) -> None:
-        """Contract step 2, once the first pass has built the cache's layers."""
+        """Contract step 2 again, once the first pass has built the cache's layers."""
         self._checked = True
-        if not self.cache.is_croppable:
-            kinds = sorted({type(layer).__name__ for layer in self.cache.layers
-                            if not getattr(layer, "is_croppable", False)})
-            raise ModelLoadError(
-                f"'{self.name}' keeps a cache that cannot be rolled back ({', '.join(kinds)}: "
-                "a recurrent state, as in linear-attention or state-space layers). Speculative "
-                "decoding must drop the tokens the target rejects, so it needs attention-only "
-                "layers (a KV cache): pick another model for this role.")
+        refuse_uncroppable(self.name, _uncroppable_kinds(self.cache, None))
+
+
+def require_croppable(model, name: str = "model") -> None:
+    """Contract step 2 before any pass: raise :class:`ModelLoadError` naming ``name`` when
+    ``model``'s cache could not drop rejected tokens (read from its config, no forward pass)."""
+    refuse_uncroppable(name, _uncroppable_kinds(DynamicCache(config=model.config), model.config))
+
+
+def refuse_uncroppable(name: str, kinds: list[str]) -> None:
+    if kinds:
+        raise ModelLoadError(
+            f"'{name}' keeps a cache that cannot be rolled back ({', '.join(kinds)}: "
+            "a recurrent state, as in linear-attention or state-space layers). Speculative "
+            "decoding must drop the tokens the target rejects, so it needs attention-only "
+            "layers (a KV cache): pick another model for this role.")
+
 
 # --- token trees ---------------------------------------------------------------------------
+
+# Attention implementations that apply a 4-D float mask as given (a token tree's mask is not
+# causal); flash-attention kernels take only causal or padding masks.
+TREE_ATTENTION = ("eager", "sdpa")
+
 
 @torch.no_grad()
 def tree_forward(model, cache: DynamicCache, ids: list[int], positions: list[int], prefix: int,
@@ -136,7 +177,12 @@ def tree_forward(model, cache: DynamicCache, ids: list[int], positions: list[int
     [1, 1, len(ids), cached + len(ids)] (0 where it may look, the dtype's minimum elsewhere),
     which transformers passes to the attention unchanged. Returns float32 logits [len(ids), vocab].
     """
-    device = next(model.parameters()).device
+    attention = getattr(model.config, "_attn_implementation", None) or "eager"
+    if attention not in TREE_ATTENTION:
+        raise ValueError(f"token trees need an attention that takes a 4-D mask ({', '.join(TREE_ATTENTION)}); "
+                         f"this model runs '{attention}': load it with attn_implementation=\"sdpa\", "
+                         "or verify chains (speculate without tree=)")
+    device = input_device(model)   # where the embedding sits: a device map may spread the rest
     held, n = cache.get_seq_length(), len(ids)
     dtype = next(model.parameters()).dtype
     mask = torch.full((n, held + n), torch.finfo(dtype).min, dtype=dtype)

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .kvcache import CachedModel, tree_forward
+from .kvcache import CachedModel, require_croppable, tree_forward
 from .rule import distribution, sample
 
 CHILDREN = ("top", "sample")
@@ -171,6 +171,7 @@ class TreeDrafter:
     def __init__(self, model, shape, name: str = "draft"):
         if not isinstance(shape, (TreeShape, Eagle2)):
             raise TypeError(f"a tree needs a TreeShape or Eagle2, got {type(shape).__name__}")
+        require_croppable(model, name)  # refused before any model runs a pass
         self.model, self.shape, self.name = model, shape, name
         self.cached: CachedModel | None = None
 
