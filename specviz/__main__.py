@@ -4,6 +4,9 @@
     python -m specviz run --prompt "..." --target HuggingFaceTB/SmolLM2-1.7B-Instruct \\
                           --draft HuggingFaceTB/SmolLM2-135M-Instruct --json trace.json
     python -m specviz show trace.json        # replay a saved trace, no model needed
+    python -m specviz show sky-blue-k5       # ... or a shipped example, by name
+    python -m specviz export sky-blue-k5 slides.html   # one offline page that animates it
+    python -m specviz examples               # the shipped examples, one line each
     python -m specviz prepare                # convert/cache the default pair (make setup)
 """
 
@@ -68,8 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="save the pass costs measured for the best-K line as JSON")
     run.add_argument("--no-color", action="store_true", help="plain text (also: NO_COLOR=1)")
     show = sub.add_parser("show", help="replay a saved trace (no model needed)")
-    show.add_argument("path")
+    show.add_argument("path", metavar="TRACE", help="a trace file, or a shipped example's name")
     show.add_argument("--no-color", action="store_true")
+    export = sub.add_parser("export", help="write a trace as one offline web page that animates it")
+    export.add_argument("path", metavar="TRACE", help="a trace file, or a shipped example's name")
+    export.add_argument("out", metavar="PAGE", help="the .html file to write")
+    export.add_argument("--present", action="store_true", help="open at projector size")
+    sub.add_parser("examples", help="list the shipped examples (recorded runs, no model needed)")
     sub.add_parser("prepare", help="convert the default target's GGUF file and check the draft")
     return parser
 
@@ -78,11 +86,22 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     colour = not getattr(args, "no_color", False) and "NO_COLOR" not in os.environ and sys.stdout.isatty()
     try:
+        if args.command == "examples":
+            from . import examples
+
+            for name, description in examples.names().items():
+                print(f"{name:28} {description}")
+            return 0
         if args.command == "show":
             from .views.console import print_trace
-            from .core.trace import Trace
 
-            print_trace(Trace.from_json(args.path), colour)
+            print_trace(_load_trace(args.path), colour)
+            return 0
+        if args.command == "export":
+            from .views.html import export_html
+
+            page = export_html(_load_trace(args.path), args.out, present=args.present or None)
+            print(f"wrote {page} (open it in a browser: ← → step, space plays, P projector size)")
             return 0
         from .core.models import load_pair
         if args.command == "prepare":
@@ -99,6 +118,21 @@ def main(argv=None) -> int:
     except OSError as err:                       # a folder given as a file, a full disk...
         print(f"error: {err.strerror or err}: {err.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
+
+
+def _load_trace(name: str):
+    """A trace file, or a shipped example by name (``sky-blue-k5``) when no such file exists."""
+    from pathlib import Path
+
+    from . import examples
+    from .core.trace import Trace, TraceError
+
+    if not Path(name).exists():
+        if name in examples.names():
+            return examples.load(name)
+        raise TraceError(f"{name}: no such trace file, nor a shipped example (those are "
+                         f"{', '.join(examples.names())}; `python -m specviz examples` describes them)")
+    return Trace.from_json(name)
 
 
 def _run(args, colour: bool, pair) -> int:
@@ -131,11 +165,17 @@ def _run(args, colour: bool, pair) -> int:
             show_token(text), end="", flush=True), **settings)
         print(f"\n{time.perf_counter() - start:6.2f} s  {len(baseline.output_ids)} tokens", flush=True)
         trace = trace.with_baseline(baseline)
+        if trace.speedup_caveat:   # a stalled call: the same seeded runs again, quietly, once
+            print(f"{trace.timing_outliers[0]}: a stall, not the model; both runs again ...",
+                  flush=True)
+            again = speculate(pair, args.prompt, k=args.k, **settings).with_baseline(
+                autoregressive(pair, args.prompt, **settings))
+            trace = again if not again.speedup_caveat else trace
         if not args.no_costs:
-            from .measure.costs import measure_pass_costs   # v(q) at every width, for the best-K line
+            from .measure.costs_measure import measure_pass_costs   # v(n) at every width n, best-K line
 
             print("\nmeasuring target passes of every width for the best-K line ...", flush=True)
-            measured = measure_pass_costs(pair, qs=(1, 2, 3, 4, 6, 8, 12, 16),
+            measured = measure_pass_costs(pair, widths=(1, 2, 3, 4, 6, 8, 12, 16),
                                           context=len(trace.prompt_ids), repeats=3, warmup=1)
     print()
     print(summary(trace, measured))

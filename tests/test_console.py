@@ -7,9 +7,11 @@ from dataclasses import replace
 import pytest
 
 from handmade_traces import sampled_trace, timed_trace
-from specviz import autoregressive, console, speculate, theory
+from specviz import autoregressive, speculate
 from specviz.__main__ import main
 from specviz.measure.costs import CostModel, price
+from specviz.teaching import theory
+from specviz.views import console
 from tiny_models import tiny_pair
 
 
@@ -37,7 +39,7 @@ def test_the_summary_explains_the_speedup_with_this_runs_numbers():
     assert "c = 0.200 (middle half 0.200-0.200), v(4) = 1.00" in text
     assert f"alpha {alpha:.3f} vs c 0.200" in text and "Corollary 3.9" in text
     assert f"(1 + alpha)/(1 + c) = {theory.speedup(alpha, 1, 0.2):.2f}x" in text
-    # v(q) from this run only: interpolated between 1 and v(4) = 1, so flat, and the best K
+    # v(n) from this run only: interpolated between 1 and v(4) = 1, so flat, and the best K
     # is theory's optimum with c = 0.2, v = 1
     best = theory.optimal_k(alpha, 0.2, 15)
     assert f"best K here           K = {best}: theory" in text and "interpolated" in text
@@ -66,11 +68,11 @@ def test_noisy_timings_get_no_why():
 
 
 def test_measured_pass_costs_set_the_best_k(tmp_path):
-    from specviz.measure.costs import PassCosts
+    from specviz.measure.costs_measure import PassCosts
 
-    qs = tuple(range(1, 17))              # v(q) = 1 + 0.2 (q - 1): verification costs a lot
-    costs = PassCosts("t", "d", "cpu", "float32", 1, 32, qs,
-                      tuple((0.05 * (1 + 0.2 * (q - 1)),) for q in qs), (0.01,))
+    widths = tuple(range(1, 17))          # v(n) = 1 + 0.2 (n - 1): verification costs a lot
+    costs = PassCosts("t", "d", "cpu", "float32", 1, 32, widths,
+                      tuple((0.05 * (1 + 0.2 * (n - 1)),) for n in widths), (0.01,))
     text = console.summary(timed_trace(), pass_costs=costs)
     alpha = timed_trace().acceptance_rate
     best = theory.optimal_k(alpha, 0.2, 15, [1 + 0.2 * k for k in range(1, 16)])
@@ -94,7 +96,9 @@ def test_bad_arguments_get_a_clean_message(argv, message, capsys):
     (["run", "--dtype", "float8"], "error: unknown dtype 'float8'"),
     (["run", "--target", "./no/such/folder"], "error: model folder './no/such/folder' does not exist"),
     (["show", "."], "error: Is a directory"),
-    (["show", "missing.json"], "error: missing.json: no such trace file"),
+    (["show", "missing.json"], "error: missing.json: no such trace file, nor a shipped example"),
+    (["export", "sky-blue-k9", "x.html"], "error: sky-blue-k9: no such trace file, nor a shipped "
+                                          "example (those are sky-blue-k2, "),
 ])
 def test_every_cli_path_ends_in_a_message_not_a_traceback(argv, message, capsys, tmp_path,
                                                           monkeypatch):
@@ -113,6 +117,16 @@ def test_show_replays_a_saved_trace_and_rejects_a_corrupt_one(tmp_path):
     out = subprocess.run([sys.executable, "-m", "specviz", "show", str(path)], capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 2 and "corrupt trace file" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_lecturer_shows_and_exports_an_example_by_name(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["examples"]) == 0 and "robot-story-sampled-k5" in capsys.readouterr().out
+    assert main(["show", "sky-blue-k2", "--no-color"]) == 0
+    assert "round   1 |" in capsys.readouterr().out
+    assert main(["export", "sky-blue-k2", "slides.html", "--present"]) == 0
+    page = (tmp_path / "slides.html").read_text()
+    assert "Why is the sky blue?" in page and "wrote slides.html" in capsys.readouterr().out
 
 
 def test_rounds_and_tokens_are_handed_out_as_they_are_decided(pair):

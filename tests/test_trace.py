@@ -141,3 +141,25 @@ def test_corrupt_files(tmp_path, text, message):
 def test_missing_file(tmp_path):
     with pytest.raises(TraceError, match="no such trace file"):
         Trace.from_json(tmp_path / "nope.json")
+
+
+def test_a_failed_write_leaves_the_old_trace_file_whole(tmp_path, monkeypatch):
+    """Trace.to_json writes beside the file and renames: a write that dies half-way (disk full,
+    a killed kernel) must leave the previous file readable. Fails on a plain write_text."""
+    from pathlib import Path
+
+    from specviz import examples
+
+    trace = examples.load("sky-blue-k2")
+    path = trace.to_json(tmp_path / "run.json")
+    real = Path.write_text
+
+    def dies_half_way(self, text, *args, **kwargs):
+        real(self, text[: len(text) // 2], *args, **kwargs)
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", dies_half_way)
+    with pytest.raises(OSError):
+        examples.load("sky-blue-k5").to_json(path)
+    monkeypatch.undo()
+    assert Trace.from_json(path) == trace and [p.name for p in tmp_path.iterdir()] == ["run.json"]

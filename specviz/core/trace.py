@@ -19,10 +19,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 SCHEMA = "specviz.trace/3"
+# A timed call longer than this many times the median of its kind (baseline steps, draft calls,
+# verify passes) is a stall - a paused process, a page fault, a busy neighbour - not the model:
+# one such call in a 48-step baseline once read as a 44x speed-up.
+OUTLIER_FACTOR = 20
 # /1: the first; /2: rounds record their k; /3: token trees, why each round drafted its k
 READS = ("specviz.trace/1", "specviz.trace/2", SCHEMA)
 
@@ -295,6 +300,41 @@ class Trace:
         mine = (self.seconds - self.prefill_seconds) / len(self.output_ids)
         return self.baseline.seconds_per_token / mine
 
+    @property
+    def timing_outliers(self) -> tuple[str, ...]:
+        """Each timed call that took more than :data:`OUTLIER_FACTOR` times the median of its
+        kind, described; empty when the run's timings can carry a speed-up.
+
+        >>> steps = (0.1,) * 9 + (5.0,)
+        >>> t = Trace(prompt="hi", prompt_ids=[1], target_name="T", draft_name=None, k=None,
+        ...           temperature=0.0, seed=0, device="cpu", dtype="float32",
+        ...           output_ids=[3] * 10, text="", token_texts=[""] * 10, stop="max_new_tokens",
+        ...           step_seconds=steps)
+        >>> t.timing_outliers
+        ('target step 10 took 5 s, 50x the median 0.1 s',)
+        """
+        kinds = {"draft call": [s for r in self.rounds for s in r.draft_seconds],
+                 "verify pass": [r.target_seconds for r in self.rounds],
+                 "target step": list(self.step_seconds),
+                 "baseline step": list(self.baseline.step_seconds) if self.baseline else []}
+        found = []
+        for kind, seconds in kinds.items():
+            if len(seconds) < 3:
+                continue
+            median = sorted(seconds)[len(seconds) // 2]
+            found += [f"{kind} {i + 1} took {s:.3g} s, {s / median:.0f}x the median {median:.3g} s"
+                      for i, s in enumerate(seconds) if s > OUTLIER_FACTOR * median > 0]
+        return tuple(found)
+
+    @property
+    def speedup_caveat(self) -> str:
+        """"" when :attr:`speedup` can be read; else why not, to print beside it."""
+        if not self.timing_outliers:
+            return ""
+        n = len(self.timing_outliers)
+        return (f"NOISY TIMING, not a speed-up to read: {n} call{'s' if n > 1 else ''} stalled "
+                f"({self.timing_outliers[0]}); re-measure")
+
     def with_baseline(self, baseline: "Trace") -> "Trace":
         """This trace with a target-only run's summary attached (for speed-ups and c)."""
         if baseline.is_speculative:
@@ -339,9 +379,8 @@ class Trace:
         return _plain(asdict(self))
 
     def to_json(self, path) -> Path:
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), allow_nan=False))
-        return path
+        """Write the trace to ``path`` atomically: a reader never sees half a file."""
+        return write_atomic(Path(path), json.dumps(self.to_dict(), allow_nan=False))
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "<dict>") -> "Trace":
@@ -369,6 +408,18 @@ class Trace:
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise TraceError(f"{path}: corrupt trace file, not valid JSON ({err})") from None
         return cls.from_dict(data, source=str(path))
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path`` (one
+    atomic step on POSIX and Windows): a crash or a concurrent reader never sees a partial file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 _NESTED = {"rounds": Round, "proposals": Proposal, "draw": Draw, "alternatives": Alternative,

@@ -203,6 +203,8 @@ def export_html(trace: Trace, path, title: str | None = None, interval_ms: int =
             f"{n} rounds · alpha {trace.acceptance_rate:.3f}")
     if trace.speedup is not None:
         meta += f" · wall-clock speed-up {trace.speedup:.2f}× (measured)"
+        if trace.speedup_caveat:
+            meta += f" · {trace.speedup_caveat}"
     options = "".join(f'<option value="{j}">{_html.escape(entry["name"])}</option>'
                       for j, entry in enumerate(data["costs"]))
     page = fill(PAGE, {

@@ -95,7 +95,7 @@ def _ms(seconds: float) -> str:
 
 def _cost_steps(trace: Trace, s: SoFar) -> list[Step]:
     """How c and v(K + 1) were obtained, for the cost model in use."""
-    costs, q = s.costs, trace.k + 1
+    costs, n = s.costs, trace.k + 1
     if costs is None:
         return [Step("This trace has no target-only baseline, so a verify pass stands in for one "
                      "target step (v = 1) and c is the median draft call over the median verify "
@@ -110,7 +110,7 @@ def _cost_steps(trace: Trace, s: SoFar) -> list[Step]:
                       rf"c = \frac{{{_ms(timings.draft.median)}\,\text{{ms}}}}"
                       rf"{{{_ms(step)}\,\text{{ms}}}} = {s.c:.3f}")]
         lo_hi = timings.range("v")
-        steps.append(Step(f"Median cost of one verify pass over K + 1 = {q} positions "
+        steps.append(Step(f"Median cost of one verify pass over K + 1 = {n} positions "
                           f"({timings.verify.n} passes; middle half {lo_hi[0]:.2f} to "
                           f"{lo_hi[1]:.2f}), in target decoding steps.",
                           rf"v = \frac{{{_ms(timings.verify.median)}\,\text{{ms}}}}"
@@ -118,15 +118,15 @@ def _cost_steps(trace: Trace, s: SoFar) -> list[Step]:
         return steps
     if costs.unit != "s":
         return [Step(f"Costs from {costs.target}: a draft token costs c target steps and a "
-                     f"verify pass over K + 1 = {q} positions v steps.",
+                     f"verify pass over K + 1 = {n} positions v steps.",
                      rf"c = {s.c:.3f}, \quad v = {s.verify_cost:.3f}")]
-    t1, tq, d = costs.target_seconds(1), costs.target_seconds(q), costs.draft_seconds()
-    bound = f" ({costs.bound(q)}-bound)" if hasattr(costs, "bound") else ""
+    t1, tn, d = costs.target_seconds(1), costs.target_seconds(n), costs.draft_seconds()
+    bound = f" ({costs.bound(n)}-bound)" if hasattr(costs, "bound") else ""
     return [Step(f"Modelled, not measured: {costs.target} on {costs.device}. A decoding step "
                  f"takes {_ms(t1)} ms and a draft step {_ms(d)} ms.",
                  rf"c = \frac{{{_ms(d)}\,\text{{ms}}}}{{{_ms(t1)}\,\text{{ms}}}} = {s.c:.3f}"),
-            Step(f"A verify pass over K + 1 = {q} positions{bound}, in target decoding steps.",
-                 rf"v = \frac{{{_ms(tq)}\,\text{{ms}}}}{{{_ms(t1)}\,\text{{ms}}}} = {s.verify_cost:.3f}")]
+            Step(f"A verify pass over K + 1 = {n} positions{bound}, in target decoding steps.",
+                 rf"v = \frac{{{_ms(tn)}\,\text{{ms}}}}{{{_ms(t1)}\,\text{{ms}}}} = {s.verify_cost:.3f}")]
 
 
 def explain_so_far(trace: Trace, i: int, costs: CostModel | None = None) -> Solution:
@@ -170,7 +170,8 @@ def explain_so_far(trace: Trace, i: int, costs: CostModel | None = None) -> Solu
     if s.priced is not None:
         answer += f", {s.priced:.2f}× so far ({s.costs.name})"
     if trace.speedup is not None:
-        answer += f" (whole run, wall clock: {trace.speedup:.2f}×)"
+        answer += f" (whole run, wall clock: {trace.speedup:.2f}×"
+        answer += f"; {trace.speedup_caveat})" if trace.speedup_caveat else ")"
     label = s.costs.label if s.costs is not None else "c measured against a verify pass (v = 1)"
     return Solution(title, steps, s.predicted, answer,
                     (label, "theory: each draft accepted independently with the measured alpha"))
