@@ -3,6 +3,8 @@
 Numeric answers are checked against reference solvers typed in below, which read the numbers
 from the question's own prompt (so a prompt that disagrees with its answer fails too); no
 drawn question may accept one of its listed pitfalls, over seeds 0..2000 of every variant.
+Typed numbers an examiner tried (issue 18): "3.67x slower" is a slow-down, "1,000" is a thousand
+and "1, 2" is a list.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 
 import pytest
 
-from specviz import exam
+from specviz.teaching import exam
 from specviz.teaching.exam import check, draw, kinds, parse_number, variants
 
 ALL_VARIANTS = [(kind, variant) for kind in kinds() for variant in variants(kind)]
@@ -201,9 +203,53 @@ def test_other_all_accepted_questions_never_mention_the_sheet():
     ("3.4 tokens", 3.4), ("-1e-3", -0.001),
     ("speed-up = 3.67", 3.67), ("3.67× faster", 3.67), ("3.67-fold", 3.67),
     ("≈3.67x speed-up", 3.67), ("3.666...", 3.666), ("S ≈ 3.67x", 3.67), ("0.77× slower", 0.77),
+    ("1,5", 1.5), ("0,875", 0.875), ("1 000", 1000.0),
 ])
 def test_parse_number_accepts_common_forms(text, value):
     assert parse_number(text) == pytest.approx(value)
+
+
+# --- the examiner's adversarial numbers: each was read wrongly before issue 18 ----------------
+
+@pytest.mark.parametrize("text, value", [
+    ("1,000", 1000.0), ("12,345.6", 12345.6), ("1,234,567", 1234567.0), ("10,000 tokens", 10000.0),
+    ("N = 2,500", 2500.0),
+])
+def test_thousands_separators(text, value):
+    assert parse_number(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", ["1, 2", "1 2", "3, 4x", "4 5", "2 ,3"])
+def test_two_numbers_are_a_list_not_one_number(text):
+    assert parse_number(text) is None          # not 12, 1.2 or 0.50.6
+    feedback = check(draw("speedup", seed=0, variant="classic"), text)
+    assert not feedback.correct and "Could not read a number" in feedback.message
+
+
+@pytest.mark.parametrize("text", ["3.67x slower", "3.67× slower", "3.67 times slower",
+                                  "3.67x slowdown", "3.67x slow-down", "slow-down of 3.67x",
+                                  "a slowdown of 3.67", "slower by 3.67x", "slowdown = 3.67"])
+def test_slower_is_never_a_speedup_above_one(text):
+    question = draw("speedup", seed=7, variant="classic")     # answer 11/3 ≈ 3.67: a speed-up
+    assert parse_number(text) == pytest.approx(1 / 3.67)
+    feedback = check(question, text)
+    assert not feedback.correct and feedback.given < 1 and "below 1" in feedback.message
+
+
+def test_a_slowdown_answer_is_right_where_the_answer_is_a_slowdown():
+    question = next(q for q in (draw("speedup", seed=s, variant="standard") for s in range(200))
+                    if q.answer < 0.95)
+    assert check(question, f"{1 / question.answer:.3f}x slower").correct
+    assert check(question, f"{question.answer:.3f}x slower").correct   # "0.77x slower" as written
+    assert not check(question, f"{1 / question.answer:.3f}x faster").correct
+
+
+def test_a_decimal_comma_read_as_thousands_is_explained():
+    question = draw("speedup", seed=7, variant="classic")
+    feedback = check(question, "3,667")                     # meant 3.667, read as 3667
+    assert not feedback.correct and feedback.given == 3667
+    assert "separates thousands" in feedback.message and "write a decimal point" in feedback.message
+    assert "Impossible" not in feedback.message
 
 
 @pytest.mark.parametrize("garbage", ["abc", "", "3..4", "1/0", None, True, float("nan"), [3.67],

@@ -12,6 +12,8 @@ correct: they get "n of m key points found", the misconceptions detected in them
     True
     >>> check(question, 9.09).correct      # the study sheet's count
     False
+    >>> check(question, "3.67x slower").correct, check(question, "1,000").given   # 1/3.67; 1000
+    (False, 1000.0)
 
 Notebook widgets are thin views over ``draw`` and ``check``; every record here renders itself
 as Markdown in Jupyter and as text in a terminal.
@@ -28,7 +30,8 @@ from typing import Callable
 
 from specviz.teaching.exam_bank import KeyPoint
 from specviz.teaching.exam_questions import build_bank
-from specviz.teaching.exam_text import MISCONCEPTIONS, read
+from specviz.teaching.exam_mistakes import MISCONCEPTIONS
+from specviz.teaching.exam_text import read
 from specviz.teaching.solutions import Solution
 
 __all__ = ["Question", "Feedback", "KeyPoint", "QUESTION_BANK", "kinds", "variants", "draw",
@@ -140,8 +143,11 @@ class Feedback:
 # --- reading an answer ---------------------------------------------------------------------
 
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?"
-_UNIT = (r"(?:×|x|times|-?fold|faster|speed-?ups?|slower|tokens?(?:/round|perround)?|steps?|"
-         r"passes|calls)")
+_UNIT = (r"(?:×|x|times|-?fold|faster|speed-?ups?|slower|slow-?downs?|tokens?(?:/round|perround)?|"
+         r"steps?|passes|calls)")
+_SLOWER = re.compile(r"slow(?:er|-?\s?downs?)")
+_THOUSANDS = {sep: re.compile(rf"(?<![\d.,])[1-9]\d{{0,2}}(?:{sep}\d{{3}})+(?![\d,])")
+              for sep in (",", " ")}                                     # 1,000 · 1 000
 
 
 def parse_number(answer) -> float | None:
@@ -154,12 +160,35 @@ def parse_number(answer) -> float | None:
     [3.67, 3.67, 3.67, 3.67, 3.666]
     >>> parse_number("about three") is None, parse_number("3 or 4") is None
     (True, True)
+
+    A comma before groups of three digits separates thousands; any other comma is a decimal
+    comma, and a comma or space between two numbers makes a list, not one number:
+
+    >>> [parse_number(a) for a in ("1,000", "12,345.6", "1 000 000", "0,875")]
+    [1000.0, 12345.6, 1000000.0, 0.875]
+    >>> parse_number("1, 2") is None, parse_number("1 2") is None
+    (True, True)
+
+    "Slower" and "slow-down" are speed-ups below 1: "3.67× slower" is 1/3.67, never 3.67.
+
+    >>> round(parse_number("3.67x slower"), 4), round(parse_number("slow-down of 2x"), 4), \\
+    ...     parse_number("0.77× slower")
+    (0.2725, 0.5, 0.77)
     """
     if isinstance(answer, numbers.Real) and not isinstance(answer, bool):
         return float(answer) if math.isfinite(answer) else None
     if not isinstance(answer, str):
         return None
-    text = re.sub(r"\s+", "", answer.lower()).replace("−", "-")
+    text = answer.lower().replace("−", "-").replace("\u00a0", " ").replace("\u202f", " ")
+    slower = bool(_SLOWER.search(text))
+    if re.search(r"\d\s*,\s+[-+.]?\d|\d\s+,\s*[-+.]?\d", text):   # "1, 2": a list
+        return None
+    text = _THOUSANDS[" "].sub(lambda m: m.group().replace(" ", ""), text)
+    if re.search(r"\d\s+[-+.]?\d", text):                         # "1 2": two numbers
+        return None
+    text = re.sub(r"\s+", "", text)
+    text = re.sub(r"^(?:an?|the)?(?:slow(?:er|-?downs?)|speed-?ups?)(?:of|by|is)*(?:afactorof)?"
+                  r"(?=\d)", "", text)                             # "slow-down of 2x"
     text = re.sub(r"^[a-zα_*^()-]*[=≈:]", "", text)          # "K = 4", "S≈3.67", "speed-up = 3.67"
     text = re.sub(r"^(?:≈|~|approx\.?|about|roughly)", "", text)
     text = re.sub(r"(?<=\d)(?:\.\.\.|…)$", "", text)          # "3.666..." (a repeating decimal)
@@ -170,13 +199,14 @@ def parse_number(answer) -> float | None:
     scale = 1.0
     if text.endswith("%"):
         text, scale = text[:-1], 0.01
+    text = _THOUSANDS[","].sub(lambda m: m.group().replace(",", ""), text)
     if "," in text and "." not in text:
         text = text.replace(",", ".")                      # a decimal comma
     match = re.fullmatch(rf"({_NUMBER})(?:/({_NUMBER}))?", text)
     if match is None or (match.group(2) is not None and float(match.group(2)) == 0):
         return None
-    value = float(match.group(1)) / (float(match.group(2)) if match.group(2) else 1.0)
-    return value * scale
+    value = float(match.group(1)) / (float(match.group(2)) if match.group(2) else 1.0) * scale
+    return 1 / value if slower and value > 1 else value     # "3.67x slower": 1/3.67
 
 
 # --- checking ----------------------------------------------------------------------------
@@ -205,15 +235,33 @@ def _check_numeric(question: Question, answer) -> Feedback:
         if question.ceiling is not None and value >= question.ceiling:
             hints.insert(0, f"Impossible: no K and no α reach 1/c = {question.ceiling:g}× - a "
                             "round commits at most K + 1 tokens and costs K·c + 1 target steps.")
-        message += "".join(f" {hint}" for hint in hints[:2])  # name the likely mistake
+        hints = hints[:2]                                  # name the likely mistake
+        decimal = _decimal_comma_meant(question, answer)
+        if decimal is not None:               # "3,667" for 3.667: say so, not why 3667 is wrong
+            hints = [f"{answer.strip()!r} reads as {value:g}: a comma before three digits "
+                     f"separates thousands. For {decimal:g}, write a decimal point."]
+        if isinstance(answer, str) and _SLOWER.search(answer.lower()):
+            hints.append(f"\"Slower\" reads as a speed-up below 1 ({value:.3g}×); a speed-up "
+                         "above 1 is faster than plain decoding.")
+        message += "".join(f" {hint}" for hint in hints)
     return Feedback(correct, message, expected, value, question.model_answer, question.solution)
+
+
+def _decimal_comma_meant(question: Question, answer) -> float | None:
+    """The decimal-comma reading of an answer such as "3,667" (read as 3667), where that
+    reading is the right answer."""
+    if not isinstance(answer, str) or not re.fullmatch(r"[^\d,]*[1-9]\d{0,2},\d{3}[^\d,.]*",
+                                                        answer.strip()):
+        return None
+    decimal = parse_number(answer.replace(",", "."))
+    return decimal if decimal is not None and question.accepts(decimal) else None
 
 
 def _check_free_text(question: Question, answer) -> Feedback:
     if not isinstance(answer, str) or not answer.strip():
         return Feedback(False, "Write an answer first; the model answer is shown after an attempt.")
     reading = read(answer)
-    found = [p for p in question.key_points if reading.has(p.keywords)]
+    found = [p for p in question.key_points if reading.has(p.keywords, p.negatable)]
     missing = [p for p in question.key_points if p not in found]
     needed = question.min_points or len(question.key_points)
     message = (f"{len(found)} of {len(question.key_points)} key points found (a full answer "

@@ -3,8 +3,8 @@
 Each key point lists a few keywords, written in the canonical form of :func:`specviz.teaching.exam_text.read`
 (lower case, no spaces, the two distributions as ``p_t`` and ``p_s`` whichever notation the
 student used); :func:`specviz.teaching.exam.check` marks a point as present when one of them appears in
-the answer. That is a hint for self-assessment, never a grade: the model answer is what to
-compare with.
+the answer and the answer does not deny it there ("not exact"; see :class:`KeyPoint`). That is a
+hint for self-assessment, never a grade: the model answer is what to compare with.
 """
 
 from __future__ import annotations
@@ -13,10 +13,16 @@ from typing import NamedTuple
 
 
 class KeyPoint(NamedTuple):
-    """A point a full answer must make, and keywords that suggest an answer makes it."""
+    """A point a full answer must make, and keywords that suggest an answer makes it.
+
+    A keyword the answer denies ("not exact") does not count, unless ``negatable`` is False: a
+    point that is itself a denial or a limit ("no burn-in", "not much cheaper", "little gain at
+    large batch") is made *with* negations, so there a denial near a keyword is the point.
+    """
 
     text: str
     keywords: tuple[str, ...]
+    negatable: bool = True
 
     def __str__(self) -> str:
         return self.text
@@ -82,9 +88,9 @@ FREE_TEXT: tuple[FreeText, ...] = (
               KeyPoint("the weights are read once per pass and reused for all positions",
                        ("weights", "once", "reuse")),
               KeyPoint("the GPU has spare arithmetic capacity", ("compute", "arithmetic", "flops",
-                                                                 "idle", "underutil")),
+                                                                 "idle", "underutil"), False),
               KeyPoint("this stops holding at large batch, when the pass is compute-bound",
-                       ("batch", "compute-bound", "computebound"))),
+                       ("batch", "compute-bound", "computebound"), False)),
              min_points=3),
     FreeText("definition", "acceptance_rate",
              "What is the acceptance rate α, and what does it depend on?",
@@ -105,10 +111,10 @@ FREE_TEXT: tuple[FreeText, ...] = (
                        ("min(p_t,p_s)", "min(p_s,p_t)", "overlap", "totalvariation", "tv(",
                         "1-tv")),
               KeyPoint("it depends on how similar draft and target are",
-                       ("similar", "close", "agree", "distill", "imitat", "match", "alike")),
+                       ("similar", "close", "agree", "distill", "imitat", "match", "alike"), False),
               KeyPoint("it depends on the text and the sampling settings",
                        ("temperature", "kindoftext", "typeoftext", "thetext", "task", "domain",
-                        "predictable", "creative", "code", "sampling")))),
+                        "predictable", "creative", "code", "sampling"), False))),
     FreeText("definition", "not_metropolis_hastings",
              "A study sheet calls the acceptance step \"Metropolis-Hastings style\". Is that right? "
              "What kind of sampling is it?",
@@ -125,7 +131,7 @@ FREE_TEXT: tuple[FreeText, ...] = (
                        ("rejectionsampling",)),
               KeyPoint("one exact sample per position: no Markov chain, no burn-in",
                        ("nochain", "notachain", "nomarkov", "markovchain", "burn-in", "burnin",
-                        "oneexact", "exactsample", "atonce", "nostationary")),
+                        "oneexact", "exactsample", "atonce", "nostationary"), False),
               KeyPoint("after a rejection the replacement comes from the residual",
                        ("residual", "max(0,p_t-p_s)", "(p_t-p_s)+", "p_t-p_s"))),
              min_points=2),
@@ -205,9 +211,9 @@ FREE_TEXT: tuple[FreeText, ...] = (
                        ("induction", "everytoken", "eachtoken", "byinduction", "stepbystep")),
               KeyPoint("floating point: verify and one-token passes round differently",
                        ("round", "floatingpoint", "float", "precision", "bfloat16", "float16",
-                        "numeric")),
+                        "numeric"), False),
               KeyPoint("so near-ties can flip: rare in float32, not impossible",
-                       ("tie", "flip", "rare", "notimpossible", "canflip", "closelogits"))),
+                       ("tie", "flip", "rare", "notimpossible", "canflip", "closelogits"), False)),
              min_points=3),
     FreeText("pros_cons", "two_and_two",
              "Give two advantages and two disadvantages of speculative decoding. *(2 points)*",
@@ -234,7 +240,7 @@ FREE_TEXT: tuple[FreeText, ...] = (
                        ("waste", "rejected", "extracompute", "morecompute", "flops", "overhead",
                         "morearithmetic")),
               KeyPoint("little gain at large batch sizes (compute-bound)",
-                       ("batch", "compute-bound", "computebound", "throughput")),
+                       ("batch", "compute-bound", "computebound", "throughput"), False),
               KeyPoint("K and the draft need tuning; more complexity",
                        ("tuning", "tune", "choiceofk", "choosingk", "complex"))),
              min_points=4),
@@ -253,15 +259,15 @@ FREE_TEXT: tuple[FreeText, ...] = (
              "unused. (5) Overheads the formula ignores: two KV caches, extra memory traffic, "
              "per-round launch and Python overhead.",
              (KeyPoint("low acceptance rate (speculation pays only if α > c)",
-                       ("accept", "alpha", "disagree", "poordraft", "weakdraft", "baddraft")),
+                       ("accept", "alpha", "disagree", "poordraft", "weakdraft", "baddraft"), False),
               KeyPoint("the draft is not much cheaper than the target (S < 1/c)",
                        ("cclose", "cnear", "cheap", "slowdraft", "draftisslow", "draftcost",
-                        "largedraft", "bigdraft", "1/c")),
+                        "largedraft", "bigdraft", "1/c"), False),
               KeyPoint("large batches: the target pass is compute-bound",
-                       ("batch", "compute-bound", "computebound")),
+                       ("batch", "compute-bound", "computebound"), False),
               KeyPoint("K badly chosen", ("chosenk", "badk", "wrongk", "ktoo", "choiceofk", "largek",
-                                            "smallk", "toomany", "tun")),
-              KeyPoint("overheads: two caches, launches", ("overhead", "kvcache", "launch"))),
+                                            "smallk", "toomany", "tun"), False),
+              KeyPoint("overheads: two caches, launches", ("overhead", "kvcache", "launch"), False)),
              min_points=3),
     FreeText("api", "enable_and_k",
              "In Hugging Face transformers, how do you run speculative decoding with a draft "
@@ -291,8 +297,8 @@ FREE_TEXT: tuple[FreeText, ...] = (
                         "assistant_model.generation_config", "assistant'sgenerationconfig",
                         "assistant'sgeneration_config", "draft'sgenerationconfig",
                         "draft'sgeneration_config")),
-              KeyPoint("num_assistant_tokens_schedule = \"constant\"", ("constant",)),
-              KeyPoint("assistant_confidence_threshold = 0", ("confidence",)),
+              KeyPoint("num_assistant_tokens_schedule = \"constant\"", ("constant",), False),
+              KeyPoint("assistant_confidence_threshold = 0", ("confidence",), False),
               KeyPoint("do_sample=True for the sampling acceptance rule", ("do_sample",))),
              min_points=3),
     FreeText("api", "study_sheet_snippet",
@@ -313,12 +319,13 @@ FREE_TEXT: tuple[FreeText, ...] = (
              (KeyPoint("assistant_model= is what enables it", ("assistant_model",)),
               KeyPoint("num_assistant_tokens given to generate() does not set K",
                        ("ignored", "notused", "noeffect", "doesn't", "doesnot", "onlythetarget",
-                        "target'sgeneration", "target'sconfig", "p_tgeneration", "p_tconfig")),
+                        "target'sgeneration", "target'sconfig", "p_tgeneration", "p_tconfig"),
+                       False),
               KeyPoint("set it on the draft's generation_config",
                        ("draft_model.generation_config", "draft.generation_config",
                         "assistant'sgeneration", "draft'sgeneration", "p_sgeneration")),
               KeyPoint("use the constant schedule and no confidence threshold",
-                       ("constant", "confidence", "heuristic"))),
+                       ("constant", "confidence", "heuristic"), False)),
              min_points=3),
     FreeText("api", "prompt_lookup",
              "What is prompt lookup decoding, and how do you enable it in `generate()`?",
@@ -332,7 +339,7 @@ FREE_TEXT: tuple[FreeText, ...] = (
              "summaries, questions about a document, code edits - and drafting costs almost "
              "nothing (c ≈ 0).",
              (KeyPoint("no draft model: candidates are copied from the prompt",
-                       ("prompt", "copy", "copied", "nodraft", "withoutadraft")),
+                       ("prompt", "copy", "copied", "nodraft", "withoutadraft"), False),
               KeyPoint("found by n-gram matching", ("n-gram", "ngram", "match")),
               KeyPoint("generate(..., prompt_lookup_num_tokens=K)", ("prompt_lookup_num_tokens",)),
               KeyPoint("the target verifies them as usual", ("verif", "target", "p_t"))),
@@ -371,7 +378,7 @@ FREE_TEXT: tuple[FreeText, ...] = (
              "(`optimal_k(alpha, c)`), typically a handful of tokens for good drafts; with a free "
              "draft (c = 0) or α = 1 there is no finite best K.",
              (KeyPoint("position i survives with probability α^i: later drafts rarely survive",
-                       ("alpha^", "geometric", "later", "survive", "allk", "harder")),
+                       ("alpha^", "geometric", "later", "survive", "allk", "harder"), False),
               KeyPoint("tokens per round grow but saturate at 1/(1 - α)",
                        ("1/(1-alpha)", "saturat", "diminish", "plateau", "levelsoff")),
               KeyPoint("drafting cost grows linearly in K",
@@ -380,6 +387,6 @@ FREE_TEXT: tuple[FreeText, ...] = (
                        ("optim", "sweetspot", "trade-off", "tradeoff", "balance", "peak")),
               KeyPoint("the fraction of drafts accepted falls, α per token does not",
                        ("fraction", "per-token", "notdepend", "doesn'tdepend", "unchanged",
-                        "falls", "drops", "decreas"))),
+                        "falls", "drops", "decreas"), False)),
              min_points=4),
 )

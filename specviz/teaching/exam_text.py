@@ -1,5 +1,6 @@
 r"""Reading a free-text answer: its notation, the key points it makes and the classic
-misconceptions it contains. A hint for self-assessment, never a grade.
+misconceptions it contains (:mod:`specviz.teaching.exam_mistakes`). A hint for
+self-assessment, never a grade.
 
 Students meet three notations for the same two distributions. specviz writes p_T (target) and
 p_S (draft). Leviathan et al. write p for the target and q for the draft (accept with
@@ -14,6 +15,12 @@ notation"); an answer that does not say is read both ways, and only what holds b
 ('Leviathan (p = target, q = draft)', True)
 >>> read("Accept with min(1, p_S/p_T); otherwise resample from p_T.").misconceptions
 ('inverted ratio', 'correction drawn from p_T')
+
+A key point is found where one of its keywords occurs and the answer does not deny it there:
+
+>>> reading = read("It is faster, but the output is not exact and not identical.")
+>>> reading.has(["faster"]), reading.has(["exact", "identical"])
+(True, False)
 """
 
 from __future__ import annotations
@@ -21,30 +28,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["MISCONCEPTIONS", "Reading", "read", "LEVIATHAN", "CHEN"]
+from .exam_mistakes import MISCONCEPTIONS, find, names_a_lossy_variant
+
+__all__ = ["Reading", "read", "LEVIATHAN", "CHEN"]
 
 LEVIATHAN, CHEN = "Leviathan (p = target, q = draft)", "Chen (q = target, p = draft)"
-
-MISCONCEPTIONS = {
-    "inverted ratio":
-        "The ratio is upside down: a draft token x is accepted with probability "
-        "min(1, p_T(x)/p_S(x)), the target's probability on top.",
-    "inverted residual":
-        "The residual is norm(max(0, p_T - p_S)): it puts mass where the target wants more "
-        "than the draft offered, not the other way round.",
-    "correction drawn from p_T":
-        "After a rejection the token is drawn from the residual norm(max(0, p_T - p_S)), not "
-        "from p_T: acceptance already gave every token min(p_T, p_S), so a fresh p_T sample "
-        "biases the output unless p_S is proportional to p_T on the target's support.",
-    "bonus token optional or drafted":
-        "The bonus token is not optional and does not come from the draft: when all K drafts "
-        "pass, the target's pass already holds p_T at position K + 1, and one token is sampled "
-        "from it. Every round commits exactly one target token (correction or bonus).",
-    "alpha as the chance of equal samples":
-        "alpha = sum_x min(p_T(x), p_S(x)) is the chance that the draft's token is accepted (the "
-        "maximal coupling, 1 - TV), not the chance that two independent samples agree, "
-        "sum_x p_T(x) p_S(x), which is never larger.",
-}
 
 _T, _S = "\x01t", "\x01s"          # placeholders while rewriting; "p_t" / "p_s" at the end
 _TARGET = r"(?:target|large|larger|big|bigger|main|verifier|oracle)"
@@ -52,8 +40,6 @@ _DRAFT = r"(?:draft|small|smaller|assistant|approximation|approximate|proposal)"
 _QUANTITY = r"(?:probabilit(?:y|ies)|prob|likelihood|distribution|density|mass|p|q)"
 _SAYS = (r"(?:\(x\))?\s*\(?\s*(?:(?:=|:|is|are|denotes|for|as|being|means|stands for|refers to|->|→)"
          r"\s*)?(?:the\s+)?")
-_NEGATION = re.compile(r"\b(?:not|never|no|instead of|rather than|n't|wrong|incorrect|bias\w*|"
-                       r"unlike|avoid)\b")
 
 
 @dataclass(frozen=True)
@@ -67,9 +53,65 @@ class Reading:
     misconceptions: tuple[str, ...]
     note: str = ""
 
-    def has(self, keywords) -> bool:
-        """Whether any keyword (spaces ignored) occurs in the answer."""
-        return any(re.sub(r"\s+", "", k.lower()) in self.compact for k in keywords)
+    def has(self, keywords, negatable: bool = True) -> bool:
+        """Whether any keyword (spaces ignored) occurs in the answer where, if ``negatable``, the
+        answer does not deny it: "not exact", "isn't identical", "nor lossless", "inexact",
+        "approximately the same distribution". A keyword that is itself a denial ("no loss"), or
+        one denied inside a condition ("if the draft does not match"), still counts.
+
+        >>> read("Neither exact nor lossless: approximately the same distribution.").has(
+        ...     ["exact", "lossless", "samedistribution"])
+        False
+        >>> read("Exact, not approximate; no quality loss.").has(["exact"]), \\
+        ...     read("No quality loss.").has(["noquality"])
+        (True, True)
+        """
+        spots = [i for i, ch in enumerate(self.text) if ch != " "]   # compact index -> text index
+        for keyword in keywords:
+            key = re.sub(r"\s+", "", keyword.lower())
+            at = self.compact.find(key) if key else -1
+            while at >= 0:
+                start, end = spots[at], spots[at + len(key) - 1] + 1
+                if not (negatable and _denied(self.text, start, end)):
+                    return True
+                at = self.compact.find(key, at + 1)
+        return False
+
+
+_DENIAL = (r"(?:\bnot(?!\s+(?:only|just|merely)\b)|\bnever|\bno|\bnor|\bneither|\bcannot|n't|"
+           r"\bisnt|\bdoesnt|\bdont|\barent|\bcant|\bwont|\bwithout|\bhardly|\binstead of|"
+           r"\brather than|\bfar from|\bno longer)")
+_HEDGE = (r"(?:\bapproximate(?:ly)?|\bapprox|\broughly|\balmost|\bnearly|\bclose to|\bpractically|"
+          r"\bvirtually|\bmore or less)")
+_FILLER = (r"(?:the|a|an|be|been|being|is|are|was|were|always|quite|really|necessarily|fully|"
+           r"entirely|completely|perfectly|strictly|truly|actually|totally|exactly|guaranteed|to|"
+           r"at|all|give|gives|produce|produces|preserve|preserves|keep|keeps|yield|yields|have|"
+           r"has|match|matches|guarantee|guarantees|stay|stays|remain|remains|of|its|their|"
+           r"output|outputs|distribution)")
+_EXACTNESS = re.compile(r"exact|identical|same|lossless|unbiased|unchanged|equal|bias|no ?quality|"
+                        r"no ?loss")
+_SELF_DENYING = re.compile(r"(?:not|no|never|neither|nor|cannot|without|(?:does|do|is|are|did)"
+                           r"\s*not|\w+n't)\b")
+
+
+def _denied(text: str, start: int, end: int) -> bool:
+    """Whether the answer denies what ``text[start:end]`` says: a denial up to four filler words
+    before it ("is not exactly", "doesn't give the same"), outside a condition; for a word of
+    exactness also "in-"/"un-"/"non-" and a hedge ("approximately identical", "same, roughly")."""
+    said, before = text[start:end], text[:start]
+    if _SELF_DENYING.match(said):
+        return False
+    exactness = bool(_EXACTNESS.match(said))
+    if exactness and (re.search(r"(?:^|[^a-z])(?:in|un|non-?)$", before) or re.match(
+            r"\w*\s*,?\s*(?:only\s+)?(?:approximately|roughly|nearly|up to (?:an? |some )?"
+            r"approximation)\b", text[end:])):
+        return True
+    cue = _DENIAL + ("|" + _HEDGE if exactness else "")
+    match = re.search(rf"(?:{cue})(?:\s+{_FILLER}){{0,4}}[\s(]+$", before)
+    if match is None:
+        return False
+    clause = re.split(r"[.;:,!?]", before[:match.start()])[-1]
+    return not re.search(r"\b(?:if|when|whenever|unless|whether|once)\b", clause)
 
 
 def _prepare(answer: str) -> str:
@@ -153,67 +195,6 @@ def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.;!?])\s+|\n+", text) if s.strip()]
 
 
-def _free(sentence: str, start: int, window: int = 40) -> bool:
-    """Whether the phrase at ``start`` is asserted, not negated just before it."""
-    return not _NEGATION.search(sentence[max(0, start - window):start])
-
-
-def _asserts(sentence: str, pattern: str) -> bool:
-    return any(_free(sentence, m.start()) for m in re.finditer(pattern, sentence))
-
-
-_REJECT = re.compile(r"reject|otherwise|\belse\b|\bfails?\b|not accepted")
-_AFTER_BONUS = re.compile(r"bonus|all\s+(?:k\s+)?(?:drafts?\s+|tokens?\s+|proposals?\s+)?"
-                          r"(?:are\s+|were\s+|get\s+)?accepted|if all|every draft")
-_RESIDUAL = re.compile(r"residual|max\(0|p_t-p_s|excess|adjusted|leftover|norm\(|\)\+|\]\+")
-_FROM_TARGET = (r"(?:sampl|draw|resampl|pick|choos|generat|tak|get|replac)\w*[^.;]{0,40}?\bfrom\s+"
-                r"(?:the\s+)?(?:p_t\b|target\b)(?!-)|(?:let|have|letting)\s+the\s+target\s+(?:model\s+)?"
-                r"(?:resume|generate|continue|decide|pick|choose|sample|take over|produce)|"
-                r"\btarget\s+(?:resumes|generates|samples|picks|decides|continues|takes over)|"
-                r"resampl\w*\s+(?:from\s+)?(?:the\s+)?(?:p_t\b|target\b)(?!-)")
-_BONUS = re.compile(r"bonus|extra token|additional token|\(?k\+1\)?-?th\s+token|position\s*k\+1|"
-                    r"one more token|free token")
-_BONUS_FROM_DRAFT = (r"\b(?:from|by|of)\s+(?:the\s+)?(?:p_s\b|draft(?!s)\b)|(?:extra|additional|bonus)"
-                     r"\s+draft\b|draft\s+(?:proposes|samples|generates|adds|gives|makes)\s+"
-                     r"(?:an?\s+|one\s+)?(?:extra|additional|bonus|more)")
-_OPTIONAL = (r"optional|(?:may|can|could)\s+(?:be\s+)?(?:skip|omit|drop|ignor)\w*|not (?:needed|"
-             r"necessary|required)|if (?:we|you) want|nice to have|only sometimes")
-_ALPHA_TALK = re.compile(r"alpha|acceptance rate|acceptance probability|accept")
-_AGREE = re.compile(r"same|agree|equal|match|coincide|identical")
-_INDEPENDENT = re.compile(r"independent|two samples|each (?:model )?samples|both (?:models )?"
-                          r"(?:sample|draw|pick|choose|generate|produce|output)|"
-                          r"(?:draft|p_s) and (?:the )?(?:target|p_t) (?:both )?"
-                          r"(?:sample|draw|pick|choose|generate|produce|output)")
-
-
-def _misconceptions(text: str) -> set[str]:
-    found = set()
-    for sentence in _sentences(text):
-        if _asserts(sentence, r"p_s/p_t") or _asserts(sentence, r"p_s divided by"):
-            found.add("inverted ratio")
-        if _asserts(sentence, r"max\(0,p_s-p_t\)|\(p_s-p_t\)\+|\[p_s-p_t\]\+|\bp_s-p_t\b"):
-            found.add("inverted residual")
-        cue = _REJECT.search(sentence)
-        if cue:
-            clause = sentence[cue.start():]
-            bonus = _AFTER_BONUS.search(clause, 1)
-            clause = clause[:bonus.start()] if bonus else clause
-            if not _RESIDUAL.search(clause) and _asserts(clause, _FROM_TARGET):
-                found.add("correction drawn from p_T")
-        elif _asserts(sentence, r"(?:let|letting)\s+the\s+target\s+(?:model\s+)?(?:resume|generate|"
-                                r"continue|take over)"):
-            found.add("correction drawn from p_T")
-        if _BONUS.search(sentence) and (_asserts(sentence, _BONUS_FROM_DRAFT) or
-                                         _asserts(sentence, _OPTIONAL)):
-            found.add("bonus token optional or drafted")
-        product = re.search(r"p_t\s?\*?\s?p_s|p_s\s?\*?\s?p_t|product", sentence)
-        independent = _INDEPENDENT.search(sentence)
-        cue = product or (independent if _AGREE.search(sentence) else None)
-        if _ALPHA_TALK.search(sentence) and cue and _free(sentence, cue.start(), len(sentence)):
-            found.add("alpha as the chance of equal samples")
-    return found
-
-
 def read(answer: str) -> Reading:
     """The canonical form of ``answer`` and the misconceptions it asserts.
 
@@ -222,18 +203,18 @@ def read(answer: str) -> Reading:
     both readings share (and the misconceptions both readings contain).
     """
     prepared = _prepare(answer)
-    overall = _convention(prepared)
+    overall, lossy = _convention(prepared), names_a_lossy_variant(prepared)
     parts, wrong, used, unstated = [], set(), set(), False
     for sentence in _sentences(prepared):
         convention = _convention(sentence) or overall
         if convention is not None or not re.search(r"(?<![a-z0-9_\\'-])[pq](?![a-z0-9_'])", sentence):
             text = _symbols(sentence, convention)
-            wrong |= _misconceptions(text)
+            wrong |= find(text, lossy)
             used.add(convention)
         else:
             lev, chen = _symbols(sentence, LEVIATHAN), _symbols(sentence, CHEN)
             text = _agree(lev, chen)
-            wrong |= _misconceptions(lev) & _misconceptions(chen)
+            wrong |= find(lev, lossy) & find(chen, lossy)
             unstated = True
         parts.append(text)
     used.discard(None)
