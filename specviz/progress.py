@@ -25,10 +25,39 @@ _depth = 0          # > 0 while a specviz call shows a bar: the calls it makes s
 
 
 def bar(total: int, desc: str, leave: bool = True):
-    """A ``tqdm.auto`` progress bar over ``total`` steps (a widget in Jupyter, text elsewhere)."""
+    """A progress bar over ``total`` steps: a widget in Jupyter (:func:`notebook_bar`), text
+    elsewhere (``tqdm``)."""
+    if in_notebook():
+        return notebook_bar(total, desc, leave)
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, leave=leave)
+
+
+def notebook_bar(total: int, desc: str, leave: bool = True):
+    """tqdm's notebook widget while the work runs, replaced by plain text when it is closed: the
+    final line (``leave``) or nothing. A saved notebook then holds no widget output, which
+    reopened without its kernel would read "Error displaying widget: model not found". A run
+    that ends early (EOS before the token budget) is finished, not failed: its bar closes full,
+    never red."""
+    from IPython.display import display
+    from tqdm.notebook import tqdm as widget_bar
+
+    class SavedAsText(widget_bar):
+        def __init__(self):
+            super().__init__(total=total, desc=desc, leave=leave, display=False)
+            self.handle = display(self.container, display_id=True)
+
+        def close(self):
+            if self.disable:
+                return
+            if self.total and self.n < self.total:
+                self.total = self.n            # stopped early: done, not an error
+            text = str(self) if leave else ""
+            super().close()
+            self.handle.update({"text/plain": text}, raw=True)
+
+    return SavedAsText()
 
 
 def in_notebook() -> bool:

@@ -58,7 +58,10 @@ def _bars(cell) -> int:
 
 def test_runs_show_one_bar_in_a_notebook_and_none_elsewhere(pair, capfd):
     # fails if speculate shows no bar in a kernel (a cell at [*] with nothing on screen), or a
-    # sweep shows one bar per run instead of one for the sweep, or a script gets bars at all
+    # sweep shows one bar per run instead of one for the sweep, or a script gets bars at all;
+    # and if a bar stays a widget in the saved notebook (reopened without its kernel, each one
+    # read "Error displaying widget: model not found"), or a run that stopped at EOS before its
+    # budget leaves a red, unfinished bar
     from pathlib import Path
 
     import nbformat
@@ -72,8 +75,18 @@ def test_runs_show_one_bar_in_a_notebook_and_none_elsewhere(pair, capfd):
     tests = Path(__file__).resolve().parent
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in (
         f"import sys; sys.path.insert(0, {str(tests)!r})\n"
-        "from tiny_models import tiny_pair\nfrom specviz import speculate, sweep\npair = tiny_pair()",
-        "trace = speculate(pair, [1, 2], k=2, max_new_tokens=8)",
-        "points = sweep.run_sweep(pair, [[1, 2], [2, 3]], (1, 2), max_new_tokens=6)")])
+        "from tiny_models import tiny_pair\nfrom specviz import speculate\nfrom specviz.measure import sweep\n"
+        "import specviz.progress as progress\nshown, real = [], progress.notebook_bar\n"
+        "progress.notebook_bar = lambda *args: shown.append(real(*args)) or shown[-1]\n"
+        "pair = tiny_pair()",
+        "trace = speculate(pair, [1, 2], k=2, max_new_tokens=8); print(len(shown))",
+        "points = sweep.run_sweep(pair, [[1, 2], [2, 3]], (1, 2), max_new_tokens=6); print(len(shown))",
+        "bar = progress.bar(48, 'stops at EOS'); bar.update(12); bar.close()\n"
+        "print(len(shown), shown[-1].container.children[1].bar_style)")])
     NotebookClient(nb, timeout=120, kernel_name="python3").execute()
-    assert [_bars(c) for c in nb.cells] == [0, 1, 1]
+    printed = [o.get("text", "").split() for c in nb.cells for o in c.outputs if "text" in o]
+    assert printed == [["1"], ["2"], ["3", "success"]]
+    widgets = [o for c in nb.cells for o in c.outputs
+               if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert widgets == []
+    assert _bars(nb.cells[3]) == 1 and "12/12" in str(nb.cells[3].outputs)   # a kept bar: text

@@ -339,3 +339,27 @@ def test_trees_need_a_draft_model(pair):
         speculate(pair, [1, 2, 3], tree=TreeShape.chain(2), drafter=PromptLookupDrafter(8))
     with pytest.raises(TypeError, match="TreeShape or Eagle2"):
         speculate(pair, [1, 2, 3], tree=(2, 2))
+
+
+def test_a_tree_run_keeps_on_round_and_progress_and_refuses_k():
+    """speculate(tree=...) once dropped on_round, progress and k without a word."""
+    pair = tiny_pair(seed=1)
+    seen = []
+    trace = speculate(pair, [1, 2, 3], tree=TreeShape.top_b(2, 2), max_new_tokens=12,
+                      temperature=1.0, seed=0, on_round=seen.append, progress=False)
+    assert seen == list(trace.rounds) and len(seen) > 1
+    with pytest.raises(ValueError, match="drop k="):
+        speculate(pair, [1, 2, 3], k=3, tree=TreeShape.top_b(2, 2), max_new_tokens=4)
+
+
+def test_a_tree_on_an_attention_without_4d_masks_is_refused_by_name(monkeypatch):
+    """Planted: no implementation takes a tree mask, so the tiny model's own must be refused by
+    name (a flash-attention kernel would otherwise run the tree as a causal chain)."""
+    import specviz.core.kvcache as kvcache
+
+    pair = tiny_pair(seed=1)
+    running = pair.target.config._attn_implementation or "eager"
+    monkeypatch.setattr(kvcache, "TREE_ATTENTION", ())
+    with pytest.raises(ValueError, match=rf"this model runs '{running}': load it with "
+                                         r"attn_implementation=\"sdpa\""):
+        speculate(pair, [1, 2, 3], tree=TreeShape.top_b(2, 2), max_new_tokens=4)

@@ -109,7 +109,7 @@ class EagleDrafter(Drafter):
             seconds.append(time.perf_counter() - t0)
             tokens.append(token)
             rows.append(probs)
-            if token in eos or (stop is not None and stop(float(probs.max()))):
+            if token in eos or (stop is not None and stop(float(probs[token]))):
                 break
             feats, nxt = predicted, torch.tensor([[token]], device=feats.device)
         return DraftProposal(tokens, _stack(rows, self.head.head.vocab_size), seconds)

@@ -45,7 +45,7 @@ from .tokens import decode, encode_prompt, eos_ids
 from .trace import Trace
 
 
-def speculate(pair: ModelPair, prompt, k: int | Schedule = 5, max_new_tokens: int = 64,
+def speculate(pair: ModelPair, prompt, k: int | Schedule | None = None, max_new_tokens: int = 64,
               temperature: float = 1.0, seed: int = 0, chat: bool = True,
               drafter: Drafter | None = None, tree=None, on_round=None,
               progress: bool | None = None) -> Trace:
@@ -54,9 +54,11 @@ def speculate(pair: ModelPair, prompt, k: int | Schedule = 5, max_new_tokens: in
     ``prompt`` is a string (chat template applied when ``chat`` and the tokenizer has one) or
     a list of token ids. Randomness comes only from ``random.Random(seed)``: the same call gives
     the same trace. ``drafter`` replaces the pair's draft model (see :mod:`specviz.core.drafters`).
-    ``k``: an integer, or a schedule that plans each round's K (:mod:`specviz.core.schedules`).
+    ``k``: an integer (default 5), or a schedule that plans each round's K
+    (:mod:`specviz.core.schedules`).
     ``tree``: a :class:`~specviz.core.tree.TreeShape` or :class:`~specviz.core.tree.Eagle2` - draft and
-    verify a token tree each round (:func:`specviz.core.tree_engine.speculate_tree`; ``k`` unused).
+    verify a token tree each round (:func:`specviz.core.tree_engine.speculate_tree`); its shape
+    sets the round's size, so ``k`` must be left at its default.
     ``on_round(round)`` is called with each :class:`~specviz.core.trace.Round` as soon as it is
     decided and recorded (``make demo`` prints it then), before the next round drafts.
     ``progress``: a bar over the tokens (None: only in a Jupyter kernel, see
@@ -66,7 +68,12 @@ def speculate(pair: ModelPair, prompt, k: int | Schedule = 5, max_new_tokens: in
         from .tree_engine import speculate_tree
         if drafter is not None:
             raise ValueError("tree= grows its tree with the pair's draft model; drop drafter=")
-        return speculate_tree(pair, prompt, tree, max_new_tokens, temperature, seed, chat)
+        if k is not None:
+            raise ValueError(f"tree= drafts the tree's nodes, not k = {k!r} tokens: drop k= "
+                             "(the tree's shape sets its size)")
+        return speculate_tree(pair, prompt, tree, max_new_tokens, temperature, seed, chat,
+                              on_round=on_round, progress=progress)
+    k = 5 if k is None else k
     schedule = as_schedule(k)
     _check_args(k=1, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
     run = _Run(pair, prompt, chat, temperature, seed)
@@ -284,8 +291,8 @@ def _stopped_early(schedule, draft, k: int, eos) -> str:
     n = len(draft.tokens)
     if not schedule.confidence or n == 0 or n >= k or draft.tokens[-1] in eos:
         return ""
-    top = float(draft.p_draft[-1].max())
-    return f"; stopped after {n}: the draft's top probability {top:.2f} < {schedule.confidence:g}"
+    p_draft = float(draft.p_draft[-1][draft.tokens[-1]])
+    return f"; stopped after {n}: the last draft's p_S {p_draft:.2f} < {schedule.confidence:g}"
 
 
 def _sync(pair: ModelPair) -> None:

@@ -13,9 +13,8 @@ papers' correctness argument holds round by round for any K chosen without the r
   a round that kept every draft and its bonus token, max(1, K - 1) otherwise, from a starting K
   (transformers' default is 20); with ``carry_over`` the next call starts where this one ended
   (transformers' "heuristic"), without it from the start again ("heuristic_transient").
-* :class:`Confidence` - at most ``k_max`` drafts, but drafting stops after a token drawn from a
-  distribution whose top probability is below ``threshold`` (transformers'
-  ``assistant_confidence_threshold``). Any schedule takes such a stop as ``confidence``.
+* :class:`Confidence` - at most ``k_max`` drafts, but drafting stops after a drafted token whose
+  own probability p_S(x) is below ``threshold`` (transformers' ``assistant_confidence_threshold``). Any schedule takes such a stop as ``confidence``.
 * :class:`Oracle` - after the fact: the K each round would have needed. ``Oracle.greedy``
   replays a greedy run knowing the target's output, as a ceiling no real schedule can pass.
 
@@ -32,7 +31,7 @@ from dataclasses import dataclass, field
 
 class Schedule:
     """What the engine asks each round. ``confidence`` > 0 also stops drafting within a round
-    after a token drawn from a distribution whose top probability is below it."""
+    after a drafted token whose own probability p_S(x) is below it."""
 
     confidence: float = 0.0
 
@@ -159,9 +158,11 @@ class Heuristic(Schedule):
 
 @dataclass
 class Confidence(Schedule):
-    """Draft up to ``k_max`` tokens, stopping after a token drawn from a distribution whose top
-    probability is below ``threshold``. (transformers checks the probability of the drafted
-    token itself; at temperature 0 that is the top probability, so the two agree there.)"""
+    """Draft up to ``k_max`` tokens, stopping after a drafted token whose own probability under
+    the draft, p_S(x), is below ``threshold`` - as transformers' ``assistant_confidence_threshold``
+    does (its stopping criterion reads the probability of the token just drafted). Greedy, the
+    drafted token is the argmax, so this is the draft's top probability; sampled, a token drawn
+    from a flat tail can stop the round even when the top probability is high."""
 
     threshold: float = 0.4
     k_max: int = 20
@@ -177,7 +178,7 @@ class Confidence(Schedule):
 
     @property
     def description(self) -> str:
-        return f"confidence: up to K = {self.k_max}, stop after a top probability < {self.threshold:g}"
+        return f"confidence: up to K = {self.k_max}, stop after a draft with p_S < {self.threshold:g}"
 
 
 @dataclass

@@ -24,6 +24,7 @@ import torch
 from .engine import _Draws, _Run, _check_args, _sync, _trim
 from .kvcache import CachedModel, keep_positions, tree_forward
 from .models import ModelPair
+from ..progress import auto_bar
 from .recorder import Recorder
 from .rule import distribution
 from .trace import Alternative, Draw, Proposal, Trace, TreeNode, TreeRecord
@@ -32,9 +33,11 @@ from .tree_rule import verify_tree, verify_tree_greedy
 
 
 def speculate_tree(pair: ModelPair, prompt, tree, max_new_tokens: int = 64,
-                   temperature: float = 1.0, seed: int = 0, chat: bool = True) -> Trace:
+                   temperature: float = 1.0, seed: int = 0, chat: bool = True, on_round=None,
+                   progress: bool | None = None) -> Trace:
     """Generate with a token tree per round (a :class:`~specviz.core.tree.TreeShape` or
-    :class:`~specviz.core.tree.Eagle2`) and record every node's verdict.
+    :class:`~specviz.core.tree.Eagle2`) and record every node's verdict. ``on_round`` and
+    ``progress`` work as in :func:`~specviz.core.engine.speculate`.
 
     The output has the target's distribution (sampled) or is its greedy output (temperature 0),
     as with chains; ``Round.tree`` holds the tree and ``Round.proposals`` the accepted path.
@@ -50,6 +53,7 @@ def speculate_tree(pair: ModelPair, prompt, tree, max_new_tokens: int = 64,
     drafter = TreeDrafter(pair.draft, tree, name=pair.draft_name)
     target = CachedModel(pair.target, pair.target_name)
     output, rounds, stop = [], [], "max_new_tokens"
+    shown = auto_bar(max_new_tokens, f"speculate, tree {tree.description}", progress)
     start = time.perf_counter()
     target.extend(run.prompt_ids[:-1], keep=1)                  # 0. Prefill
     drafter.start(run.prompt_ids)
@@ -86,10 +90,14 @@ def speculate_tree(pair: ModelPair, prompt, tree, max_new_tokens: int = 64,
                               trimmed=trimmed, stop=round_stop, draft_seconds=tuple(dt.seconds),
                               target_seconds=target_seconds))
         output += new
+        shown.update(len(new))
+        if on_round is not None:
+            on_round(rounds[-1])
         if round_stop:
             stop = round_stop
             break
     seconds = time.perf_counter() - start
+    shown.close()
     return run.trace(output, stop, rounds=rounds, draft_name=drafter.name, k=tree.n_nodes,
                      prefill_seconds=prefill, seconds=seconds, draft_plan=tree.description)
 
