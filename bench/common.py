@@ -1,6 +1,6 @@
 """Shared by the benchmarks: result files, a competing busy process, pausing other work.
 
-Every benchmark writes one small JSON file under ``bench/results/`` (committed: the README's
+Every benchmark writes one small JSON file under ``bench/results/`` (committed: the docs'
 numbers are regenerated from them by ``bench/report.py``), with the machine it ran on.
 """
 

@@ -6,11 +6,11 @@ added without touching the others):
 1. ``engine_tests`` - the engine tests on CUDA: greedy equality and statistical exactness, the
    cache contract on sliding-window models, the EAGLE bookkeeping.
 2. ``pass_costs``   - SmolLM2-1.7B-shaped (target) and SmolLM2-135M-shaped (draft) Llamas with
-   random weights in bfloat16 (no weights travel): v(q) = t(q) / t(1) for q = 1..16 and c,
-   measured with ``specviz.measure.costs.measure_pass_costs``, against the roofline preset of this GPU
+   random weights in bfloat16 (no weights travel): v(n) = t(n) / t(1) for n = 1..16 and c,
+   measured with ``specviz.measure.costs_measure.measure_pass_costs``, against the roofline preset of this GPU
    (``specviz.measure.hardware.DEVICES``): each within 25%. Also the roofline fitted to the
    measurements (its per-layer overhead is what the presets assume), and the speed-up the
-   measured costs give at alpha = 0.6, 0.7, 0.8. Prints a README-ready table.
+   measured costs give at alpha = 0.6, 0.7, 0.8. Prints a table ready for the docs.
 3. ``device_map``   - ``load_pair(..., device_map="auto", max_memory=...)`` on a Llama saved to
    a folder: the target spread by accelerate over every GPU, then over GPU 0 and the CPU (the
    inputs enter on the GPU, the logits come out on the CPU), and with several GPUs over all of
@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, machine  # noqa: E402
 
 TOLERANCE = 0.25
-QS = (1, 2, 3, 4, 6, 8, 11, 16)
+WIDTHS = (1, 2, 3, 4, 6, 8, 11, 16)
 SHAPES = {"target": "SmolLM2-1.7B", "draft": "SmolLM2-135M"}
 DRY_SHAPES = {"target": dict(num_hidden_layers=2, hidden_size=128, intermediate_size=256,
                              num_attention_heads=4, num_key_value_heads=2, vocab_size=512),
@@ -82,9 +82,10 @@ def engine_tests(args, result: dict) -> None:
 def pass_costs(args, result: dict) -> None:
     import torch
 
-    from specviz import ModelPair, theory
-    from specviz.measure.costs import calibrate, measure_pass_costs
+    from specviz import ModelPair
+    from specviz.measure.costs_measure import calibrate, measure_pass_costs
     from specviz.measure.hardware import DEVICES, MODELS, ModelShape
+    from specviz.teaching import theory
 
     device = "cpu" if args.dry_run else "cuda"
     dtype = torch.float32 if args.dry_run else torch.bfloat16
@@ -93,7 +94,7 @@ def pass_costs(args, result: dict) -> None:
     draft = random_llama(configs["draft"], device, dtype)
     names = ({"target": "toy-target", "draft": "toy-draft"} if args.dry_run else SHAPES)
     pair = ModelPair(target, draft, None, names["target"], names["draft"])
-    costs = measure_pass_costs(pair, qs=QS, context=args.context, repeats=args.repeats,
+    costs = measure_pass_costs(pair, widths=WIDTHS, context=args.context, repeats=args.repeats,
                                warmup=3)
     shapes = {role: (ModelShape.from_config(configs[role], name=names[role]) if args.dry_run
                      else MODELS[names[role]]) for role in configs}
@@ -104,14 +105,14 @@ def pass_costs(args, result: dict) -> None:
     rows, ok = [], True
     preset = (Roofline(shapes["target"], shapes["draft"], DEVICES[preset_name])
               if preset_name else None)
-    for q in QS:
-        modelled = preset.v(q, args.context) if preset else None
-        rows.append({"q": q, "measured_ms": 1000 * costs.median(q), "v": costs.v(q),
+    for n in WIDTHS:
+        modelled = preset.v(n, args.context) if preset else None
+        rows.append({"n": n, "measured_ms": 1000 * costs.median(n), "v": costs.v(n),
                      "v_preset": modelled,
-                     "error": None if modelled is None else modelled / costs.v(q) - 1})
+                     "error": None if modelled is None else modelled / costs.v(n) - 1})
     c_preset = (preset.draft_seconds(args.context) / preset.target_seconds(1, args.context)
                 if preset else None)
-    checks = [r["error"] for r in rows if r["q"] > 1 and r["error"] is not None]
+    checks = [r["error"] for r in rows if r["n"] > 1 and r["error"] is not None]
     if c_preset is not None:
         checks.append(c_preset / costs.c - 1)
     within = bool(checks) and max(abs(e) for e in checks) <= TOLERANCE
@@ -126,7 +127,7 @@ def pass_costs(args, result: dict) -> None:
                    "overhead_per_call": fit.device.overhead_per_call,
                    "max_error": fit.max_error},
         "predicted_speedup": {str(k): {str(a): theory.speedup(a, k, costs.c, costs.v(k + 1)
-                                                                if k + 1 in QS else
+                                                                if k + 1 in WIDTHS else
                                                                 fitted.v(k + 1, args.context))
                                        for a in (0.6, 0.7, 0.8)} for k in (1, 2, 3, 5, 7, 10)}}
     print(table(result))
@@ -136,16 +137,16 @@ def pass_costs(args, result: dict) -> None:
 
 
 def table(result: dict) -> str:
-    """The README table: measured against the preset, q by q, and c."""
+    """The docs table: measured against the preset, width n by width, and c."""
     pc = result["pass_costs"]
     where = result.get("gpu", "cpu (dry run)")
     preset = pc["preset"] or "no preset"
-    lines = [f"| {where}, {pc['costs']['dtype']} | t(q) measured | v(q) measured | "
-             f"v(q) {preset} roofline | difference |", "|---|---|---|---|---|"]
+    lines = [f"| {where}, {pc['costs']['dtype']} | t(n) measured | v(n) measured | "
+             f"v(n) {preset} roofline | difference |", "|---|---|---|---|---|"]
     for r in pc["rows"]:
         modelled = "-" if r["v_preset"] is None else f"{r['v_preset']:.2f}"
         diff = "-" if r["error"] is None else f"{100 * r['error']:+.0f}%"
-        lines.append(f"| q = {r['q']} | {r['measured_ms']:.2f} ms | {r['v']:.2f} | {modelled} | {diff} |")
+        lines.append(f"| n = {r['n']} | {r['measured_ms']:.2f} ms | {r['v']:.2f} | {modelled} | {diff} |")
     c_model = "-" if pc["c_preset"] is None else f"{pc['c_preset']:.3f}"
     c_diff = "-" if pc["c_preset"] is None else f"{100 * (pc['c_preset'] / pc['c'] - 1):+.0f}%"
     lines.append(f"| c (draft / target step) | | {pc['c']:.3f} | {c_model} | {c_diff} |")

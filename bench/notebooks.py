@@ -12,7 +12,7 @@ one core: a browser, a video call or a second notebook on a lecturer's laptop); 
 alternate notebook by notebook, so a slow spell of a shared machine hits both. The budget
 (issue 14): at most 2 minutes quiet (30 s for 00 and 01), and loaded at most 2x quiet. Cells
 that took more than 3 s are listed with their time, so a cell with no progress bar shows up.
-Writes ``bench/results/notebooks.json`` (``bench/report.py`` renders the README table).
+Writes ``bench/results/notebooks.json`` (``bench/report.py`` renders its table in docs/notebooks.md).
 """
 
 from __future__ import annotations

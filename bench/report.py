@@ -1,10 +1,11 @@
-"""Every benchmark table of the README, regenerated from the committed JSON in bench/results/.
+"""Every benchmark table of the docs, regenerated from the committed JSON in bench/results/.
 
     python bench/report.py                     # print every table
-    python bench/report.py --readme README.md  # rewrite the README's tables in place
-    python bench/report.py --check README.md   # exit 1 if the README's tables are stale
+    python bench/report.py --readme            # rewrite the tables of docs/measurements.md and
+                                               # docs/notebooks.md in place (or of the files named)
+    python bench/report.py --check             # exit 1 if any of those tables is stale
 
-In the README each table sits between ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->``;
+In a page each table sits between ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->``;
 NAME is one of :data:`TABLES`. Numbers are copied from the JSON as measured; nothing is re-timed
 here. A table whose JSON is missing is reported, never invented.
 """
@@ -20,6 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = RESULTS.parent.parent
 
 
 def _load(name: str, results: Path) -> dict | None:
@@ -117,27 +119,24 @@ def threads_table(data: dict) -> str:
 
 
 def pass_costs_table(data: dict) -> str:
+    from specviz.measure.costs_measure import PassCosts     # reads the old key "qs" too
+
     dtypes = list(data["dtypes"])
-    costs = {d: data["dtypes"][d]["costs"] for d in dtypes}
-    qs = costs[dtypes[0]]["qs"]
-
-    def med(d, q):
-        return statistics.median(costs[d]["target_seconds"][costs[d]["qs"].index(q)])
-
-    head = "| q (tokens per pass) | " + " | ".join(f"{d}: v measured (fitted)" for d in dtypes) + " |"
+    costs = {d: PassCosts.from_dict(data["dtypes"][d]["costs"], f"pass_costs.json ({d})")
+             for d in dtypes}
+    head = "| n (tokens per pass) | " + " | ".join(f"{d}: v measured (fitted)" for d in dtypes) + " |"
     lines = [head, "|---|" + "---|" * len(dtypes)]
-    for q in qs:
+    for n in costs[dtypes[0]].widths:
         cells = []
         for d in dtypes:
-            v = med(d, q) / med(d, 1)
-            err = data["dtypes"][d]["fit"]["v_errors"].get(str(q))
+            v = costs[d].v(n)
+            err = data["dtypes"][d]["fit"]["v_errors"].get(str(n))
             fitted = "" if err is None else f" ({v * (1 + err):.2f})"
             cells.append(f"{v:.2f}{fitted}")
-        lines.append(f"| {q} | " + " | ".join(cells) + " |")
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
     lines.append("| t(1), c | " + " | ".join(
-        f"{1000 * med(d, 1):.0f} ms, c = {statistics.median(costs[d]['draft_seconds']) / med(d, 1):.3f}"
-        for d in dtypes) + " |")
-    lines.append("| fit: largest v(q) error, q = 2..16 | " + " | ".join(
+        f"{1000 * costs[d].median(1):.0f} ms, c = {costs[d].c:.3f}" for d in dtypes) + " |")
+    lines.append("| fit: largest v(n) error, n = 2..16 | " + " | ".join(
         f"{100 * data['dtypes'][d]['fit']['max_v_error']:.0f}% "
         f"({'within' if data['dtypes'][d]['fit']['within_tolerance'] else 'outside'} "
         f"{100 * data['tolerance']:.0f}%)" for d in dtypes) + " |")
@@ -252,7 +251,7 @@ FILES = {"threads": "threads", "pass-costs": "pass_costs", "busy": "busy", "prom
          "notebooks": "notebooks"}
 
 
-# Tables that may honestly be absent: what the README says until they are measured.
+# Tables that may honestly be absent: what the docs say until they are measured.
 NOT_YET = {"gpu": "*No GPU was at hand for this version: `python bench/gpu_check.py` on a CUDA "
                   "machine writes `bench/results/gpu.json` and this table.*"}
 
@@ -266,7 +265,7 @@ def demo_block(results: Path) -> str | None:
     import io
 
     from specviz.views.console import format_round, race, summary
-    from specviz.measure.costs import PassCosts
+    from specviz.measure.costs_measure import PassCosts
     from specviz.core.trace import Trace
 
     trace = Trace.from_json(path)
@@ -314,7 +313,7 @@ BLOCK = re.compile(r"<!-- bench:([\w-]+) -->\n(.*?)<!-- /bench:\1 -->", re.S)
 
 
 def fill_readme(text: str, tables: dict[str, str]) -> tuple[str, list[str]]:
-    """The README with each marked block replaced; also the names of blocks with no JSON."""
+    """The page with each marked block replaced; also the names of blocks with no JSON."""
     missing = []
 
     def replace(match):
@@ -327,32 +326,37 @@ def fill_readme(text: str, tables: dict[str, str]) -> tuple[str, list[str]]:
     return BLOCK.sub(replace, text), missing
 
 
+PAGES = [ROOT / "docs" / "measurements.md", ROOT / "docs" / "notebooks.md"]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", type=Path, default=RESULTS)
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--readme", type=Path, help="rewrite this README's tables in place")
-    group.add_argument("--check", type=Path, help="exit 1 if this README's tables are stale")
+    group.add_argument("--readme", type=Path, nargs="*", help="rewrite these pages' tables in place "
+                       "(none named: docs/measurements.md and docs/notebooks.md)")
+    group.add_argument("--check", type=Path, nargs="*", help="exit 1 if these pages' tables are stale")
     args = parser.parse_args(argv)
     tables = all_tables(args.results)
-    if not (args.readme or args.check):
+    if args.readme is None and args.check is None:
         for name, text in tables.items():
             print(f"<!-- bench:{name} -->\n{text}\n<!-- /bench:{name} -->\n")
         return 0
-    path = args.readme or args.check
-    old = path.read_text()
-    new, missing = fill_readme(old, tables)
-    for name in missing:
-        print(f"{path}: no results for the table '{name}' in {args.results}", file=sys.stderr)
-    if args.readme:
-        path.write_text(new)
-        print(f"{path}: {len(BLOCK.findall(new))} tables regenerated")
-        return 1 if missing else 0
-    if new != old or missing:
-        print(f"{path}: tables differ from {args.results}; run bench/report.py --readme {path}",
-              file=sys.stderr)
-        return 1
-    return 0
+    status = 0
+    for path in (args.readme if args.readme is not None else args.check) or PAGES:
+        old = path.read_text()
+        new, missing = fill_readme(old, tables)
+        for name in missing:
+            print(f"{path}: no results for the table '{name}' in {args.results}", file=sys.stderr)
+        if args.readme is not None:
+            path.write_text(new)
+            print(f"{path}: {len(BLOCK.findall(new))} tables regenerated")
+            status |= 1 if missing else 0
+        elif new != old or missing:
+            print(f"{path}: tables differ from {args.results}; run bench/report.py --readme {path}",
+                  file=sys.stderr)
+            status = 1
+    return status
 
 
 if __name__ == "__main__":

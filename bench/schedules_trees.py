@@ -21,7 +21,7 @@ target alone's time per token over the configuration's, both measured in this ru
     python bench/schedules_trees.py --prompts 2 --max-new-tokens 16 --out /tmp/quick.json
     python bench/schedules_trees.py --pause-pids /work/bg   # pause the jobs listed there while timing
     python bench/schedules_trees.py --report             # its tables from the JSON
-    python bench/report.py --readme README.md            # the README's tables, with all others
+    python bench/report.py --readme                      # the docs' tables, with all others
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def run(args) -> dict:
 
 
 def tables(data: dict) -> str:
-    """The README's two tables (rendered by bench/report.py, as every README table)."""
+    """The two tables of docs/measurements.md (rendered by bench/report.py, as every docs table)."""
     from report import schedules_table, trees_table
 
     return schedules_table(data) + "\n\n" + trees_table(data)

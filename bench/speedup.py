@@ -16,7 +16,7 @@ measured speed-up within 10% of the formula with the measured verify cost. Ratio
 within this one run; absolute times depend on the machine and its load. With ``--repeats``
 every K is timed several times (the target alone too) and the median speed-up is reported with
 the range of the repeats. Results go to bench/results/ (committed; ``bench/report.py`` renders
-the README tables from them).
+the tables of docs/measurements.md from them).
 """
 
 from __future__ import annotations

@@ -27,15 +27,15 @@ POLICIES = ("default", "PASSIVE", "ACTIVE")
 
 def child(repeats: int) -> None:
     from specviz import load_pair
-    from specviz.measure.costs import measure_pass_costs
+    from specviz.measure.costs_measure import measure_pass_costs
 
     pair = load_pair(device="cpu", dtype="float32")
-    costs = measure_pass_costs(pair, qs=(1, 6), context=64, repeats=repeats, warmup=3)
+    costs = measure_pass_costs(pair, widths=(1, 6), context=64, repeats=repeats, warmup=3)
     out = {}
-    for q in (1, 6):
-        spread = costs.spread(q)
-        out[f"t{q}"] = {"median": spread.median, "q1": spread.q1, "q3": spread.q3,
-                        "max": max(costs.target_seconds[costs.qs.index(q)])}
+    for n in (1, 6):
+        spread = costs.spread(n)
+        out[f"t{n}"] = {"median": spread.median, "q1": spread.q1, "q3": spread.q3,
+                        "max": max(costs.target_seconds[costs.widths.index(n)])}
     import torch
     out["threads"] = torch.get_num_threads()
     print("RESULT " + json.dumps(out))

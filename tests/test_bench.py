@@ -19,15 +19,15 @@ import common  # noqa: E402
 import report  # noqa: E402
 
 
-def test_the_readme_tables_are_the_committed_results():
-    # fails if a README number is edited by hand, or a result file changes without the README
-    out = subprocess.run([sys.executable, str(BENCH / "report.py"), "--check", str(ROOT / "README.md")],
+def test_the_docs_tables_are_the_committed_results():
+    # fails if a table's number is edited by hand, or a result file changes without the docs
+    out = subprocess.run([sys.executable, str(BENCH / "report.py"), "--check"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    blocks = report.BLOCK.findall((ROOT / "README.md").read_text())
+    blocks = [b for page in report.PAGES for b in report.BLOCK.findall(page.read_text())]
     assert {name for name, _ in blocks} >= {"threads", "pass-costs", "busy", "prompts", "demo",
                                             "speedup-summary", "speedup-draft", "speedup-hf",
-                                            "schedules", "trees"}
+                                            "speedup-copy", "schedules", "trees", "notebooks"}
 
 
 def test_report_fills_marked_blocks_only_and_names_missing_results(tmp_path):
@@ -115,9 +115,9 @@ def test_gpu_check_dry_run_exercises_the_whole_script(tmp_path):
     result = json.loads(out_path.read_text())
     costs = result["pass_costs"]
     assert result["dry_run"] and costs["preset"] == "laptop CPU (Apple M2)"
-    assert [r["q"] for r in costs["rows"]] == [1, 2, 3, 4, 6, 8, 11, 16]
+    assert [r["n"] for r in costs["rows"]] == [1, 2, 3, 4, 6, 8, 11, 16]
     assert costs["c"] > 0 and costs["c_preset"] > 0 and costs["within_tolerance"] is None
-    assert "| q = 16 |" in out.stdout and "| c (draft / target step) |" in out.stdout
+    assert "| n = 16 |" in out.stdout and "| c (draft / target step) |" in out.stdout
     assert "fitted roofline:" in out.stdout
 
 

@@ -61,7 +61,7 @@ def _overlap(a: dict, b: dict) -> bool:
 
 
 LECTURE = ("import specviz\nfrom specviz import examples\nfrom specviz.views.console import print_trace\n"
-           "from specviz.widgets import AcceptanceRuleExplorer, RoundPlayer, SpeedupCalculator\n"
+           "from specviz import AcceptanceRuleExplorer, RoundPlayer, SpeedupCalculator\n"
            "specviz.present(True)",
            'RoundPlayer(examples.load("sky-blue-k5"))',
            "AcceptanceRuleExplorer()",
@@ -144,7 +144,7 @@ def test_presentation_setting_at_1024x768(lab, browser):
         page.close()
 
 
-SAVED = ('from specviz import examples\nfrom specviz.widgets import RoundPlayer\n'
+SAVED = ('from specviz import RoundPlayer, examples\n'
          'player = RoundPlayer(examples.load("sky-blue-k5"), charts=False)\nplayer',
          "player.show_round(3)")
 

@@ -11,9 +11,11 @@ from dataclasses import replace
 import pytest
 
 from handmade_traces import greedy_trace, sampled_trace, timed_trace
-from specviz import costs, theory
-from specviz.measure.costs import CostModel, MeasuredCosts, Roofline, price, run_timings
+from specviz.measure import costs, costs_measure
+from specviz.measure.costs import CostModel, MeasuredCosts, Roofline, price
 from specviz.measure.hardware import DEVICES, MODELS, Device, ModelShape, model_shape, ridge_tokens
+from specviz.measure.timings import run_timings
+from specviz.teaching import theory
 from tiny_models import tiny_pair
 
 
@@ -53,10 +55,10 @@ def test_fixed_c_with_unit_verify_is_leviathans_accounting(tiny_traces):
 
 
 def test_a_handmade_trace_priced_by_hand():
-    # sampled_trace: rounds with 3, 3 and 1 draft calls and verify widths q = 4, 4, 2; 7 tokens.
-    # v(q) = 1 + 0.1 (q - 1): 1.3 + 0.3, 1.3 + 0.3, 1.1 + 0.1 = 4.4 steps against 7.
-    # fails if q is taken as k + 1 for the last round or draft calls as k
-    priced = price(sampled_trace(), CostModel.fixed(0.1, lambda q: 1 + 0.1 * (q - 1)))
+    # sampled_trace: rounds with 3, 3 and 1 draft calls and verify widths n = 4, 4, 2; 7 tokens.
+    # v(n) = 1 + 0.1 (n - 1): 1.3 + 0.3, 1.3 + 0.3, 1.1 + 0.1 = 4.4 steps against 7.
+    # fails if n is taken as k + 1 for the last round or draft calls as k
+    priced = price(sampled_trace(), CostModel.fixed(0.1, lambda n: 1 + 0.1 * (n - 1)))
     assert [round(r.draft_seconds + r.verify_seconds, 9) for r in priced.rounds] == [1.6, 1.6, 1.2]
     assert priced.speedup == pytest.approx(7 / 4.4)
     assert priced.until(1) == (pytest.approx(3.2), 6, 6.0)
@@ -73,11 +75,11 @@ def test_a_roofline_priced_by_hand():
     dev = Device("toy", bandwidth=400, flops=160, memory=1e9, dtype="float32",
                  overhead_per_layer=0.0, overhead_per_call=0.1, source="by hand")
     model = Roofline(shape, shape, dev)
-    # q = 1, context 3: bytes 4 * (40 + 4 * 4) = 224 -> 0.56 s; FLOPs 2*40 + 4*2*(3 + 1) = 112
+    # n = 1, context 3: bytes 4 * (40 + 4 * 4) = 224 -> 0.56 s; FLOPs 2*40 + 4*2*(3 + 1) = 112
     # -> 0.7 s: compute-bound, 0.8 s. (fails if the max() became a sum, or attention were left out)
     assert model.target_seconds(1, 3) == pytest.approx(0.1 + 0.7)
     assert model.bound(1, 3) == "compute"
-    # q = 2: FLOPs 2*40*2 + 4*2*(2*3 + 3) = 232 -> 1.45 s
+    # n = 2: FLOPs 2*40*2 + 4*2*(2*3 + 3) = 232 -> 1.45 s
     assert model.target_seconds(2, 3) == pytest.approx(0.1 + 1.45)
 
 
@@ -90,21 +92,21 @@ def test_more_bandwidth_or_flops_is_never_slower(device):
     base = Roofline("SmolLM2-135M", "specviz-draft", dev)
     for faster in (replace(dev, bandwidth=dev.bandwidth * 2), replace(dev, flops=dev.flops * 2)):
         quick = Roofline("SmolLM2-135M", "specviz-draft", faster)
-        for q in (1, 2, 8, 64, 512, 4096):
-            assert quick.target_seconds(q, 64) <= base.target_seconds(q, 64)
+        for n in (1, 2, 8, 64, 512, 4096):
+            assert quick.target_seconds(n, 64) <= base.target_seconds(n, 64)
         assert quick.draft_seconds(64) <= base.draft_seconds(64)
     for ctx in (0, 1000):                              # a wider pass is never faster
-        widths = [base.target_seconds(q, ctx) for q in range(1, 600, 7)]
-        assert widths == sorted(widths)
+        times = [base.target_seconds(n, ctx) for n in range(1, 600, 7)]
+        assert times == sorted(times)
     assert base.target_seconds(8, 4096) > base.target_seconds(8, 64)   # nor a longer cache
 
 
 def test_the_ridge_point_is_where_compute_takes_over():
     shape, dev = MODELS["Llama-3.1-8B"], DEVICES["H100"]
-    q = ridge_tokens(shape, dev)
+    n = ridge_tokens(shape, dev)
     model = Roofline(shape, None, dev)
-    assert model.bound(math.floor(q) - 1, 0) == "memory" and model.bound(math.ceil(q) + 1, 0) == "compute"
-    assert 250 < q < 320              # ~ peak / bandwidth / (2 FLOPs per 2-byte weight)
+    assert model.bound(math.floor(n) - 1, 0) == "memory" and model.bound(math.ceil(n) + 1, 0) == "compute"
+    assert 250 < n < 320              # ~ peak / bandwidth / (2 FLOPs per 2-byte weight)
 
 
 # ---- presets ---------------------------------------------------------------------------------
@@ -191,7 +193,7 @@ def test_run_timings_are_medians_without_the_first_round():
                    [1.0, 0.05, 0.06, 0.05, 0.05, 0.055], [2.0, 0.05, 0.05, 0.05, 0.051, 0.05])
     timings = run_timings(trace)
     assert timings.c == pytest.approx(0.010 / 0.05) and timings.v == pytest.approx(0.05 / 0.05)
-    assert timings.q == 4 and not timings.noisy
+    assert timings.n == 4 and not timings.noisy
     measured = CostModel.from_trace(trace)
     assert measured.c == pytest.approx(0.2) and measured.v(4) == pytest.approx(1.0)
     assert measured.label.startswith("priced: the decisions of this run, the median costs measured")
@@ -212,24 +214,36 @@ def test_too_few_rounds_are_flagged_noisy():
 def test_measure_pass_costs_on_a_tiny_pair_round_trips_as_json(tmp_path):
     pair = tiny_pair(vocab=16)
     seen = []        # the progress callback: fails if a round over the widths is not reported
-    measured = costs.measure_pass_costs(pair, qs=(2, 4), context=8, repeats=3, warmup=1,
-                                        progress=lambda done, total: seen.append((done, total)))
+    measured = costs_measure.measure_pass_costs(
+        pair, widths=(2, 4), context=8, repeats=3, warmup=1,
+        progress=lambda done, total: seen.append((done, total)))
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
-    assert measured.qs == (1, 2, 4) and [len(t) for t in measured.target_seconds] == [3, 3, 3]
+    assert measured.widths == (1, 2, 4) and [len(t) for t in measured.target_seconds] == [3, 3, 3]
     assert len(measured.draft_seconds) == 3 and measured.c > 0
     assert all(s > 0 for times in measured.target_seconds for s in times)
     path = measured.to_json(tmp_path / "costs.json")
-    assert costs.PassCosts.from_json(path) == measured
+    assert costs_measure.PassCosts.from_json(path) == measured
     assert isinstance(measured.costs(), MeasuredCosts) and measured.costs().v(2) == measured.v(2)
     path.write_text(json.dumps(dict(measured.to_dict(), schema="other")))
     with pytest.raises(ValueError, match="costs.json.*schema"):
-        costs.PassCosts.from_json(path)
+        costs_measure.PassCosts.from_json(path)
 
 
-def _synthetic(model: Roofline, qs=(1, 2, 4, 8, 16), context=64):
-    times = tuple((model.target_seconds(q, context),) * 3 for q in qs)
-    return costs.PassCosts("SmolLM2-135M", "specviz-draft", "cpu", "float32", 2, context, qs,
-                           times, (model.draft_seconds(context),) * 3)
+def _synthetic(model: Roofline, widths=(1, 2, 4, 8, 16), context=64):
+    times = tuple((model.target_seconds(n, context),) * 3 for n in widths)
+    return costs_measure.PassCosts("SmolLM2-135M", "specviz-draft", "cpu", "float32", 2, context,
+                                   widths, times, (model.draft_seconds(context),) * 3)
+
+
+def test_pass_costs_written_with_the_old_key_qs_still_load(tmp_path):
+    # Files measured before the width was called n store it as "qs"; they load, and are
+    # written back with "widths". fails if the old key is refused or still written
+    costs = _synthetic(Roofline("SmolLM2-135M", "specviz-draft", "H100"))
+    old = {("qs" if key == "widths" else key): value for key, value in costs.to_dict().items()}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old))
+    assert costs_measure.PassCosts.from_json(path) == costs
+    assert "widths" in costs.to_dict() and "qs" not in costs.to_dict()
 
 
 def test_calibrate_recovers_a_known_device():
@@ -238,7 +252,8 @@ def test_calibrate_recovers_a_known_device():
     truth = Device("truth", bandwidth=12e9, flops=90e9, memory=math.inf, dtype="float32",
                    overhead_per_layer=0.2e-3, overhead_per_call=1e-3, source="test")
     model = Roofline("SmolLM2-135M", "specviz-draft", truth)
-    fitted, fit = costs.calibrate(_synthetic(model), MODELS["SmolLM2-135M"], MODELS["specviz-draft"])
+    fitted, fit = costs_measure.calibrate(_synthetic(model), MODELS["SmolLM2-135M"],
+                                          MODELS["specviz-draft"])
     assert fit.max_error < 0.02
     assert max(abs(e) for e in fit.v_errors(range(2, 17)).values()) < 0.02
     assert fitted.c == pytest.approx(model.c, rel=0.03)

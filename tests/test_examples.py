@@ -15,7 +15,7 @@ DRAFT_NAMES = {"draft": "specviz-draft", "prompt-lookup": "prompt-lookup", "eagl
 
 def test_every_example_loads_with_no_model_and_no_torch():
     # fails if loading an example (or replaying it in a RoundPlayer) pulls in torch or a model
-    code = ("import sys\nfrom specviz import examples\nfrom specviz.widgets import RoundPlayer\n"
+    code = ("import sys\nfrom specviz import RoundPlayer, examples\n"
             "for name in examples.names():\n    trace = examples.load(name)\n"
             "RoundPlayer(trace, charts=False)\n"
             "assert 'torch' not in sys.modules, 'torch was imported'\nprint(len(examples.names()))")

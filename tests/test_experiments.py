@@ -66,7 +66,7 @@ def test_a_saved_run_loads_back_equal_and_a_missing_one_says_how_to_make_it(pair
 
 def test_drafter_curves_share_one_baseline_per_prompt_set(pair, monkeypatch):
     # fails if each drafter's sweep times its own baseline (speed-ups over different times)
-    from specviz import sweep
+    from specviz.measure import sweep
 
     calls, real = [], sweep.run_baselines
 

@@ -1,11 +1,14 @@
-"""The package layout: subpackages that show the architecture, the flat names of earlier releases
-still importing as the same modules, views that never load torch, and no import-time side effects
-in the user's IPython."""
+"""The package layout: subpackages that show the architecture, one import path per module (the
+flat names of earlier releases gone), public names that resolve to what they name, views that
+never load torch, and no import-time side effects in the user's IPython."""
 
 import importlib
+import inspect
 import pkgutil
 import subprocess
 import sys
+
+import pytest
 
 import specviz
 
@@ -17,20 +20,48 @@ def _modules(package: str) -> list[str]:
     return [f"{package}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)]
 
 
-def test_the_flat_names_of_earlier_releases_are_the_same_modules():
-    # fails if an alias is a copy (monkeypatching one name would then miss the other) or is lost
-    for old, new in specviz._MOVED.items():
-        flat = importlib.import_module(f"specviz.{old}")
-        assert flat is importlib.import_module(f"specviz.{new}"), old
-        assert flat.__spec__.name == f"specviz.{new}"          # not stamped with the old name
-    from specviz.widgets_k import KExplorer
-    from specviz import KExplorer as exported
-    assert KExplorer is exported
+# module names that sat directly in specviz/ before the regrouping into subpackages
+FLAT_NAMES = ("engine", "models", "trace", "theory", "solutions", "exam", "sweep", "costs",
+              "plots", "replay", "html", "widgets_k", "widgets_rule", "widgets_exam")
 
 
-def test_every_public_name_resolves():
-    for name in specviz.__all__:
-        assert getattr(specviz, name) is not None, name
+@pytest.mark.parametrize("old", FLAT_NAMES)
+def test_the_flat_names_of_earlier_releases_are_gone(old):
+    # fails if an alias layer (a meta-path finder or a module-level table) maps an old flat
+    # module name onto a subpackage again: each module has one import path
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module(f"specviz.{old}")
+    if old not in specviz._MODULES:             # theory, solutions, exam: see specviz._MODULES
+        assert not hasattr(specviz, old)
+    assert not any(type(f).__module__.startswith("specviz") for f in sys.meta_path)
+
+
+def test_every_public_name_resolves_to_what_it_names():
+    # fails if an _EXPORTS entry points at the wrong module (or at a name that is not there):
+    # each name is the object defined in its home module, and of the kind it names
+    for name, home in specviz._EXPORTS.items():
+        obj = getattr(specviz, name)
+        assert obj is getattr(importlib.import_module(f"specviz.{home}"), name), name
+        if name.endswith("Error"):
+            assert isinstance(obj, type) and issubclass(obj, Exception), name
+        elif name[0].isupper():                                  # Trace, RoundPlayer, Oracle...
+            assert isinstance(obj, type), name
+        else:                                                    # speculate, price, present...
+            assert inspect.isfunction(obj), name
+    for name, home in specviz._MODULES.items():
+        module = getattr(specviz, name)
+        assert inspect.ismodule(module) and module.__name__ == f"specviz.{home}", name
+    assert sorted(specviz.__all__) == sorted([*specviz._EXPORTS, *specviz._MODULES])
+
+
+def test_the_modules_of_all_resolve_after_a_plain_import():
+    # fails if specviz.examples (or theory, solutions, exam) needs its own import first
+    code = ("import specviz; print(specviz.examples.__name__, specviz.theory.__name__, "
+            "specviz.exam.__name__, specviz.solutions.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["specviz.examples", "specviz.teaching.theory",
+                                  "specviz.teaching.exam", "specviz.teaching.solutions"]
 
 
 def test_views_widgets_and_teaching_never_import_torch_or_pyplot():

@@ -12,7 +12,8 @@ import random
 import pytest
 import torch
 
-from specviz import minimal, speculate
+from specviz import speculate
+from specviz.teaching import minimal
 from tiny_models import tiny_pair
 
 SEEDS = range(3)

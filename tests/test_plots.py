@@ -17,8 +17,9 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
 from handmade_traces import greedy_trace, sampled_trace, sweep_points, timed_trace
-from specviz import html, plots, plots_interactive, plots_theory, replay, simulate, theory
 from specviz.measure.costs import CostModel
+from specviz.teaching import simulate, theory
+from specviz.views import html, plots, plots_interactive, plots_theory, replay
 from specviz.views.replay import COLOURS
 
 
@@ -412,32 +413,32 @@ def test_export_html_cannot_be_broken_out_of_by_token_text(tmp_path):
 # ---- cost figures ----------------------------------------------------------------------------
 
 def _pass_costs():
-    from specviz.measure.costs import PassCosts
+    from specviz.measure.costs_measure import PassCosts
 
-    qs = (1, 2, 4, 8, 16)
-    times = tuple(tuple(0.05 * (1 + 0.06 * (q - 1)) * f for f in (0.95, 1.0, 1.1)) for q in qs)
-    return PassCosts("SmolLM2-135M", "specviz-draft", "cpu", "float32", 1, 64, qs, times,
+    widths = (1, 2, 4, 8, 16)
+    times = tuple(tuple(0.05 * (1 + 0.06 * (n - 1)) * f for f in (0.95, 1.0, 1.1)) for n in widths)
+    return PassCosts("SmolLM2-135M", "specviz-draft", "cpu", "float32", 1, 64, widths, times,
                      (0.004, 0.0045, 0.005))
 
 
 def test_premise_figure_draws_measured_and_rooflines_with_ridge_points():
-    from specviz import plots_costs
+    from specviz.views import plots_costs
 
     gpu = CostModel.roofline("SmolLM2-135M", "specviz-draft", "H100")
     laptop = CostModel.roofline("SmolLM2-135M", "specviz-draft", "laptop CPU (Apple M2)")
-    ax = plots_costs.plot_premise(_pass_costs(), [laptop, gpu], qs=range(1, 33)).axes[0]
+    ax = plots_costs.plot_premise(_pass_costs(), [laptop, gpu], widths=range(1, 33)).axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert sum(label.endswith("roofline (modelled)") for label in labels) == 2
     assert any(label.startswith("measured here (cpu, float32, 1 thread)") for label in labels)
     ridges = [t.get_text() for t in ax.texts]
     # the laptop's ridge (~12 tokens) is inside the plot, the H100's (~290) beyond it
-    assert any(r.startswith(" ridge q ≈ 1") for r in ridges) and "ridge q ≈ 289 →" in ridges
+    assert any(r.startswith(" ridge n ≈ 1") for r in ridges) and "ridge n ≈ 289 →" in ridges
     measured = ax.containers[0]           # the error bars: middle half of the repeats
     assert list(measured.lines[0].get_ydata()) == pytest.approx([1, 1.06, 1.18, 1.42, 1.9])
 
 
 def test_k_curve_has_error_bars_and_priced_curves():
-    from specviz import plots_costs
+    from specviz.views import plots_costs
 
     points = [replace(p, speedups=(p.speedup * 0.9, p.speedup, p.speedup * 1.2), draft_calls=40,
                       context=40.0) for p in sweep_points()]

@@ -8,7 +8,7 @@ import time
 import pytest
 import torch
 
-from specviz import models
+from specviz.core import models
 
 
 def test_cpu_default_is_float32_and_never_timed(monkeypatch):

@@ -5,9 +5,10 @@ from dataclasses import replace
 import pytest
 
 from handmade_traces import sweep_points
-from specviz import speculate, theory
+from specviz import speculate
 from specviz.measure.costs import CostModel
 from specviz.measure.sweep import SweepPoint, merge, near_best, run_sweep
+from specviz.teaching import theory
 from tiny_models import tiny_pair
 
 PROMPTS = [[1, 2, 3], [4, 5]]

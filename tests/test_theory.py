@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pytest
 
-from specviz import solutions, theory
+from specviz.teaching import solutions, theory
 from specviz.teaching.theory import (acceptance_probability, acceptance_rate, alpha_from_tokens_per_round,
                             biased_output_distribution, cost_factor, expected_target_calls,
                             expected_tokens_per_round, optimal_k, residual, speedup,

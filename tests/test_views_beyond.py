@@ -8,12 +8,12 @@ import sys
 import pytest
 from matplotlib.figure import Figure
 
+from specviz import RoundPlayer
 from specviz.views.html import export_html
 from specviz.views.html_tree import expected_accepted, k_html, tree_html, tree_svg
 from specviz.views.plots_schedule import plot_k, plot_tokens_per_pass
 from specviz.views.replay import COLOURS, describe_round, explain_so_far
 from specviz.core.trace import Draw, Proposal, Round, Trace, TreeNode, TreeRecord
-from specviz.widgets import RoundPlayer
 
 
 def tree_trace() -> Trace:

@@ -10,11 +10,11 @@ from html import escape
 import pytest
 
 from handmade_traces import greedy_trace, sampled_trace, sweep_points, timed_trace
-from specviz import exam, theory
+from specviz import AcceptanceRuleExplorer, KExplorer, Quiz, RoundPlayer, SpeedupCalculator
 from specviz.views.replay import COLOURS
 from specviz.core.trace import Trace
-from specviz.widgets import (AcceptanceRuleExplorer, KExplorer, Quiz, RoundPlayer,
-                             SpeedupCalculator, show_in)
+from specviz.teaching import exam, theory
+from specviz.widgets.round_player import show_in
 from specviz.widgets.rule_explorer import PRESETS
 
 
@@ -315,7 +315,7 @@ def test_quiz_free_text_and_buttons():
 # ---- KExplorer (tiny models) ---------------------------------------------------------------
 
 def test_k_explorer_runs_caches_and_sweeps(pair, monkeypatch):
-    from specviz import sweep as sweep_module
+    from specviz.measure import sweep as sweep_module
     explorer = KExplorer(pair, [[1, 2, 3], [4, 5]], ks=[1, 2, 4], max_new_tokens=6)
     assert "not measured yet" in explorer.status.value
     point = explorer.run(2)
@@ -404,7 +404,7 @@ def test_calculator_takes_c_and_v_from_a_preset():
 
 def test_k_explorer_runs_a_schedule_beside_fixed_k(pair, monkeypatch):
     # a schedule from the slider's K, timed against the same baselines as the fixed-K sweep
-    from specviz import sweep as sweep_module
+    from specviz.measure import sweep as sweep_module
     explorer = KExplorer(pair, [[1, 2, 3], [4, 5]], ks=[1, 2, 4], max_new_tokens=6)
     explorer.run(2)
     baselines = explorer._baselines

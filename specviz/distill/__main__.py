@@ -173,17 +173,17 @@ def cmd_export(args) -> None:
 def _metrics_md(ev: dict) -> str:
     """The model card's numbers from ``eval.json`` (exact, teacher-forced on held-out answers)."""
     n = ev.get("positions", {})
-    verify = ", ".join(f"q={q}: {v:.2f}x" for q, v in ev["verify_cost"].items())
+    verify = ", ".join(f"n={width}: {v:.2f}x" for width, v in ev["verify_cost"].items())
     return "\n".join([
-        f"- alpha = sum min(p_T, p_S) at T = 1: **{ev['alpha_t1']:.3f}** "
+        f"- alpha (exact) = sum min(p_T, p_S) at T = 1: **{ev['alpha_t1']:.3f}** "
         f"({n.get('alpha_t1', '?')} positions of answers sampled at T = 1)",
-        f"- alpha at T = 0.7: **{ev['alpha_t07']:.3f}** ({n.get('alpha_t07', '?')} positions)",
+        f"- alpha (exact) at T = 0.7: **{ev['alpha_t07']:.3f}** ({n.get('alpha_t07', '?')} positions)",
         f"- greedy agreement (draft argmax = target argmax on greedy answers): "
         f"**{ev['greedy_agreement']:.3f}** ({n.get('greedy_agreement', '?')} positions)",
         f"- target probability outside the draft's head: {ev['mass_outside_head']:.3f}",
         f"- c = draft step / target step: **{ev['c']:.3f}** ({ev['draft_ms_per_token']:.1f} vs "
         f"{ev['target_ms_per_token']:.1f} ms per token, batch 1, KV cache, float32, 2 CPU threads)",
-        f"- verify cost, one target pass over q tokens / one over 1 token: {verify}",
+        f"- verify cost v(n), one target pass over n tokens / one over 1 token: {verify}",
     ])
 
 

@@ -73,11 +73,12 @@ def step_seconds(model, prompt_len: int = 40, steps: int = 40, new_tokens: int =
     return sorted(times)[len(times) // 2]
 
 
-def costs(target, draft, max_q: int = 11) -> dict:
-    """c = draft step / target step, and the target's cost of q tokens relative to one."""
+def costs(target, draft, max_n: int = 11) -> dict:
+    """c = draft step / target step, and v(n): the target's cost of a pass over n tokens
+    relative to one, for n = 2..max_n."""
     t_step = step_seconds(target)
     d_step = step_seconds(draft)
-    verify = {q: step_seconds(target, new_tokens=q, steps=15, repeats=2) / t_step
-              for q in range(2, max_q + 1)}
+    verify = {n: step_seconds(target, new_tokens=n, steps=15, repeats=2) / t_step
+              for n in range(2, max_n + 1)}
     return {"target_ms_per_token": 1000 * t_step, "draft_ms_per_token": 1000 * d_step,
             "c": d_step / t_step, "verify_cost": verify}

@@ -36,7 +36,7 @@ tokens, distilled from the default target (SmolLM2-135M-Instruct, the Q4_1 GGUF 
 ## Measured on held-out prompts (topics never seen in training)
 {metrics}
 
-See the README for the wall-clock speed-ups measured by `bench/speedup.py`.
+See docs/measurements.md in the repository for the wall-clock speed-ups measured by `bench/speedup.py`.
 """
 
 

@@ -1,6 +1,6 @@
 r"""What a forward pass costs - measured here, modelled anywhere - and a run's decisions priced.
 
-Speculative decoding pays off when verifying q = K + 1 tokens in one target pass costs about as
+Speculative decoding pays off when verifying n = K + 1 tokens in one target pass costs about as
 much as one token: decoding a small batch is memory-bound, so the time goes into reading the
 weights, not into arithmetic. Three cost models answer "what does a pass cost" with one
 interface (:class:`CostModel`):
@@ -8,17 +8,19 @@ interface (:class:`CostModel`):
 * :meth:`CostModel.fixed` - the textbook (Leviathan et al. 2023, §3): a draft token costs c
   target steps, a verify pass v steps whatever its width; time is counted in target steps.
 * :meth:`CostModel.roofline` - one decoder pass on a device:
-  time(q, context) = overhead + max(bytes moved / bandwidth, FLOPs / peak FLOP rate),
-  bytes = weights + KV cache, FLOPs ~ 2 x params x q + attention (:mod:`specviz.measure.hardware`).
+  time(n, context) = overhead + max(bytes moved / bandwidth, FLOPs / peak FLOP rate),
+  bytes = weights + KV cache, FLOPs ~ 2 x params x n + attention (:mod:`specviz.measure.hardware`).
 * :class:`MeasuredCosts` - medians measured on this machine: from this run's own calls
-  (:meth:`CostModel.from_trace`) or from :func:`measure_pass_costs` (any q).
+  (:meth:`CostModel.from_trace`) or from
+  :func:`specviz.measure.costs_measure.measure_pass_costs` (any width n).
 
 :func:`price` takes the *decisions* of a recorded run (proposals and accepted tokens per round)
 and prices them under any cost model: the same run on an H100, on a laptop, on paper. Nothing
-modelled is ever labelled measured. No torch at import (measuring imports it when called).
+modelled is ever labelled measured. No torch at import (measuring, in
+:mod:`specviz.measure.costs_measure`, imports it).
 
 >>> h100 = CostModel.roofline("Llama-3.1-8B", "Llama-3.2-1B", "H100")
->>> [round(h100.v(q), 2) for q in (6, 64, 512, 1024)]   # memory-bound up to ~290 tokens
+>>> [round(h100.v(n), 2) for n in (6, 64, 512, 1024)]   # memory-bound up to ~290 tokens
 [1.0, 1.0, 1.26, 1.88]
 >>> CostModel.fixed(0.1, 1.0).label
 'modelled: the decisions of this run, the costs of the textbook model (c = 0.1, v = 1) on paper'
@@ -36,9 +38,9 @@ REFERENCE_CONTEXT = 64
 
 
 class CostModel:
-    """Seconds (or target steps) of a target forward pass over q new tokens and of one draft
-    step, with a cache of ``context`` earlier tokens. ``c`` and ``v(q)`` are ratios to one
-    target decoding step. Subclasses: :class:`FixedCosts`, :class:`Roofline`,
+    """Seconds (or target steps) of a target forward pass over n new tokens (its width) and of
+    one draft step, with a cache of ``context`` earlier tokens. ``c`` and ``v(n)`` are ratios to
+    one target decoding step. Subclasses: :class:`FixedCosts`, :class:`Roofline`,
     :class:`MeasuredCosts`."""
 
     name = "costs"
@@ -48,15 +50,15 @@ class CostModel:
     measured = False
     context = REFERENCE_CONTEXT
 
-    def target_seconds(self, q: int, context: int | None = None) -> float:
+    def target_seconds(self, n: int, context: int | None = None) -> float:
         raise NotImplementedError
 
     def draft_seconds(self, context: int | None = None) -> float:
         raise NotImplementedError
 
-    def v(self, q: int, context: int | None = None) -> float:
-        """A pass over q tokens in target decoding steps: t(q) / t(1)."""
-        return self.target_seconds(q, context) / self.target_seconds(1, context)
+    def v(self, n: int, context: int | None = None) -> float:
+        """A pass over n tokens in target decoding steps: t(n) / t(1)."""
+        return self.target_seconds(n, context) / self.target_seconds(1, context)
 
     @property
     def c(self) -> float:
@@ -99,8 +101,8 @@ class CostModel:
 
 class FixedCosts(CostModel):
     """The textbook model: a draft token costs ``c`` target steps; a verify pass costs ``v``
-    steps (a number, or a function of its width q) whatever the context; a plain decoding step
-    (q = 1) costs 1. ``CostModel.fixed(c, 1)`` is Leviathan et al.'s accounting."""
+    steps (a number, or a function of its width n) whatever the context; a plain decoding step
+    (n = 1) costs 1. ``CostModel.fixed(c, 1)`` is Leviathan et al.'s accounting."""
 
     unit = "target steps"
     device = "paper"
@@ -109,15 +111,15 @@ class FixedCosts(CostModel):
         if not (isinstance(c, (int, float)) and math.isfinite(c) and c >= 0):
             raise ValueError(f"c must be a finite cost >= 0 in target steps, got {c!r}")
         if not callable(v) and not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-            raise ValueError(f"v must be a number > 0 or a function of q, got {v!r}")
+            raise ValueError(f"v must be a number > 0 or a function of n, got {v!r}")
         self._c, self._v = float(c), v
-        shown = "v(q)" if callable(v) else f"v = {v:g}"
+        shown = "v(n)" if callable(v) else f"v = {v:g}"
         self.name = self.target = f"the textbook model (c = {c:g}, {shown})"
 
-    def target_seconds(self, q, context=None):
-        if q <= 1:
+    def target_seconds(self, n, context=None):
+        if n <= 1:
             return 1.0
-        return float(self._v(q) if callable(self._v) else self._v)
+        return float(self._v(n) if callable(self._v) else self._v)
 
     def draft_seconds(self, context=None):
         return self._c
@@ -138,15 +140,15 @@ class Roofline(CostModel):
         self.target, self.device = self.target_shape.name, f"{where} ({self.dev.dtype})"
         self.name = f"{where} (roofline)"
 
-    def pass_seconds(self, shape: ModelShape, q: int, context: int, count: int = 1) -> float:
+    def pass_seconds(self, shape: ModelShape, n: int, context: int, count: int = 1) -> float:
         d = self.dev
-        moved = shape.bytes_moved(q, context, d.dtype_bytes) / (d.bandwidth * count)
-        computed = shape.flops(q, context) / (d.flops * count)
+        moved = shape.bytes_moved(n, context, d.dtype_bytes) / (d.bandwidth * count)
+        computed = shape.flops(n, context) / (d.flops * count)
         links = 2 * shape.layers * d.link_latency if count > 1 else 0.0
         return d.overhead_per_call + shape.layers * d.overhead_per_layer + links + max(moved, computed)
 
-    def target_seconds(self, q, context=None):
-        return self.pass_seconds(self.target_shape, q, self.context if context is None else context,
+    def target_seconds(self, n, context=None):
+        return self.pass_seconds(self.target_shape, n, self.context if context is None else context,
                                  self.count)
 
     def draft_seconds(self, context=None):
@@ -154,17 +156,17 @@ class Roofline(CostModel):
             return 0.0
         return self.pass_seconds(self.draft_shape, 1, self.context if context is None else context)
 
-    def bound(self, q: int, context: int | None = None) -> str:
-        """"memory" or "compute": which term of the max() sets a target pass over q tokens."""
+    def bound(self, n: int, context: int | None = None) -> str:
+        """"memory" or "compute": which term of the max() sets a target pass over n tokens."""
         ctx = self.context if context is None else context
         d, s = self.dev, self.target_shape
-        moved = s.bytes_moved(q, ctx, d.dtype_bytes) / d.bandwidth
-        return "memory" if moved >= s.flops(q, ctx) / d.flops else "compute"
+        moved = s.bytes_moved(n, ctx, d.dtype_bytes) / d.bandwidth
+        return "memory" if moved >= s.flops(n, ctx) / d.flops else "compute"
 
 
 class MeasuredCosts(CostModel):
-    """Median seconds measured on this machine: ``target`` maps q -> seconds of a pass over q
-    tokens (q = 1 required); passes of other widths are interpolated linearly in q (and
+    """Median seconds measured on this machine: ``target`` maps n -> seconds of a pass over n
+    tokens (n = 1 required); passes of other widths are interpolated linearly in n (and
     extrapolated from the two widest). ``spread`` - relative spreads of the timings (middle
     half / median) by name; ``samples`` - timed calls behind the least-sampled median."""
 
@@ -173,24 +175,24 @@ class MeasuredCosts(CostModel):
     def __init__(self, target: dict[int, float], draft: float, target_name: str, device: str,
                  spread: dict | None = None, samples: int = 0, source: str = "this run"):
         if 1 not in target:
-            raise ValueError("measured costs need the time of a one-token pass (q = 1)")
-        self.points = dict(sorted((int(q), float(s)) for q, s in target.items()))
+            raise ValueError("measured costs need the time of a one-token pass (n = 1)")
+        self.points = dict(sorted((int(n), float(s)) for n, s in target.items()))
         self._draft, self.spread, self.samples = float(draft), dict(spread or {}), samples
         self.target, self.device, self.source = target_name, device, source
         self.name = "measured on this machine"
 
-    def target_seconds(self, q, context=None):
-        qs = list(self.points)
-        if q in self.points:
-            return self.points[q]
-        lo = max((x for x in qs if x < q), default=qs[0])
-        hi = min((x for x in qs if x > q), default=None)
+    def target_seconds(self, n, context=None):
+        widths = list(self.points)
+        if n in self.points:
+            return self.points[n]
+        lo = max((x for x in widths if x < n), default=widths[0])
+        hi = min((x for x in widths if x > n), default=None)
         if hi is None:                                    # beyond the widest: extrapolate
-            if len(qs) == 1:
-                return self.points[qs[0]]
-            lo, hi = qs[-2], qs[-1]
+            if len(widths) == 1:
+                return self.points[widths[0]]
+            lo, hi = widths[-2], widths[-1]
         t_lo, t_hi = self.points[lo], self.points[hi]
-        return t_lo + (t_hi - t_lo) * (q - lo) / (hi - lo)
+        return t_lo + (t_hi - t_lo) * (n - lo) / (hi - lo)
 
     def draft_seconds(self, context=None):
         return self._draft
@@ -264,7 +266,7 @@ class PricedRun:
 def price(trace, costs: CostModel) -> PricedRun:
     """The recorded decisions of ``trace`` priced under ``costs``.
 
-    Round r feeds its verify pass q = drafts + 1 tokens (a tree: nodes + 1) after prompt + r.start - 1 cached
+    Round r feeds its verify pass n = drafts + 1 tokens (a tree: nodes + 1) after prompt + r.start - 1 cached
     ones and makes one draft call per recorded draft time; target-only decoding of the same
     tokens costs one one-token pass each. The speed-up compares the two priced the same way.
     With ``CostModel.fixed(0, 1)`` it is exactly tokens per target call.
@@ -280,8 +282,8 @@ def price(trace, costs: CostModel) -> PricedRun:
         rounds.append(PricedRound(r.index, draft, verify, len(r.committed)))
     steps = tuple(costs.target_seconds(1, prompt - 1 + i) for i in range(len(trace.output_ids)))
     prefill = costs.target_seconds(prompt - 1, 0) if prompt > 1 else 0.0
-    q = (trace.k or 0) + 1
-    return PricedRun(costs.name, costs.label, costs.unit, costs.c, costs.v(q), tuple(rounds),
+    n = (trace.k or 0) + 1
+    return PricedRun(costs.name, costs.label, costs.unit, costs.c, costs.v(n), tuple(rounds),
                      steps, prefill)
 
 
@@ -317,15 +319,3 @@ def presets_for(target_name: str, draft_name: str | None) -> dict[str, "Roofline
         out[model.name] = model
     return out
 
-
-_ELSEWHERE = {"measure_pass_costs": "costs_measure", "PassCosts": "costs_measure",
-              "calibrate": "costs_measure", "Fit": "costs_measure",   # measuring needs torch
-              "run_timings": "timings", "RunTimings": "timings", "Spread": "timings",
-              "MIN_SAMPLES": "timings", "NOISY_SPREAD": "timings"}
-
-
-def __getattr__(name):      # imported on first use only
-    if name in _ELSEWHERE:
-        from importlib import import_module
-        return getattr(import_module(f".{_ELSEWHERE[name]}", __package__), name)
-    raise AttributeError(f"module 'specviz.measure.costs' has no attribute '{name}'")

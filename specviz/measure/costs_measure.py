@@ -1,11 +1,11 @@
 r"""Measuring pass costs on this machine, and fitting a roofline to them ("this machine").
 
-:func:`measure_pass_costs` times target forward passes over q = 1, 2, 4... new tokens after a
+:func:`measure_pass_costs` times target forward passes over n = 1, 2, 4... new tokens after a
 KV cache of fixed length, and one draft step, interleaved and repeated, and returns plain data
 (:class:`PassCosts`, saved and loaded as JSON like a trace). :func:`calibrate` fits the three
 numbers of a roofline - per-pass overhead, effective memory bandwidth, effective FLOP rate -
-to those medians and reports how far the fit lands from each of them. Exposed through
-:mod:`specviz.measure.costs`; torch is imported only when measuring.
+to those medians and reports how far the fit lands from each of them. The models they feed live
+in :mod:`specviz.measure.costs`; torch is imported only when measuring.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ SCHEMA = "specviz.costs/1"
 @dataclass(frozen=True)
 class PassCosts:
     """Every timed call (seconds): ``target_seconds[i]`` holds the repeats of a target pass
-    over ``qs[i]`` new tokens after ``context`` cached ones; ``draft_seconds`` the repeats of
-    one draft step. Medians and spreads are derived, never stored."""
+    over ``widths[i]`` new tokens after ``context`` cached ones; ``draft_seconds`` the repeats
+    of one draft step. Medians and spreads are derived, never stored. Files written before the
+    width was called n (key ``"qs"``) still load."""
 
     target_name: str
     draft_name: str | None
@@ -39,35 +40,35 @@ class PassCosts:
     dtype: str
     threads: int | None
     context: int
-    qs: tuple[int, ...]
+    widths: tuple[int, ...]
     target_seconds: tuple[tuple[float, ...], ...]
     draft_seconds: tuple[float, ...]
     schema: str = SCHEMA
 
-    def median(self, q: int) -> float:
-        return statistics.median(self.target_seconds[self.qs.index(q)])
+    def median(self, n: int) -> float:
+        return statistics.median(self.target_seconds[self.widths.index(n)])
 
     @property
     def draft_median(self) -> float:
         return statistics.median(self.draft_seconds) if self.draft_seconds else 0.0
 
-    def v(self, q: int) -> float:
-        """t(q) / t(1) from the medians."""
-        return self.median(q) / self.median(1)
+    def v(self, n: int) -> float:
+        """t(n) / t(1) from the medians."""
+        return self.median(n) / self.median(1)
 
     @property
     def c(self) -> float:
         return self.draft_median / self.median(1)
 
-    def spread(self, q: int) -> Spread:
-        return Spread.of(self.target_seconds[self.qs.index(q)])
+    def spread(self, n: int) -> Spread:
+        return Spread.of(self.target_seconds[self.widths.index(n)])
 
     def costs(self) -> MeasuredCosts:
-        spreads = {f"t({q})": self.spread(q).relative for q in self.qs}
+        spreads = {f"t({n})": self.spread(n).relative for n in self.widths}
         if self.draft_seconds:
             spreads["draft step"] = Spread.of(self.draft_seconds).relative
         samples = min(len(s) for s in self.target_seconds)
-        return MeasuredCosts({q: self.median(q) for q in self.qs}, self.draft_median,
+        return MeasuredCosts({n: self.median(n) for n in self.widths}, self.draft_median,
                              self.target_name, f"{self.device} {self.dtype}", spreads, samples,
                              source="measure_pass_costs")
 
@@ -85,15 +86,18 @@ class PassCosts:
         if not isinstance(data, dict) or data.get("schema") != SCHEMA:
             found = data.get("schema") if isinstance(data, dict) else type(data).__name__
             raise ValueError(f"{source}: not specviz pass costs (schema {found!r}, expected "
-                             f"{SCHEMA!r}); measure them with specviz.measure.costs.measure_pass_costs")
+                             f"{SCHEMA!r}); measure them with "
+                             "specviz.measure.costs_measure.measure_pass_costs")
+        if "qs" in data and "widths" not in data:      # written before the width was called n
+            data = {("widths" if key == "qs" else key): value for key, value in data.items()}
         names = {f.name for f in fields(cls)}
         if set(data) != names:
             raise ValueError(f"{source}: pass costs with fields {sorted(set(data) ^ names)} "
                              "missing or unknown")
-        data = dict(data, qs=tuple(data["qs"]), draft_seconds=tuple(data["draft_seconds"]),
+        data = dict(data, widths=tuple(data["widths"]), draft_seconds=tuple(data["draft_seconds"]),
                     target_seconds=tuple(tuple(s) for s in data["target_seconds"]))
-        if 1 not in data["qs"] or len(data["qs"]) != len(data["target_seconds"]):
-            raise ValueError(f"{source}: pass costs need q = 1 and one list of times per q")
+        if 1 not in data["widths"] or len(data["widths"]) != len(data["target_seconds"]):
+            raise ValueError(f"{source}: pass costs need n = 1 and one list of times per width n")
         return cls(**data)
 
     @classmethod
@@ -107,15 +111,15 @@ class PassCosts:
             raise ValueError(f"{path}: corrupt pass-costs file ({err})") from None
 
 
-def measure_pass_costs(pair, qs=(1, 2, 4, 8, 16), context: int = 64, repeats: int = 9,
+def measure_pass_costs(pair, widths=(1, 2, 4, 8, 16), context: int = 64, repeats: int = 9,
                        warmup: int = 2, seed: int = 0, progress=None) -> PassCosts:
-    """Time target passes over each q of ``qs`` (1 always included) after a KV cache of
+    """Time target passes over each width n of ``widths`` (1 always included) after a KV cache of
     ``context`` tokens, and one step of the pair's proposer, ``repeats`` times each.
 
     Each pass is timed as the engine times a verify pass (forward, softmax, copy to the CPU);
     the cache is cropped back after every pass. ``warmup`` untimed rounds come first, and every
     repeat visits the widths in a new random order, so a slow spell of a shared machine does
-    not land on one q. A draft step is the proposer's second call after starting on the
+    not land on one width. A draft step is the proposer's second call after starting on the
     context (the first feeds what is pending). ``progress(done, total)``, if given, is called
     after each round over the widths (a notebook's progress bar, e.g. tqdm's ``update``).
     """
@@ -125,12 +129,12 @@ def measure_pass_costs(pair, qs=(1, 2, 4, 8, 16), context: int = 64, repeats: in
     from ..core.kvcache import cached_forward, new_cache, rollback
     from ..core.rule import distribution
 
-    qs = tuple(sorted({1, *(int(q) for q in qs)}))
-    if qs[0] < 1 or repeats < 1 or context < 2:
-        raise ValueError("need q >= 1, repeats >= 1 and a context of at least 2 tokens")
+    widths = tuple(sorted({1, *(int(n) for n in widths)}))
+    if widths[0] < 1 or repeats < 1 or context < 2:
+        raise ValueError("need widths n >= 1, repeats >= 1 and a context of at least 2 tokens")
     target = pair.target
     vocab = pair.vocab_size
-    ids = [(17 + 31 * i) % vocab for i in range(context + max(qs))]
+    ids = [(17 + 31 * i) % vocab for i in range(context + max(widths))]
     prefix, fresh = ids[:context], ids[context:]
     cache = new_cache(target)
     features = getattr(pair.drafter, "needs_target_features", False)
@@ -140,10 +144,10 @@ def measure_pass_costs(pair, qs=(1, 2, 4, 8, 16), context: int = 64, repeats: in
     drafter = pair.drafter or ModelDrafter(pair.draft, name=pair.draft_name)
     sync = (lambda: torch.cuda.synchronize(pair.device)) if pair.device.type == "cuda" else (lambda: None)
 
-    def target_pass(q: int) -> float:
+    def target_pass(n: int) -> float:
         sync()
         t0 = time.perf_counter()
-        logits = cached_forward(target, cache, fresh[:q], keep=q)
+        logits = cached_forward(target, cache, fresh[:n], keep=n)
         distribution(logits, 1.0).cpu()
         sync()
         seconds = time.perf_counter() - t0
@@ -158,17 +162,17 @@ def measure_pass_costs(pair, qs=(1, 2, 4, 8, 16), context: int = 64, repeats: in
     from ..progress import auto_bar
 
     order = random.Random(seed)
-    timed = {q: [] for q in qs}
+    timed = {n: [] for n in widths}
     drafts = []
-    shown = auto_bar(warmup + repeats, f"timing passes of {len(qs)} widths",
+    shown = auto_bar(warmup + repeats, f"timing passes of {len(widths)} widths",
                      False if progress is not None else None)   # the caller's bar, or ours
     for rep in range(warmup + repeats):
-        shuffled = list(qs)
+        shuffled = list(widths)
         order.shuffle(shuffled)
-        for q in shuffled:
-            seconds = target_pass(q)
+        for n in shuffled:
+            seconds = target_pass(n)
             if rep >= warmup:
-                timed[q].append(seconds)
+                timed[n].append(seconds)
         seconds = draft_step()
         if rep >= warmup:
             drafts.append(seconds)
@@ -179,7 +183,7 @@ def measure_pass_costs(pair, qs=(1, 2, 4, 8, 16), context: int = 64, repeats: in
     return PassCosts(target_name=pair.target_name, draft_name=getattr(drafter, "name", None),
                      device=str(pair.device), dtype=str(pair.dtype).removeprefix("torch."),
                      threads=torch.get_num_threads() if pair.device.type == "cpu" else None,
-                     context=context, qs=qs, target_seconds=tuple(tuple(timed[q]) for q in qs),
+                     context=context, widths=widths, target_seconds=tuple(tuple(timed[n]) for n in widths),
                      draft_seconds=tuple(drafts))
 
 
@@ -204,11 +208,11 @@ class Fit:
     def max_error(self) -> float:
         return max(abs(e) for e in self.errors.values())
 
-    def v_errors(self, qs) -> dict:
-        """Predicted v(q) / measured v(q) - 1, for the measured widths in ``qs``."""
+    def v_errors(self, widths) -> dict:
+        """Predicted v(n) / measured v(n) - 1, for the measured widths n in ``widths``."""
         m1, p1 = self.measured["t(1)"], self.predicted["t(1)"]
-        return {q: (self.predicted[f"t({q})"] / p1) / (self.measured[f"t({q})"] / m1) - 1
-                for q in qs if f"t({q})" in self.measured}
+        return {n: (self.predicted[f"t({n})"] / p1) / (self.measured[f"t({n})"] / m1) - 1
+                for n in widths if f"t({n})" in self.measured}
 
 
 def calibrate(costs: PassCosts, target: ModelShape, draft: ModelShape | None = None,
@@ -221,15 +225,15 @@ def calibrate(costs: PassCosts, target: ModelShape, draft: ModelShape | None = N
     dtype_bytes = DTYPE_BYTES.get(costs.dtype)
     if dtype_bytes is None:
         raise ValueError(f"cannot fit dtype {costs.dtype!r}; one of {sorted(DTYPE_BYTES)}")
-    rows = [(f"t({q})", target, q, costs.median(q)) for q in costs.qs]
+    rows = [(f"t({n})", target, n, costs.median(n)) for n in costs.widths]
     if draft is not None and costs.draft_seconds and costs.draft_median > 0:
         rows.append(("draft step", draft, 1, costs.draft_median))
     ctx = costs.context
-    moved = np.array([s.bytes_moved(q, ctx, dtype_bytes) for _, s, q, _ in rows])
-    work = np.array([s.flops(q, ctx) for _, s, q, _ in rows])
+    moved = np.array([s.bytes_moved(n, ctx, dtype_bytes) for _, s, n, _ in rows])
+    work = np.array([s.flops(n, ctx) for _, s, n, _ in rows])
     layers = np.array([float(s.layers) for _, s, _, _ in rows])
     seconds = np.array([t for *_, t in rows])
-    # t(1) is what every v(q) and c is divided by: it weighs as much as all other rows together
+    # t(1) is what every v(n) and c is divided by: it weighs as much as all other rows together
     weights = np.array([math.sqrt(len(rows)) if label == "t(1)" else 1.0 for label, *_ in rows])
     best = None
     bw_range, fl_range = (np.log10(moved.min() / seconds.max()) - 1, 13.0), \
@@ -254,8 +258,8 @@ def calibrate(costs: PassCosts, target: ModelShape, draft: ModelShape | None = N
                  source=f"fitted to measure_pass_costs at context {ctx}")
     roofline = Roofline(target, draft, dev)
     roofline.context = ctx
-    predicted = {label: (roofline.pass_seconds(shape, q, ctx) if label == "draft step"
-                         else roofline.target_seconds(q, ctx)) for label, shape, q, _ in rows}
+    predicted = {label: (roofline.pass_seconds(shape, n, ctx) if label == "draft step"
+                         else roofline.target_seconds(n, ctx)) for label, shape, n, _ in rows}
     return roofline, Fit(dev, {label: float(t) for label, _, _, t in rows}, predicted)
 
 

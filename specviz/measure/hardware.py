@@ -68,16 +68,16 @@ class ModelShape:
         """Keys and values cached per token, all layers: 2 x layers x kv_heads x head_dim."""
         return 2 * self.layers * self.kv_heads * self.head_dim
 
-    def bytes_moved(self, q: int, context: int, dtype_bytes: int) -> float:
-        """Bytes one pass over ``q`` new tokens reads: every weight once, plus the KV cache
-        of ``context`` earlier tokens and of the q new ones."""
-        return dtype_bytes * (self.params_per_pass + self.kv_values_per_token() * (context + q))
+    def bytes_moved(self, n: int, context: int, dtype_bytes: int) -> float:
+        """Bytes one pass over ``n`` new tokens reads: every weight once, plus the KV cache
+        of ``context`` earlier tokens and of the n new ones."""
+        return dtype_bytes * (self.params_per_pass + self.kv_values_per_token() * (context + n))
 
-    def flops(self, q: int, context: int) -> float:
+    def flops(self, n: int, context: int) -> float:
         """2 FLOPs per weight per token, plus attention (q·k and the weighted sum of v: 4 FLOPs
         per head dimension, query and attended position)."""
-        attended = q * context + q * (q + 1) / 2          # causal: token i sees context + i
-        return 2 * self.params_per_pass * q + 4 * self.layers * self.heads * self.head_dim * attended
+        attended = n * context + n * (n + 1) / 2          # causal: token i sees context + i
+        return 2 * self.params_per_pass * n + 4 * self.layers * self.heads * self.head_dim * attended
 
     @classmethod
     def from_config(cls, config, name: str | None = None, head_rows: int | None = None,
@@ -229,15 +229,15 @@ def device(name: str) -> Device:
 
 
 def ridge_tokens(shape: ModelShape, dev: Device, context: int = 0) -> float:
-    """Tokens per pass (q x batch) where the pass turns compute-bound on ``dev``: the q at which
-    FLOPs / peak reaches bytes / bandwidth. Below it, verifying q tokens costs about one token.
+    """Tokens per pass (n x batch) where the pass turns compute-bound on ``dev``: the n at which
+    FLOPs / peak reaches bytes / bandwidth. Below it, verifying n tokens costs about one token.
 
     >>> round(ridge_tokens(MODELS["Llama-3.1-8B"], DEVICES["H100"]))
     294
     """
     lo, hi = 0.0, 1.0
-    moved = lambda q: shape.bytes_moved(q, context, dev.dtype_bytes) / dev.bandwidth  # noqa: E731
-    done = lambda q: shape.flops(q, context) / dev.flops                             # noqa: E731
+    moved = lambda n: shape.bytes_moved(n, context, dev.dtype_bytes) / dev.bandwidth  # noqa: E731
+    done = lambda n: shape.flops(n, context) / dev.flops                             # noqa: E731
     while done(hi) < moved(hi):
         hi *= 2
         if hi > 1e9:

@@ -48,9 +48,9 @@ class SweepPoint:
         """This K's decisions (tokens, verify passes, draft steps) priced under a cost model
         (:mod:`specviz.measure.costs`): the target alone's time for the tokens over the run's.
         Every verify pass is taken as K + 1 wide at the mean context."""
-        q, ctx = self.k + 1, round(self.context)
+        n, ctx = self.k + 1, round(self.context)
         spent = (self.draft_calls * costs.draft_seconds(ctx)
-                 + self.target_calls * costs.target_seconds(q, ctx))
+                 + self.target_calls * costs.target_seconds(n, ctx))
         return self.tokens * costs.target_seconds(1, ctx) / spent
 
     def to_dict(self) -> dict:

@@ -52,7 +52,7 @@ class RunTimings:
     draft: Spread | None
     verify: Spread | None
     step: Spread | None
-    q: int
+    n: int                      # width of the verify pass: K + 1 tokens (a tree: its nodes + 1)
     target_name: str
     device: str
 
@@ -71,7 +71,7 @@ class RunTimings:
             return None
         return spread.q1 / self.step.median, spread.q3 / self.step.median
 
-    def _timed(self) -> dict:          # a baseline's mean alone (n = 0) has no spread to judge
+    def _timed(self) -> dict:          # a baseline's mean alone (no samples) has no spread to judge
         names = {"draft call": self.draft, "verify pass": self.verify, "target step": self.step}
         return {name: s for name, s in names.items() if s is not None and s.n > 0}
 
@@ -91,7 +91,7 @@ class RunTimings:
     def costs(self) -> MeasuredCosts | None:
         if self.step is None or self.verify is None:
             return None
-        target = {1: self.step.median, self.q: self.verify.median}
+        target = {1: self.step.median, self.n: self.verify.median}
         return MeasuredCosts(target, self.draft.median if self.draft else 0.0, self.target_name,
                              self.device, self.spreads, self.samples, source="this run")
 
@@ -102,14 +102,14 @@ def run_timings(trace) -> RunTimings:
     if not trace.is_speculative:
         raise ValueError("run_timings needs a speculative trace")
     later = trace.rounds[1:]
-    q = max((r.n_drafted for r in trace.rounds), default=0) + 1      # a tree: all its nodes
+    n = max((r.n_drafted for r in trace.rounds), default=0) + 1      # a tree: all its nodes
     draft = Spread.of([s for r in later for s in r.draft_seconds])
-    verify = Spread.of([r.target_seconds for r in later if r.n_drafted + 1 == q])
+    verify = Spread.of([r.target_seconds for r in later if r.n_drafted + 1 == n])
     base = trace.baseline
     step = Spread.of(list(base.step_seconds)[1:]) if base is not None and base.step_seconds else None
     if step is None and base is not None and base.tokens:      # an older trace: the mean only
         mean = base.seconds_per_token
         step = Spread(mean, mean, mean, 0)
-    return RunTimings(draft, verify, step, q, trace.target_name, f"{trace.device} {trace.dtype}")
+    return RunTimings(draft, verify, step, n, trace.target_name, f"{trace.device} {trace.dtype}")
 
 

@@ -6,8 +6,9 @@ against a hand-worked value, and that each notebook's collapsed solution quotes 
 Exercises answered in words have their solution in the notebook itself.
 
 Where an exercise uses "this machine's" numbers, the solution works them with the default pair
-as measured on the 2-core CPU specviz was built on (README: alpha ≈ 0.43, c ≈ 0.09, a verify
-pass costing 1.14 target steps at K = 1); substitute your own.
+as measured on the 2-core CPU specviz was built on (its committed K curve, `k-curve.json`: alpha ≈ 0.43,
+c ≈ 0.09, a verify pass costing 1.14 target steps at K = 1; `tests/test_docs.py` keeps them
+within reach of that file); substitute your own.
 
 >>> exercise("00.4").answer_text
 'P(bonus round) = 0.43^5 ≈ 0.015: about 1 round in 68'
@@ -26,7 +27,7 @@ from .solutions_rounds import explain_alpha_from_tokens, explain_ceiling, explai
 
 __all__ = ["exercise", "exercises"]
 
-ALPHA, C, V1 = 0.43, 0.09, 1.14      # the default pair on the 2-core CPU (README)
+ALPHA, C, V1 = 0.43, 0.09, 1.14      # the default pair on the 2-core CPU (k-curve.json)
 _REGISTRY: dict[str, Callable[[], Solution]] = {}
 
 
@@ -150,7 +151,7 @@ def _by_hand_at_ten() -> Solution:
     e = theory.expected_tokens_per_round(ALPHA, 10)
     s = theory.speedup(ALPHA, 10, C, v10)
     return _renamed(Solution("", [
-        Step(f"Example numbers (the default pair, README): alpha = {ALPHA}, c = {C}, and a "
+        Step(f"Example numbers (the default pair, its committed K curve): alpha = {ALPHA}, c = {C}, and a "
              f"verify pass over 11 positions costing v = {v10} target steps.", ""),
         Step("Tokens per round:", _tex(r"E = \frac{1 - <a>^{11}}{1 - <a>} = <e>", a=ALPHA, e=e)),
         Step("Time per round and speed-up:",

@@ -101,6 +101,6 @@ def _when_a_tree_pays() -> Solution:
         Step("On a GPU the same pass is memory-bound and costs about one step:",
              _tex(r"4 \cdot <c> + <v> = <n>", c=c, v=v_gpu, n=need_gpu))],
         need_cpu, f"more than {_num(need_cpu, 2)} tokens per pass here, {_num(need_gpu, 2)} on a GPU",
-        ("c = 0.1 and v(17) = 2.1 on this CPU in float32 (the README's pass-cost table measures "
+        ("c = 0.1 and v(17) = 2.1 on this CPU in float32 (docs/measurements.md's pass-cost table measures "
          "c = 0.106 and v(16) = 2.10); a draft pass over a level costs one draft step; v = 1 on a "
          "GPU",))

@@ -90,6 +90,8 @@ def summary(trace: Trace, pass_costs=None, device: str | None = GPU_PRESET) -> s
         f"({1000 * gen_seconds / n:.1f} vs {1000 * base.seconds_per_token:.1f} ms/token)",
         f"speed-up              {_fmt(trace.speedup, '.2f')}x measured (wall clock, against the "
         "target alone on the same prompt)"]
+    if trace.speedup_caveat:
+        lines.append(f"                      {trace.speedup_caveat}")
     return "\n".join(lines + why(trace, pass_costs, device))
 
 
@@ -98,15 +100,15 @@ def why(trace: Trace, pass_costs=None, device: str | None = GPU_PRESET) -> list[
     al.'s Corollary 3.9 (with v = 1, some K helps iff alpha > c); what v > 1 does here; the K
     this machine rewards; and the same decisions priced on ``device`` (modelled, labelled so).
 
-    ``pass_costs``: :class:`~specviz.measure.costs.PassCosts` measured on this machine (v at every
-    width); without them v(q) is interpolated between 1 and this run's v(K + 1).
+    ``pass_costs``: :class:`~specviz.measure.costs_measure.PassCosts` measured on this machine (v at every
+    width n); without them v(n) is interpolated between 1 and this run's v(K + 1).
     """
     timings = run_timings(trace)
     alpha, k = trace.acceptance_rate, trace.k
     if timings.c is None or timings.v is None or math.isnan(alpha):
         return ["costs                 too few rounds to time (generate more tokens)"]
     lines = [f"costs (medians)       c = {timings.c:.3f} (middle half {_range(timings.range('c'), 3)}), "
-             f"v({timings.q}) = {timings.v:.2f} ({_range(timings.range('v'), 2)}) target steps: "
+             f"v({timings.n}) = {timings.v:.2f} ({_range(timings.range('v'), 2)}) target steps: "
              "this run's calls after the first round"]
     if timings.samples < MIN_SAMPLES:
         return lines + [f"                      too few rounds to time ({timings.samples} timed call(s) "
@@ -117,8 +119,8 @@ def why(trace: Trace, pass_costs=None, device: str | None = GPU_PRESET) -> list[
                         "so no worked answer is built on them; run again when it is quieter"]
     c, measured = timings.c, CostModel.from_trace(trace)
     curve = pass_costs.costs() if pass_costs is not None else measured
-    how = ("v(q) measured just now on this machine" if pass_costs is not None else
-           f"v(q) interpolated between 1 and this run's v({timings.q})")
+    how = ("v(n) measured just now on this machine" if pass_costs is not None else
+           f"v(n) interpolated between 1 and this run's v({timings.n})")
     a = min(alpha, 1.0)
     paper = theory.speedup(a, 1, c)
     verdict = (f"so some K helps on paper: K = 1 gives (1 + alpha)/(1 + c) = {paper:.2f}x"
@@ -127,9 +129,9 @@ def why(trace: Trace, pass_costs=None, device: str | None = GPU_PRESET) -> list[
                  f"(v = 1) some K speeds decoding up iff alpha > c (Leviathan et al. 2023, "
                  f"Corollary 3.9, and its converse); {verdict}.")
     if timings.v > 1.05:
-        lines.append(f"                      Here a verify pass is not free: checking {timings.q} "
+        lines.append(f"                      Here a verify pass is not free: checking {timings.n} "
                      f"tokens costs {timings.v:.2f} target steps, and every round pays K c + v(K + 1).")
-    vk = [curve.v(q + 1) for q in range(1, 16)]
+    vk = [curve.v(k + 1) for k in range(1, 16)]
     best = theory.optimal_k(a, c, 15, vk)
     lines.append(f"best K here           K = {best}: theory {theory.speedup(a, best, c, vk[best - 1]):.2f}x "
                  f"(this run's alpha and c, {how}); K = {k}: "
@@ -149,7 +151,7 @@ def _elsewhere(trace: Trace, alpha: float, device: str | None) -> list[str]:
     except (KeyError, ValueError):
         return []
     priced = price(trace, there)
-    vk = [there.v(q + 1) for q in range(1, 16)]
+    vk = [there.v(k + 1) for k in range(1, 16)]
     best = theory.optimal_k(alpha, there.c, 15, vk)
     return [f"on {there.device:<18}{priced.speedup:.2f}x for the same decisions, modelled (roofline, "
             f"not measured): c = {there.c:.3f}, v({trace.k + 1}) = {priced.v:.2f}; best K there "

@@ -3,11 +3,11 @@ measured here beside the same decisions priced on other hardware.
 
 * :func:`plot_premise` - latency of a target pass against the tokens it verifies, measured on
   this machine, beside the roofline fitted to this machine and a GPU preset's, each with its
-  ridge point: below it a pass is memory-bound and verifying q tokens costs about one.
+  ridge point: below it a pass is memory-bound and verifying n tokens costs about one.
 * :func:`plot_k_curve` - speed-up against K: measured (median of repeats, error bars from the
   lowest to the highest) and the same runs' decisions priced under cost models (modelled).
 
-Inputs are plain data (:class:`~specviz.measure.costs.PassCosts`, cost models, ``SweepPoint``s); like
+Inputs are plain data (:class:`~specviz.measure.costs_measure.PassCosts`, cost models, ``SweepPoint``s); like
 :mod:`specviz.views.plots`, every function returns a pyplot-free Figure. No torch.
 """
 
@@ -24,40 +24,40 @@ MODEL_STYLES = (("#444444", "--"), ("#17becf", "-."), ("#e377c2", ":"), ("#bcbd2
                 ("#7b4173", "-."))
 
 
-def plot_premise(measured, models=(), qs=range(1, 33), ax=None, relative: bool = True) -> Figure:
-    """Verify cost against tokens per pass. ``measured``: :class:`PassCosts` (medians, with the
+def plot_premise(measured, models=(), widths=range(1, 33), ax=None, relative: bool = True) -> Figure:
+    """Verify cost against tokens per pass n, for n in ``widths``. ``measured``: :class:`PassCosts` (medians, with the
     middle half of the repeats as error bars) or None; ``models``: roofline cost models (e.g.
     "this machine" fitted by ``calibrate`` and a GPU preset), each drawn with its ridge point.
-    ``relative``: v(q) = t(q) / t(1) (default, comparable across machines) or milliseconds."""
+    ``relative``: v(n) = t(n) / t(1) (default, comparable across machines) or milliseconds."""
     fig, ax = _axes(ax, (7, 3.6))
-    qs = list(qs)
+    widths = list(widths)
     for (colour, style), model in zip(MODEL_STYLES, models):
         t1 = model.target_seconds(1)
-        ys = [model.target_seconds(q) / t1 if relative else model.target_seconds(q) * 1000
-              for q in qs]
-        ax.plot(qs, ys, color=colour, linestyle=style, label=f"{model.device}: roofline (modelled)")
+        ys = [model.target_seconds(n) / t1 if relative else model.target_seconds(n) * 1000
+              for n in widths]
+        ax.plot(widths, ys, color=colour, linestyle=style, label=f"{model.device}: roofline (modelled)")
         ridge = ridge_tokens(model.target_shape, model.dev, model.context)   # same per GPU under TP
-        if ridge <= qs[-1] * 1.5:
+        if ridge <= widths[-1] * 1.5:
             ax.axvline(ridge, color=colour, linewidth=0.8, linestyle=style)
-            ax.text(ridge, 0.98, f" ridge q ≈ {ridge:.0f}", transform=ax.get_xaxis_transform(),
+            ax.text(ridge, 0.98, f" ridge n ≈ {ridge:.0f}", transform=ax.get_xaxis_transform(),
                     color=colour, fontsize=8, va="top")
         else:
-            ax.text(qs[-1], ys[-1], f"ridge q ≈ {ridge:.0f} →", color=colour, fontsize=8,
+            ax.text(widths[-1], ys[-1], f"ridge n ≈ {ridge:.0f} →", color=colour, fontsize=8,
                     ha="right", va="bottom")
     if measured is not None:
-        have = [q for q in measured.qs if q <= qs[-1]]
+        have = [n for n in measured.widths if n <= widths[-1]]
         t1 = measured.median(1) if relative else 0.001
-        mid = [measured.median(q) / t1 for q in have]
-        low = [m - measured.spread(q).q1 / t1 for q, m in zip(have, mid)]
-        high = [measured.spread(q).q3 / t1 - m for q, m in zip(have, mid)]
+        mid = [measured.median(n) / t1 for n in have]
+        low = [m - measured.spread(n).q1 / t1 for n, m in zip(have, mid)]
+        high = [measured.spread(n).q3 / t1 - m for n, m in zip(have, mid)]
         ax.errorbar(have, mid, yerr=[low, high], color=MEASURED_COLOUR, marker="o", capsize=3,
                     label=f"measured here ({measured.device}, {measured.dtype}"
                           + (f", {measured.threads} thread{'s' * (measured.threads != 1)})"
                              if measured.threads else ")"))
     if relative:
         ax.axhline(1, color="black", linewidth=0.8, linestyle=":")
-    ax.set(xlabel="tokens per target pass q (K + 1, times the batch)",
-           ylabel="t(q) / t(1): verify cost v" if relative else "milliseconds per pass")
+    ax.set(xlabel="tokens per target pass n (K + 1, times the batch)",
+           ylabel="t(n) / t(1): verify cost v" if relative else "milliseconds per pass")
     ax.set_title("Is verification free? Latency of one target pass against tokens per pass",
                  fontsize=10)
     ax.legend(fontsize=7, loc="upper left")
