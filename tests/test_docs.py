@@ -133,3 +133,23 @@ def test_notebook_04_counts_the_key_points_its_sample_answer_earns():
     found = exam.check(question, sample.group(1)).message
     n = int(re.match(r"(\d+) of 6 key points found", found).group(1))
     assert sample.group(2) == words[n], found
+
+
+def test_the_default_draft_page_quotes_its_model_card():
+    card = (ROOT / "specviz" / "assets" / "draft" / "README.md").read_text()
+    quoted = [re.search(pattern, card).group(1) for pattern in (
+        r"at T = 1: \*\*([\d.]+)\*\*", r"at T = 0.7: \*\*([\d.]+)\*\*",
+        r"greedy agreement.*?\*\*([\d.]+)\*\*", r"c = draft step / target step: \*\*([\d.]+)\*\*")]
+    page = (ROOT / "docs" / "default-draft.md").read_text()
+    row = next(line for line in page.splitlines() if line.startswith(f"| {quoted[0]} |"))
+    assert [cell.split()[0] for cell in row.strip("|").split("|")[:4]] == quoted
+
+
+def test_the_eagle_numbers_in_the_python_page_are_the_distill_results():
+    """docs/python.md quotes the EAGLE head's live and self-fed alphas; each must be a number of
+    specviz/data/distill/README.md, which tests/test_distill.py ties to its result files."""
+    page = (ROOT / "docs" / "python.md").read_text()
+    paragraph = page[page.index("Counted per draft position"):page.index("Both shipped drafters")]
+    numbers = re.findall(r"\b0\.\d{3}\b", paragraph)
+    results = (ROOT / "specviz" / "data" / "distill" / "README.md").read_text()
+    assert len(numbers) >= 8 and [n for n in numbers if n not in results] == []

@@ -216,7 +216,7 @@ def test_mismatched_vocabularies_name_both_models():
 
 @pytest.mark.parametrize("vocab", [7, 2048, 49152, 50001])
 def test_top_ids_matches_topk(vocab):
-    from specviz.core.engine import top_ids
+    from specviz.core.recorder import top_ids
 
     rows = torch.softmax(torch.randn(5, vocab, generator=torch.Generator().manual_seed(vocab)) * 4, -1)
     expected = rows.topk(min(10, vocab), dim=-1).indices.sort(-1).values

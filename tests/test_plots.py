@@ -404,10 +404,20 @@ def test_export_html_fills_its_template_in_one_pass(tmp_path):
 
 
 def test_export_html_cannot_be_broken_out_of_by_token_text(tmp_path):
+    """The payload sits in the prompt, in a committed token's text and in a proposal's (shown in
+    the page's data, its hover texts and its tables): none may close the page's script (an
+    opening tag left inside a script's string is inert)."""
+    from dataclasses import replace
+
+    payload = "</script><script>alert(1)</script>"
     trace = sampled_trace()
-    evil = type(trace)(**{**trace.__dict__, "prompt": "</script><script>alert(1)</script>"})
+    first = trace.rounds[0]
+    evil = replace(trace, prompt=payload, token_texts=(payload,) + trace.token_texts[1:],
+                   rounds=(replace(first, proposals=(replace(first.proposals[0], text=payload),)
+                                   + first.proposals[1:]),) + trace.rounds[1:])
     page = html.export_html(evil, tmp_path / "x.html").read_text(encoding="utf-8")
-    assert "<script>alert(1)" not in page
+    plain = html.export_html(sampled_trace(), tmp_path / "plain.html").read_text(encoding="utf-8")
+    assert payload not in page and page.count("</script") == plain.count("</script")
 
 
 # ---- cost figures ----------------------------------------------------------------------------

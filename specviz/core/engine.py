@@ -28,6 +28,7 @@ bfloat16 they are more frequent.
 
 from __future__ import annotations
 
+import inspect
 import math
 import random
 import time
@@ -38,7 +39,7 @@ from .drafters import Drafter, ModelDrafter
 from .kvcache import CachedModel
 from .models import ModelPair
 from ..progress import auto_bar
-from .recorder import Recorder, top_ids  # noqa: F401  (top_ids: kept importable from here)
+from .recorder import Recorder
 from .rule import distribution, sample, verify, verify_greedy
 from .schedules import Constant, Schedule, as_schedule
 from .tokens import decode, encode_prompt, eos_ids
@@ -274,16 +275,16 @@ def _check_draft(draft, k: int, drafter) -> list[int]:
 
 
 def _propose(drafter, schedule, committed, k, temperature, rng, eos):
-    """The drafter's proposal; with a confidence stop, the drafter is told when to stop."""
+    """The drafter's proposal; with a confidence stop, the drafter is told when to stop. A
+    drafter whose propose() has no ``stop`` parameter is refused by its signature, before it
+    runs (never by reading an error message, which would misread a TypeError raised inside)."""
     if not schedule.confidence:
         return drafter.propose(committed, k, temperature, rng, eos)
-    try:
-        return drafter.propose(committed, k, temperature, rng, eos, stop=schedule.stops)
-    except TypeError as err:
-        if "stop" not in str(err):
-            raise
+    parameters = inspect.signature(drafter.propose).parameters
+    if "stop" not in parameters and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
         raise TypeError(f"drafter '{drafter.name}' cannot stop on confidence: its propose() takes "
-                        "no stop= argument (see specviz.core.drafters.ModelDrafter.propose)") from err
+                        "no stop= argument (see specviz.core.drafters.ModelDrafter.propose)")
+    return drafter.propose(committed, k, temperature, rng, eos, stop=schedule.stops)
 
 
 def _stopped_early(schedule, draft, k: int, eos) -> str:

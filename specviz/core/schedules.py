@@ -25,7 +25,6 @@ papers' correctness argument holds round by round for any K chosen without the r
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 
@@ -267,10 +266,6 @@ def hindsight(trace) -> list[tuple[int, bool]]:
     return out
 
 
-def describe(schedule) -> str:
-    return schedule.description if isinstance(schedule, Schedule) else f"constant K = {schedule}"
-
-
 def as_schedule(k) -> Schedule:
     """An int K becomes :class:`Constant`; a schedule is returned as is."""
     if isinstance(k, Schedule):
@@ -279,14 +274,6 @@ def as_schedule(k) -> Schedule:
         raise ValueError(f"k (draft tokens per round) must be an integer >= 1 or a schedule "
                          f"(specviz.core.schedules), got {k!r}")
     return Constant(k)
-
-
-def mean_k(trace) -> float:
-    """The mean K the rounds of ``trace`` asked for (rounds without a recorded K count the
-    trace's)."""
-    ks = [r.k if r.k is not None else trace.k for r in trace.rounds]
-    ks = [k for k in ks if k is not None]
-    return sum(ks) / len(ks) if ks else math.nan
 
 
 # --- tiny hand-made rounds for the doctests ------------------------------------------------

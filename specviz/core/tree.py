@@ -202,7 +202,7 @@ class TreeDrafter:
             t0, held = time.perf_counter(), self.cached.length
             out = tree_forward(self.model, self.cached.cache, [tokens[i] for i in nodes],
                                positions=[base - 1 + depth] * len(nodes), prefix=base,
-                               extra=[[slots[a] for a in _ancestors(parents, i)] for i in nodes])
+                               extra=[[slots[a] for a in ancestors(parents, i)] for i in nodes])
             slots.update({i: held + j for j, i in enumerate(nodes)})
             rows = distribution(out, temperature).cpu()
             seconds.append(time.perf_counter() - t0)
@@ -306,7 +306,7 @@ def _children(q: torch.Tensor, m: int, mode: str, temperature: float, rng):
     return out
 
 
-def _ancestors(parents, i) -> list[int]:
+def ancestors(parents, i) -> list[int]:
     """The tree nodes above node ``i`` (nearest first), not the root."""
     chain, p = [], parents[i]
     while p >= 0:

@@ -28,7 +28,7 @@ from ..progress import auto_bar
 from .recorder import Recorder
 from .rule import distribution
 from .trace import Alternative, Draw, Proposal, Trace, TreeNode, TreeRecord
-from .tree import Eagle2, TreeDrafter, TreeShape
+from .tree import Eagle2, TreeDrafter, TreeShape, ancestors
 from .tree_rule import verify_tree, verify_tree_greedy
 
 
@@ -109,7 +109,7 @@ def verify_pass(target: CachedModel, root: int, dt) -> torch.Tensor:
     held = target.length
     return tree_forward(target.model, target.cache, [root] + dt.tokens,
                         positions=[held] + [held + d for d in dt.depths], prefix=held,
-                        extra=[[]] + [[held] + [held + 1 + a for a in _up(dt.parents, i)]
+                        extra=[[]] + [[held] + [held + 1 + a for a in ancestors(dt.parents, i)]
                                       for i in range(len(dt.tokens))])
 
 
@@ -117,13 +117,6 @@ def keep_path(target: CachedModel, held: int, path) -> None:
     """After :func:`verify_pass`: keep the ``held`` earlier positions, the root and ``path``."""
     keep_positions(target.cache, list(range(held + 1)) + [held + 1 + i for i in path])
 
-
-def _up(parents, i) -> list[int]:
-    out, p = [], parents[i]
-    while p >= 0:
-        out.append(p)
-        p = parents[p]
-    return out
 
 
 def _record(rec: Recorder, index, start, dt, p_target, verdict, u, tree, **fields):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 
-from ..core.trace import Proposal, Trace
+from ..core.trace import Trace
 
 FUNCTION_WORDS = frozenset("""
 a an the and or but if then so as of to in on at by for with from into onto about over under
@@ -72,6 +72,3 @@ def acceptance_by_kind(traces: list[Trace] | Trace) -> list[KindStats]:
                 entry[1] += 1
     return [KindStats(kind, a, n) for kind, (a, n) in counts.items() if n]
 
-
-def proposals_of_kind(trace: Trace, kind: str) -> list[Proposal]:
-    return [p for p in trace.proposals if p.checked and token_kind(p.text) == kind]

@@ -15,7 +15,8 @@ interface (:class:`CostModel`):
   :func:`specviz.measure.costs_measure.measure_pass_costs` (any width n).
 
 :func:`price` takes the *decisions* of a recorded run (proposals and accepted tokens per round)
-and prices them under any cost model: the same run on an H100, on a laptop, on paper. Nothing
+and prices them under any cost model: the same run on an H100, on a laptop, on paper; with
+``batch=B``, as B alike sequences side by side (:mod:`specviz.measure.batch`). Nothing
 modelled is ever labelled measured. No torch at import (measuring, in
 :mod:`specviz.measure.costs_measure`, imports it).
 
@@ -28,11 +29,12 @@ modelled is ever labelled measured. No torch at import (measuring, in
 
 from __future__ import annotations
 
+import copy
 import math
-from dataclasses import dataclass
 
 from . import hardware
 from .hardware import Device, ModelShape
+from .priced import PricedRound, PricedRun
 
 REFERENCE_CONTEXT = 64
 
@@ -49,6 +51,7 @@ class CostModel:
     unit = "s"
     measured = False
     context = REFERENCE_CONTEXT
+    batch = 1                  # sequences, alike, in every pass (specviz.measure.batch)
 
     def target_seconds(self, n: int, context: int | None = None) -> float:
         raise NotImplementedError
@@ -64,6 +67,15 @@ class CostModel:
     def c(self) -> float:
         """One draft step in target decoding steps."""
         return self.draft_seconds() / self.target_seconds(1)
+
+    def at_batch(self, batch: int, context: int | None = None) -> "CostModel":
+        """These costs with ``batch`` sequences in every pass. Only a roofline has a batch
+        dimension: the textbook has none, measured costs hold the batch they were measured at."""
+        if batch == self.batch:
+            return self
+        raise ValueError(f"{self.name} has no batch dimension: price a batch with a roofline "
+                         "(CostModel.roofline(...).at_batch(B)) or with costs measured at that "
+                         "batch (specviz.measure.batch_measure)")
 
     @property
     def costs_text(self) -> str:
@@ -129,21 +141,42 @@ class Roofline(CostModel):
     """``target`` (and ``draft``) shapes on a :class:`~specviz.measure.hardware.Device`; names of
     presets work too. A target too large for one device is split by tensor parallelism over
     the fewest devices that hold it (a power of two), adding two all-reduces per layer; the
-    draft runs on one device. ``draft=None``: a proposer with no network (prompt lookup)."""
+    draft runs on one device. ``draft=None``: a proposer with no network (prompt lookup).
+    :meth:`at_batch` gives the same devices with ``batch`` sequences in every pass."""
 
     def __init__(self, target: ModelShape | str, draft: ModelShape | str | None, device: Device | str):
         self.target_shape = hardware.model_shape(target) if isinstance(target, str) else target
         self.draft_shape = hardware.model_shape(draft) if isinstance(draft, str) else draft
         self.dev = hardware.device(device) if isinstance(device, str) else device
         self.count = self.dev.devices_for(self.target_shape, self.context)
-        where = self.dev.name if self.count == 1 else f"{self.count} x {self.dev.name}"
-        self.target, self.device = self.target_shape.name, f"{where} ({self.dev.dtype})"
-        self.name = f"{where} (roofline)"
+        self._where = self.dev.name if self.count == 1 else f"{self.count} x {self.dev.name}"
+        self.target, self.device = self.target_shape.name, f"{self._where} ({self.dev.dtype})"
+        self.name = f"{self._where} (roofline)"
+
+    def at_batch(self, batch: int, context: int | None = None) -> "Roofline":
+        """``batch`` sequences alike in every pass (B·n rows through weights read once, B KV
+        caches); a ValueError when B caches of ``context`` tokens do not fit beside the target's
+        weights on its devices (:mod:`specviz.measure.batch` states the simplifications)."""
+        ctx = self.context if context is None else context
+        if not batch >= 1:
+            raise ValueError(f"batch must be at least 1 sequence, got {batch!r}")
+        try:
+            fits = self.dev.devices_for(self.target_shape, ctx, batch) <= self.count
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"{batch:g} sequences of {ctx} tokens of {self.target} do not fit "
+                             f"on {self._where}: take a smaller batch")
+        out = copy.copy(self)
+        out.batch, shown = batch, f", batch {batch:g}" if batch != 1 else ""
+        out.device = f"{self._where} ({self.dev.dtype}){shown}"
+        out.name = f"{self._where} (roofline{shown})"
+        return out
 
     def pass_seconds(self, shape: ModelShape, n: int, context: int, count: int = 1) -> float:
-        d = self.dev
-        moved = shape.bytes_moved(n, context, d.dtype_bytes) / (d.bandwidth * count)
-        computed = shape.flops(n, context) / (d.flops * count)
+        d, b = self.dev, self.batch
+        moved = shape.bytes_moved(n, context, d.dtype_bytes, b) / (d.bandwidth * count)
+        computed = shape.flops(n, context, b) / (d.flops * count)
         links = 2 * shape.layers * d.link_latency if count > 1 else 0.0
         return d.overhead_per_call + shape.layers * d.overhead_per_layer + links + max(moved, computed)
 
@@ -159,9 +192,9 @@ class Roofline(CostModel):
     def bound(self, n: int, context: int | None = None) -> str:
         """"memory" or "compute": which term of the max() sets a target pass over n tokens."""
         ctx = self.context if context is None else context
-        d, s = self.dev, self.target_shape
-        moved = s.bytes_moved(n, ctx, d.dtype_bytes) / d.bandwidth
-        return "memory" if moved >= s.flops(n, ctx) / d.flops else "compute"
+        d, s, b = self.dev, self.target_shape, self.batch
+        moved = s.bytes_moved(n, ctx, d.dtype_bytes, b) / d.bandwidth
+        return "memory" if moved >= s.flops(n, ctx, b) / d.flops else "compute"
 
 
 class MeasuredCosts(CostModel):
@@ -209,71 +242,25 @@ class MeasuredCosts(CostModel):
 # Pricing a run's decisions
 
 
-@dataclass(frozen=True)
-class PricedRound:
-    index: int
-    draft_seconds: float       # all the round's draft calls
-    verify_seconds: float      # its verify pass
-    tokens: int                # tokens it committed
-
-
-@dataclass(frozen=True)
-class PricedRun:
-    """A run's decisions priced under one cost model (seconds, or target steps for the
-    textbook model); ``baseline_seconds`` prices target-only decoding of the same tokens."""
-
-    name: str
-    label: str
-    unit: str
-    c: float
-    v: float                   # a full verify pass (K + 1 tokens), in target steps
-    rounds: tuple[PricedRound, ...]
-    baseline_steps: tuple[float, ...]   # target-only decoding, one pass per output token
-    prefill_seconds: float
-
-    @property
-    def tokens(self) -> int:
-        return len(self.baseline_steps)
-
-    @property
-    def baseline_seconds(self) -> float:
-        return sum(self.baseline_steps)
-
-    @property
-    def seconds(self) -> float:
-        return sum(r.draft_seconds + r.verify_seconds for r in self.rounds)
-
-    @property
-    def speedup(self) -> float:
-        return self.baseline_seconds / self.seconds
-
-    @property
-    def tokens_per_second(self) -> float | None:
-        return self.tokens / self.seconds if self.unit == "s" else None
-
-    def until(self, i: int) -> tuple[float, int, float]:
-        """After rounds 0..i: (time spent, tokens committed, the target alone's time for them)."""
-        done = self.rounds[:i + 1]
-        tokens = sum(r.tokens for r in done)
-        return (sum(r.draft_seconds + r.verify_seconds for r in done), tokens,
-                sum(self.baseline_steps[:tokens]))
-
-    def speedup_until(self, i: int) -> float:
-        spent, _, alone = self.until(i)
-        return alone / spent
-
-
-def price(trace, costs: CostModel) -> PricedRun:
+def price(trace, costs: CostModel, batch: int | None = None) -> PricedRun:
     """The recorded decisions of ``trace`` priced under ``costs``.
 
     Round r feeds its verify pass n = drafts + 1 tokens (a tree: nodes + 1) after prompt + r.start - 1 cached
     ones and makes one draft call per recorded draft time; target-only decoding of the same
     tokens costs one one-token pass each. The speed-up compares the two priced the same way.
     With ``CostModel.fixed(0, 1)`` it is exactly tokens per target call.
+
+    ``batch=B`` (a roofline, :meth:`Roofline.at_batch`): B sequences making these same decisions
+    side by side, so each verify pass scores B·n tokens and the target alone decodes B tokens
+    per step; the speed-up is then of latency per sequence at batch B, and ``throughput`` counts
+    the whole batch (:mod:`specviz.measure.batch`: the simplifications). ``None``: the batch
+    ``costs`` has (1, or the batch measured costs were timed at).
     """
     if not trace.is_speculative or not trace.rounds:
         raise ValueError("price needs a speculative trace with at least one round")
     prompt = len(trace.prompt_ids)
+    if batch is not None and batch != costs.batch:
+        costs = costs.at_batch(batch, prompt + len(trace.output_ids))  # the longest cache fits
     rounds = []
     for r in trace.rounds:
         ctx = prompt - 1 + r.start
@@ -284,7 +271,7 @@ def price(trace, costs: CostModel) -> PricedRun:
     prefill = costs.target_seconds(prompt - 1, 0) if prompt > 1 else 0.0
     n = (trace.k or 0) + 1
     return PricedRun(costs.name, costs.label, costs.unit, costs.c, costs.v(n), tuple(rounds),
-                     steps, prefill)
+                     steps, prefill, costs.batch)
 
 
 def choices(trace) -> dict[str, CostModel]:

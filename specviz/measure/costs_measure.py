@@ -5,7 +5,8 @@ KV cache of fixed length, and one draft step, interleaved and repeated, and retu
 (:class:`PassCosts`, saved and loaded as JSON like a trace). :func:`calibrate` fits the three
 numbers of a roofline - per-pass overhead, effective memory bandwidth, effective FLOP rate -
 to those medians and reports how far the fit lands from each of them. The models they feed live
-in :mod:`specviz.measure.costs`; torch is imported only when measuring.
+in :mod:`specviz.measure.costs`; torch is imported only when measuring. Passes of batches of
+sequences are timed by :func:`specviz.measure.batch_measure.measure_batch_costs`.
 """
 
 from __future__ import annotations

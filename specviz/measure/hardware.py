@@ -68,16 +68,19 @@ class ModelShape:
         """Keys and values cached per token, all layers: 2 x layers x kv_heads x head_dim."""
         return 2 * self.layers * self.kv_heads * self.head_dim
 
-    def bytes_moved(self, n: int, context: int, dtype_bytes: int) -> float:
-        """Bytes one pass over ``n`` new tokens reads: every weight once, plus the KV cache
-        of ``context`` earlier tokens and of the n new ones."""
-        return dtype_bytes * (self.params_per_pass + self.kv_values_per_token() * (context + n))
+    def bytes_moved(self, n: int, context: int, dtype_bytes: int, batch: float = 1) -> float:
+        """Bytes one pass over ``n`` new tokens for each of ``batch`` sequences reads: every
+        weight once (shared by the batch), plus each sequence's own KV cache of ``context``
+        earlier tokens and of its n new ones."""
+        return dtype_bytes * (self.params_per_pass
+                              + batch * self.kv_values_per_token() * (context + n))
 
-    def flops(self, n: int, context: int) -> float:
+    def flops(self, n: int, context: int, batch: float = 1) -> float:
         """2 FLOPs per weight per token, plus attention (q·k and the weighted sum of v: 4 FLOPs
-        per head dimension, query and attended position)."""
+        per head dimension, query and attended position); ``batch`` sequences do it each."""
         attended = n * context + n * (n + 1) / 2          # causal: token i sees context + i
-        return 2 * self.params_per_pass * n + 4 * self.layers * self.heads * self.head_dim * attended
+        return batch * (2 * self.params_per_pass * n
+                        + 4 * self.layers * self.heads * self.head_dim * attended)
 
     @classmethod
     def from_config(cls, config, name: str | None = None, head_rows: int | None = None,
@@ -174,17 +177,19 @@ class Device:
         """FLOPs per byte moved above which a pass is compute-bound: peak / bandwidth."""
         return self.flops / self.bandwidth
 
-    def devices_for(self, shape: ModelShape, context: int = 0) -> int:
-        """How many of these devices a model needs (weights and a KV cache must fit in 90%
-        of memory), a power of two up to ``max_count``; a ValueError when it cannot fit."""
+    def devices_for(self, shape: ModelShape, context: int = 0, batch: int = 1) -> int:
+        """How many of these devices a model needs (weights and ``batch`` KV caches of
+        ``context`` tokens must fit in 90% of memory), a power of two up to ``max_count``; a
+        ValueError when it cannot fit."""
         need = shape.params * self.dtype_bytes + \
-            shape.kv_values_per_token() * self.dtype_bytes * max(context, 1)
+            batch * shape.kv_values_per_token() * self.dtype_bytes * max(context, 1)
         n = 1
         while need > 0.9 * self.memory * n:
             n *= 2
             if n > self.max_count:
                 raise ValueError(
-                    f"{shape.name} needs {need / 1e9:.0f} GB in {self.dtype}; {self.max_count} x "
+                    f"{shape.name}{f' x {batch} sequences' if batch > 1 else ''} needs "
+                    f"{need / 1e9:.0f} GB in {self.dtype}; {self.max_count} x "
                     f"{self.name} hold {0.9 * self.memory * self.max_count / 1e9:.0f} GB usable: "
                     "choose a larger device or a smaller model")
         return n
@@ -228,6 +233,13 @@ def device(name: str) -> Device:
     return DEVICES[name]
 
 
+def without_overhead(dev: Device) -> Device:
+    """``dev`` with no per-pass software overhead: the bare roofline, which a compiled engine
+    (CUDA graphs, as gpt-fast and vLLM use) approaches and eager PyTorch does not."""
+    return replace(dev, name=f"{dev.name}, no overhead", overhead_per_layer=0.0,
+                   overhead_per_call=0.0)
+
+
 def ridge_tokens(shape: ModelShape, dev: Device, context: int = 0) -> float:
     """Tokens per pass (n x batch) where the pass turns compute-bound on ``dev``: the n at which
     FLOPs / peak reaches bytes / bandwidth. Below it, verifying n tokens costs about one token.
@@ -246,3 +258,40 @@ def ridge_tokens(shape: ModelShape, dev: Device, context: int = 0) -> float:
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if done(mid) < moved(mid) else (lo, mid)
     return hi
+
+
+def ridge_batch(shape: ModelShape, dev: Device, k: int, context: int = 0) -> float:
+    r"""The batch B at which a verify pass of K + 1 tokens per sequence turns compute-bound on
+    ``dev``: B·(K + 1) rows go through the weights, read once; each sequence reads its own KV
+    cache of ``context`` + K + 1 tokens. Setting FLOPs / peak = bytes / bandwidth,
+
+        B = (d·P / bandwidth) / (f(K+1) / peak − d·kv·(context + K + 1) / bandwidth)
+
+    with d bytes per value, P weights read per pass, f(n) a sequence's FLOPs for n tokens
+    (2·P·n + attention) and kv cached values per token; ``math.inf`` when the denominator is
+    <= 0 (each sequence's KV cache costs more time than its arithmetic: the pass never turns
+    compute-bound). Without the KV cache and attention this is the rule of thumb
+
+        B·(K + 1) ≈ (peak / bandwidth) × d / 2  tokens per pass
+
+    (FLOPs per byte the device offers, times bytes per weight, over 2 FLOPs per weight per token).
+
+    Worked example, H100 in bfloat16: 989 TFLOP/s / 3.35 TB/s = 295 FLOPs per byte, × 2 bytes /
+    2 FLOPs = 295 tokens per pass; at K = 3 (4 tokens per sequence) B ≈ 295 / 4 ≈ 74. For
+    Llama-3.1-8B with an empty cache the exact B is 74; 1,024 cached tokens per sequence
+    (128 KiB each) push it to 198, and SmolLM2-1.7B (no grouped KV heads: 192 KiB per token)
+    at 1,024 tokens never turns compute-bound:
+
+    >>> dev = DEVICES["H100"]
+    >>> round(dev.ridge_intensity * dev.dtype_bytes / 2 / 4)      # the rule of thumb, K = 3
+    74
+    >>> [round(ridge_batch(MODELS["Llama-3.1-8B"], dev, 3, ctx)) for ctx in (0, 1024)]
+    [74, 198]
+    >>> ridge_batch(MODELS["SmolLM2-1.7B"], dev, 3, 1024)
+    inf
+    """
+    n, d = k + 1, dev.dtype_bytes
+    weights = d * shape.params_per_pass / dev.bandwidth
+    per_sequence = shape.flops(n, context) / dev.flops \
+        - d * shape.kv_values_per_token() * (context + n) / dev.bandwidth
+    return weights / per_sequence if per_sequence > 0 else math.inf

@@ -6,6 +6,8 @@ measured here beside the same decisions priced on other hardware.
   ridge point: below it a pass is memory-bound and verifying n tokens costs about one.
 * :func:`plot_k_curve` - speed-up against K: measured (median of repeats, error bars from the
   lowest to the highest) and the same runs' decisions priced under cost models (modelled).
+* :func:`plot_batch_speedup` - speed-up against the batch size B for a few K on a roofline,
+  each K's crossover batch marked (:mod:`specviz.measure.batch`), beside batches measured here.
 
 Inputs are plain data (:class:`~specviz.measure.costs_measure.PassCosts`, cost models, ``SweepPoint``s); like
 :mod:`specviz.views.plots`, every function returns a pyplot-free Figure. No torch.
@@ -13,8 +15,12 @@ Inputs are plain data (:class:`~specviz.measure.costs_measure.PassCosts`, cost m
 
 from __future__ import annotations
 
+import math
+
+from matplotlib.ticker import ScalarFormatter
 
 from ..teaching import theory
+from ..measure.batch import speedup_by_batch
 from ..measure.hardware import ridge_tokens
 from .plots import Figure, _axes
 from .replay import COLOURS
@@ -115,3 +121,56 @@ def plot_modelled_speedup(alpha: float, model, k: int | None = None, k_max: int 
     ax.set_title(f"alpha = {alpha:g}, c = {model.c:.3g}, v(K + 1) from {model.name}", fontsize=9)
     ax.legend(fontsize=8)
     return fig
+
+
+K_COLOURS = ("#9ecae1", "#4292c6", "#08306b", "#6a51a3", "#54278f")   # light to dark as K grows
+
+
+def plot_batch_speedup(alpha: float, model, ks=(1, 3, 5), batches=None, measured=None,
+                       context: int | None = None, ax=None) -> Figure:
+    """S(K, B) = E(K) / (K c(B) + v(K + 1, B)) against the batch B (log axis) for each K in
+    ``ks`` on a roofline ``model`` (modelled), with the batch where each K stops paying marked
+    (a dotted line and a diamond on S = 1). ``measured``: a
+    :class:`~specviz.measure.batch_measure.BatchPassCosts`; for each K whose K + 1 it timed,
+    the same formula with this machine's c(B) and v(K + 1, B) as points."""
+    fig, ax = _axes(ax, (6, 3.4))
+    for colour, curve in zip(K_COLOURS, speedup_by_batch(alpha, model, ks, batches, context)):
+        ax.plot(curve.batches, curve.speedups, color=colour, marker=".",
+                label=f"K = {curve.k}: {_stops(curve)}")
+        if curve.crossover is not None and math.isfinite(curve.crossover):
+            ax.axvline(curve.crossover, color=colour, linewidth=0.8, linestyle=":")
+            ax.plot(curve.crossover, 1, marker="D", color=colour, linestyle="none")
+    if measured is not None:
+        for colour, k in zip(K_COLOURS, ks):
+            if k + 1 in measured.widths:
+                ys = [theory.speedup(alpha, k, measured.c(b), measured.v(k + 1, b))
+                      for b in measured.batches]
+                ax.plot(measured.batches, ys, color=colour, marker="o", linestyle="--",
+                        markeredgecolor=MEASURED_COLOUR, label=f"K = {k}: measured here "
+                        f"({measured.device}, {measured.dtype})")
+    ax.axhline(1, color="black", linewidth=0.8, linestyle=":")
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.set(xlabel="batch size B (sequences decoded together)",
+           ylabel="speed-up per sequence S(K, B)")
+    draft = getattr(model.draft_shape, "name", "no draft model")
+    ctx = model.context if context is None else context
+    ax.set_title(f"alpha = {alpha:g}: speed-up against batch size (lines: roofline, modelled)\n"
+                 f"{model.target} with {draft} on {model.device}, {ctx} tokens of context",
+                 fontsize=8)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def _stops(curve) -> str:
+    """Where a K pays, in words: its crossover and, when it pays only from some batch on
+    (overhead amortised), that batch."""
+    if curve.crossover is None:
+        return "never pays"
+    start = next((b for b, s in zip(curve.batches, curve.speedups) if s > 1), None)
+    late = start is not None and start != curve.batches[0]
+    if math.isinf(curve.crossover):
+        return (f"pays from B = {start:g} to" if late else "pays up to") + \
+            f" B = {curve.batches[-1]:g} (the largest drawn)"
+    return (f"pays from B = {start:g}, stops" if late else "stops paying") + \
+        f" at B ≈ {curve.crossover:.0f}"
