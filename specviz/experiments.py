@@ -6,6 +6,7 @@ loads the full run from a JSON file committed with the package, made by the same
     python -m specviz.experiments k-curve      # notebook 03: K = 1..15, 4 prompts, 3 repeats
     python -m specviz.experiments drafters     # notebook 07: 3 drafters, 2 prompt sets, 5 K
     python -m specviz.experiments finetune     # notebook 06: 200 fine-tuning steps
+    python -m specviz.experiments early-exit   # the target's first L layers as its draft
     python -m specviz.experiments --list       # what is committed, when, with which settings
     python -m specviz.experiments k-curve --redo 5 10   # re-measure some K of the committed curve
 
@@ -41,6 +42,9 @@ HAIKU_TOPICS = ("autumn leaves", "a train station", "morning coffee", "a lost um
                 "the first snow", "a night bus", "an old bicycle", "a thunderstorm")
 FINETUNE = dict(prompts=[f"Write a haiku about {topic}." for topic in HAIKU_TOPICS],
                 eval_prompts=6, max_new_tokens=64, steps=200, lr=3e-4, tokens_per_step=256, seed=0)
+
+EARLY_EXIT = dict(prompts=3, ks=(2, 3, 4), layers=(4, 8, 12, 16), max_new_tokens=32,
+                  temperatures=(0.0, 1.0), dtype="float32", device="cpu")
 
 
 @dataclass(frozen=True)
@@ -247,11 +251,42 @@ def full_finetune() -> Path:
                 data={"before": before, "after": after, "history": history})
 
 
+def full_early_exit() -> Path:
+    """Self-speculation (:mod:`specviz.core.early_exit`): alpha and c of the default target's
+    first L layers beside the default draft, greedy and at T = 1; ``data`` holds alpha (exact)
+    and greedy agreement of the exit after every layer, teacher-forced on the baselines' text."""
+    from .core.early_exit import EarlyExitDrafter, exit_agreement
+    from .core.models import load_pair
+    from .measure.prompts import REPRESENTATIVE
+
+    s = EARLY_EXIT
+    pair = load_pair(dtype=s["dtype"], device=s["device"])
+    prompts, curves, texts = REPRESENTATIVE[:s["prompts"]], {}, []
+    drafters = {"draft model": None} | {f"early exit, L = {n}": EarlyExitDrafter(pair.target, n)
+                                        for n in s["layers"]}
+    progress = bar(total=len(s["temperatures"]) * len(drafters), desc="drafters x T")
+    for t in s["temperatures"]:
+        with nested():
+            base = run_baselines(pair, prompts, max_new_tokens=s["max_new_tokens"], temperature=t)
+        texts += [(list(b.prompt_ids) + list(b.output_ids), len(b.prompt_ids)) for b in base]
+        curves[f"held-out, {'greedy' if t == 0 else f'T = {t:g}'}"] = by = {}
+        for name, drafter in drafters.items():
+            with nested():
+                by[name] = run_sweep(pair, prompts, s["ks"], max_new_tokens=s["max_new_tokens"],
+                                     temperature=t, baselines=base, drafter=drafter)
+            progress.update(1)
+    progress.close()
+    layers = range(1, pair.target.config.num_hidden_layers + 1)
+    return save("early-exit", curves, _plain(s), "python -m specviz.experiments early-exit",
+                data={"teacher_forced": exit_agreement(pair.target, texts, layers, pair.draft)})
+
+
 def _plain(settings: dict) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
 
 
-FULL_RUNS = {"k-curve": full_k_curve, "drafters": full_drafters, "finetune": full_finetune}
+FULL_RUNS = {"k-curve": full_k_curve, "drafters": full_drafters, "finetune": full_finetune,
+             "early-exit": full_early_exit}
 
 
 def main(argv=None) -> int:

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from specviz import ModelLoadError
-from specviz.core.model_cache import MANIFEST, cached_folder, is_valid
+from specviz.core.model_cache import MANIFEST, cached_folder, folder_name, is_valid
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = {"format": 1, "source": "/somewhere/model.gguf", "transformers": "5.24.0"}
+TINY = folder_name("tiny", KEY)        # the folder KEY converts into
 
 # A process that converts into the cache: it logs its pid, then writes two files slowly.
 CONVERTER = textwrap.dedent("""
@@ -57,10 +58,10 @@ def test_two_first_runs_at_once_convert_once_and_share_the_folder(tmp_path):
     outs = [p.communicate(timeout=120)[0].strip().splitlines() for p in (first, second)]
     assert first.returncode == second.returncode == 0
     assert len(conversions(tmp_path)) == 1
-    folder = tmp_path / "cache" / "tiny"
+    folder = tmp_path / "cache" / TINY
     assert [out[-1] for out in outs] == [str(folder)] * 2 and is_valid(folder, KEY)
     assert sum("waiting for another process" in out[0] for out in outs) == 1   # and said so
-    assert sorted(p.name for p in folder.parent.iterdir()) == [".tiny.lock", "tiny"]
+    assert sorted(p.name for p in folder.parent.iterdir()) == [f".{TINY}.lock", TINY]
 
 
 def slow_files(out: Path):
@@ -69,8 +70,9 @@ def slow_files(out: Path):
 
 
 def test_the_manifest_is_checked_on_every_load(tmp_path, monkeypatch):
-    """A folder made from another source, package or transformers version, or damaged since, is
-    made again. Fails if validity is 'the files exist'."""
+    """A folder damaged since it was made is made again; another source, package or transformers
+    version converts into a folder of its own and leaves this one whole (another environment may
+    be reading it). Fails if validity is 'the files exist', or if two keys share a folder."""
     monkeypatch.setenv("SPECVIZ_CACHE", str(tmp_path / "cache"))
     made = []
 
@@ -80,14 +82,14 @@ def test_the_manifest_is_checked_on_every_load(tmp_path, monkeypatch):
 
     folder = cached_folder("tiny", KEY, convert, "a tiny model")
     cached_folder("tiny", KEY, convert, "a tiny model")
-    assert len(made) == 1                                              # reused
+    assert len(made) == 1 and folder.name == TINY                        # reused
     manifest = json.loads((folder / MANIFEST).read_text())
     assert manifest == {"key": KEY, "files": {"model.safetensors": 1000, "tokenizer.json": 2}}
-    cached_folder("tiny", KEY | {"transformers": "5.25.0"}, convert, "a tiny model")
-    assert len(made) == 2                                              # new transformers
-    (folder / "model.safetensors").write_bytes(b"w" * 10)             # a truncated file
-    cached_folder("tiny", KEY | {"transformers": "5.25.0"}, convert, "a tiny model")
-    assert len(made) == 3 and is_valid(folder, KEY | {"transformers": "5.25.0"})
+    newer = cached_folder("tiny", KEY | {"transformers": "5.25.0"}, convert, "a tiny model")
+    assert len(made) == 2 and newer != folder and is_valid(folder, KEY)   # new transformers
+    (folder / "model.safetensors").write_bytes(b"w" * 10)               # a truncated file
+    assert cached_folder("tiny", KEY, convert, "a tiny model") == folder
+    assert len(made) == 3 and is_valid(folder, KEY)
 
 
 def test_a_killed_conversion_is_cleaned_up_by_the_next(tmp_path, monkeypatch):
@@ -101,12 +103,12 @@ def test_a_killed_conversion_is_cleaned_up_by_the_next(tmp_path, monkeypatch):
         time.sleep(0.1)
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
-    assert [p.name.split("-")[0] for p in cache.glob(".tiny.tmp-*")] == [".tiny.tmp"]
-    alive = cache / f".tiny.tmp-{os.getppid()}-abc123"    # another conversion, still running
+    assert len(list(cache.glob(f".{TINY}.tmp-*"))) == 1
+    alive = cache / f".{TINY}.tmp-{os.getppid()}-abc123"    # another conversion, still running
     alive.mkdir()
     monkeypatch.setenv("SPECVIZ_CACHE", str(cache))
     folder = cached_folder("tiny", KEY, slow_files, "a tiny model")
-    assert sorted(p.name for p in cache.iterdir()) == [".tiny.lock", alive.name, "tiny"]
+    assert sorted(p.name for p in cache.iterdir()) == sorted([f".{TINY}.lock", alive.name, TINY])
     assert is_valid(folder, KEY)
 
 
@@ -115,7 +117,7 @@ def test_disk_and_permission_errors_say_what_to_do(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("SPECVIZ_CACHE", str(blocker / "cache"))          # cannot be created
-    with pytest.raises(ModelLoadError, match=r"could not write a tiny model to .*a-file/cache/tiny.*"
+    with pytest.raises(ModelLoadError, match=rf"could not write a tiny model to .*a-file/cache/{TINY}.*"
                                              r"point \$SPECVIZ_CACHE to a writable folder"):
         cached_folder("tiny", KEY, slow_files, "a tiny model")
 
@@ -126,4 +128,4 @@ def test_disk_and_permission_errors_say_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv("SPECVIZ_CACHE", str(tmp_path / "cache"))
     with pytest.raises(ModelLoadError, match="No space left on device.*Free disk space"):
         cached_folder("tiny", KEY, disk_full, "a tiny model")
-    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [".tiny.lock"]
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [f".{TINY}.lock"]

@@ -3,9 +3,11 @@
 A cache folder is safe to share between processes (two notebooks, two test runs at once):
 
 * one process converts while holding a file lock; the others wait, then reuse its folder;
-* the folder's manifest records what it was made from (the source file, the package that ships
-  it, the transformers version) and the size of every file; it is checked on every load, so a
-  new package or a new transformers reconverts, and a damaged folder is rebuilt;
+* each key (the source file, the package that ships it, the transformers version) has a folder
+  of its own, named by a digest of the key, so two environments with different transformers
+  releases never rebuild each other's folder under a reader's feet; the folder's manifest
+  records the key and the size of every file and is checked on every load, so a damaged folder
+  is rebuilt;
 * a conversion writes into a temporary folder that replaces the old one only when complete; a
   conversion killed midway leaves that temporary folder, removed by the next conversion;
 * disk and permission problems become a ``ModelLoadError`` that says what to do.
@@ -13,6 +15,7 @@ A cache folder is safe to share between processes (two notebooks, two test runs 
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -48,8 +51,9 @@ def cache_root() -> Path:
 
 
 def cached_folder(name: str, key: dict, convert: Callable[[Path], None], what: str) -> Path:
-    """``cache_root() / name``, made by ``convert(empty_folder)`` unless a complete folder made
-    from the same ``key`` (plain JSON data) is already there."""
+    """``cache_root() / "<name>-<digest of key>"``, made by ``convert(empty_folder)`` unless a
+    complete folder made from the same ``key`` (plain JSON data) is already there."""
+    name = folder_name(name, key)
     folder = cache_root() / name
     if is_valid(folder, key):
         return folder
@@ -82,6 +86,15 @@ def cached_folder(name: str, key: dict, convert: Callable[[Path], None], what: s
         raise _error(f"could not write {what} to {folder}: {err}. Free disk space (about 600 MB "
                      "are needed) or point $SPECVIZ_CACHE to a writable folder, then retry.") from err
     return folder
+
+
+def folder_name(name: str, key: dict) -> str:
+    """The cache folder of ``name`` made from ``key``: the name and a digest of the key.
+
+    >>> folder_name("tiny", {"transformers": "5.24.0"})
+    'tiny-4b76ef011536'
+    """
+    return f"{name}-{hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]}"
 
 
 def is_valid(folder: Path, key: dict) -> bool:

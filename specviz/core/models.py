@@ -98,8 +98,8 @@ class ModelPair:
         return vocab_size(self.target)
 
     def with_drafter(self, drafter: str) -> "ModelPair":
-        """The same target (shared in memory) with another proposer: ``"prompt-lookup"`` or
-        ``"eagle"`` (specviz's EAGLE-style head; default target only)."""
+        """The same target (shared in memory) with another proposer: ``"prompt-lookup"``,
+        ``"eagle"`` (specviz's EAGLE-style head; default target only) or ``"early-exit:L"``."""
         proposer = make_drafter(drafter, self.target, self.tokenizer, self.target_name)
         return ModelPair(self.target, None, self.tokenizer, self.target_name, drafter=proposer)
 
@@ -141,11 +141,20 @@ def check_same_vocabulary(target_tokenizer, draft_tokenizer, target_name: str = 
         "the same model family (same tokenizer).")
 
 
-DRAFTERS = ("draft", "prompt-lookup", "eagle")
+DRAFTERS = ("draft", "prompt-lookup", "eagle", "early-exit")
 
 
 def make_drafter(name: str, target, tokenizer, target_name: str):
-    """A model-free or feature-level proposer for ``target``: prompt lookup or the EAGLE head."""
+    """A model-free, feature-level or self-speculative proposer for ``target``: prompt lookup,
+    the EAGLE head, or the target's own first L layers (``"early-exit:L"``; ``"early-exit"``
+    exits after half its layers)."""
+    if name.partition(":")[0] == "early-exit":
+        from .early_exit import EarlyExitDrafter, check_llama_style
+
+        layers = name.partition(":")[2]
+        if layers and not layers.isdigit():
+            raise ValueError(f"'{name}': write the exit layer as a number, e.g. 'early-exit:8'")
+        return EarlyExitDrafter(target, int(layers) if layers else check_llama_style(target) // 2)
     if name == "prompt-lookup":
         from .drafters import PromptLookupDrafter
 
@@ -164,13 +173,15 @@ def make_drafter(name: str, target, tokenizer, target_name: str):
 
 def load_pair(target: str | None = None, draft: str | None = None, device: str = "auto",
               dtype: str | torch.dtype | None = None, drafter: str = "draft",
-              device_map: str | dict | None = None, max_memory: dict | None = None) -> ModelPair:
+              device_map: str | dict | None = None, max_memory: dict | None = None,
+              kernel: str | None = None) -> ModelPair:
     """Load a target and what proposes tokens for it.
 
     ``target`` and ``draft`` are Hugging Face hub ids or local folders. With no arguments: the
     embedded default pair (SmolLM2-135M-Instruct and specviz's distilled draft). ``drafter``
     chooses the proposer: ``"draft"`` (a draft model, the classic algorithm), ``"prompt-lookup"``
-    (n-gram matching, no model) or ``"eagle"`` (specviz's EAGLE-style head, default target only).
+    (n-gram matching, no model), ``"eagle"`` (specviz's EAGLE-style head, default target only)
+    or ``"early-exit:L"`` (the target's own first L layers, :mod:`specviz.core.early_exit`).
     ``device="auto"`` picks CUDA when present; ``dtype=None`` picks float32 on CPUs and
     bfloat16 (float16 where unsupported) on GPUs (see :func:`pick_dtype`); CPU runs use
     :func:`default_threads` threads (see :func:`use_default_threads`).
@@ -180,8 +191,13 @@ def load_pair(target: str | None = None, draft: str | None = None, device: str =
     caps each device, e.g. ``{0: "70GiB", 1: "70GiB", "cpu": "200GiB"}``. The draft stays on
     ``device``; the engine feeds the target's inputs to its embedding's device and reads the
     logits wherever its last layer puts them.
+
+    ``kernel`` chooses how the linear layers multiply on a CPU (:mod:`specviz.core.kernels`):
+    ``"default"`` (PyTorch's own) or ``"prepacked"`` (weights laid out once for oneDNN);
+    None applies :func:`specviz.core.kernels.pick_kernel`'s fixed rule. The target, the draft
+    and the drafter's own modules all run the same kernel.
     """
-    if drafter not in DRAFTERS:
+    if str(drafter).partition(":")[0] not in DRAFTERS:
         raise ValueError(f"unknown drafter '{drafter}'; choose one of {DRAFTERS}")
     if max_memory is not None and device_map is None:
         raise ValueError("max_memory caps what device_map may place on each device: pass "
@@ -196,7 +212,8 @@ def load_pair(target: str | None = None, draft: str | None = None, device: str =
         target_model, tokenizer = _load_hf(target, dev, dt, with_tokenizer=True, spread=spread)
     if drafter != "draft":
         proposer = make_drafter(drafter, target_model, tokenizer, target_name)
-        return ModelPair(target_model, None, tokenizer, target_name, drafter=proposer)
+        return _with_kernel(ModelPair(target_model, None, tokenizer, target_name,
+                                      drafter=proposer), kernel, dev, dt)
     draft_tokenizer = None  # the default draft has no tokenizer of its own: it is the target's
     if draft in (None, DEFAULT_DRAFT):
         draft_name = DEFAULT_DRAFT
@@ -205,8 +222,21 @@ def load_pair(target: str | None = None, draft: str | None = None, device: str =
     else:
         draft_name = draft
         draft_model, draft_tokenizer = _load_hf(draft, dev, dt, with_tokenizer="if present")
-    return ModelPair(target_model, draft_model, tokenizer, target_name, draft_name,
-                     draft_tokenizer=draft_tokenizer)
+    return _with_kernel(ModelPair(target_model, draft_model, tokenizer, target_name, draft_name,
+                                  draft_tokenizer=draft_tokenizer), kernel, dev, dt)
+
+
+def _with_kernel(pair: ModelPair, kernel: str | None, device: torch.device,
+                 dtype: torch.dtype) -> ModelPair:
+    """Every module of ``pair`` that runs a pass (target, draft, a drafter's head) on ``kernel``."""
+    from .kernels import pick_kernel, use_kernel
+
+    kernel = pick_kernel(device, dtype) if kernel is None else kernel
+    head = getattr(pair.drafter, "head", None)
+    for model in (pair.target, pair.draft, head):
+        if isinstance(model, torch.nn.Module):
+            use_kernel(model, kernel)
+    return pair
 
 
 # --------------------------------------------------------------------------------------------
