@@ -533,3 +533,16 @@ def test_feedback_and_controls_use_glyphs_every_font_has():
     shown += [player.prev.description, player.next.description]
     missing = {ch for text in shown for ch in text if ord(ch) > 127 and ord(ch) not in drawn}
     assert not missing, f"no glyph in DejaVu Sans for {sorted(missing)}"
+
+
+def test_the_quiz_offers_every_kind_the_bank_draws():
+    """The five kinds beyond the classic six (shortcut, trees, dynamic K, prompt lookup, batch
+    size) are in the menu and draw a question with a checked answer."""
+    from specviz.teaching import exam
+
+    for kind in exam.kinds(beyond=True):
+        quiz = Quiz(kind=kind, seed=2)
+        question = quiz.question
+        assert question.kind == kind
+        if question.is_numeric:
+            assert exam.check(question, str(question.answer)).correct

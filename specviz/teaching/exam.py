@@ -1,7 +1,10 @@
 """Exam practice: draw a question, answer it, get feedback and the worked solution.
 
 Six kinds of question, as on past exams: ``definition``, ``acceptance``, ``speedup``,
-``pros_cons``, ``api`` and ``effect_of_k``. Numeric questions get fresh numbers from a seed and
+``pros_cons``, ``api`` and ``effect_of_k``; and five beyond that paper (``kinds(beyond=True)``,
+:mod:`specviz.teaching.exam_kinds`): ``shortcut`` (the "let the target resume" bug),
+``token_trees``, ``dynamic_k`` (transformers' heuristic K), ``prompt_lookup`` and
+``batch_size``. Numeric questions get fresh numbers from a seed and
 are checked against a tolerance stated in the question; no question accepts one of its own
 listed pitfalls (the numbers are redrawn until none is). Free-text answers are never marked
 correct: they get "n of m key points found", the misconceptions detected in them
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from specviz.teaching.exam_bank import KeyPoint
+from specviz.teaching.exam_kinds import build_beyond
 from specviz.teaching.exam_questions import build_bank
 from specviz.teaching.exam_mistakes import MISCONCEPTIONS
 from specviz.teaching.exam_text import read
@@ -277,13 +281,20 @@ def _check_free_text(question: Question, answer) -> Feedback:
                     hint_only=True, misconceptions=reading.misconceptions)
 
 
-QUESTION_BANK = build_bank()
-"""kind -> variant -> generator(rng) -> Question fields; the six kinds in exam order."""
+_CLASSIC = tuple(build_bank())
+QUESTION_BANK = {**build_bank(), **build_beyond()}
+"""kind -> variant -> generator(rng) -> Question fields; the six kinds in exam order, then the
+five beyond the classic paper."""
 
 
-def kinds() -> tuple[str, ...]:
-    """The question kinds, in the order of the classic exam."""
-    return tuple(QUESTION_BANK)
+def kinds(beyond: bool = False) -> tuple[str, ...]:
+    """The question kinds, in the order of the classic exam; with ``beyond``, also the kinds
+    beyond it (shortcut, token trees, dynamic K, prompt lookup, batch size).
+
+    >>> kinds(beyond=True)[6:]
+    ('shortcut', 'token_trees', 'dynamic_k', 'prompt_lookup', 'batch_size')
+    """
+    return tuple(QUESTION_BANK) if beyond else _CLASSIC
 
 
 def variants(kind: str) -> tuple[str, ...]:
@@ -318,10 +329,13 @@ def draw(kind: str | None = None, seed: int | None = None, variant: str | None =
 _REDRAWS = 100  # fresh numbers until no listed pitfall is accepted (a few draws at most)
 
 
-def exam_paper(seed: int = 0) -> list[Question]:
-    """One question of every kind, like the six-question exam section.
+def exam_paper(seed: int = 0, beyond: bool = False) -> list[Question]:
+    """One question of every kind, like the six-question exam section; with ``beyond``, one of
+    each kind beyond it too.
 
     >>> [q.kind for q in exam_paper(seed=1)]
     ['definition', 'acceptance', 'speedup', 'pros_cons', 'api', 'effect_of_k']
+    >>> len(exam_paper(seed=1, beyond=True))
+    11
     """
-    return [draw(kind, seed) for kind in kinds()]
+    return [draw(kind, seed) for kind in kinds(beyond)]

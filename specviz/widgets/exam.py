@@ -190,7 +190,7 @@ class Quiz(_View):
         self.paper = list(questions) if questions is not None else None
         if self.paper is not None and not self.paper:
             raise ValueError("questions is empty: give at least one exam.Question")
-        options = [("any kind", None)] + [(k.replace("_", " "), k) for k in exam.kinds()]
+        options = [("any kind", None)] + [(k.replace("_", " "), k) for k in exam.kinds(beyond=True)]
         self.kind = widgets.Dropdown(options=options, value=kind, description="kind",
                                      disabled=self.paper is not None)
         self.new_button = widgets.Button(description="next question" if self.paper else
