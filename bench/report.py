@@ -236,6 +236,35 @@ def trees_table(data: dict) -> str:
     return "\n".join(lines) + _setup(data)
 
 
+def pass_profile_table(data: dict) -> str:
+    """Milliseconds per kind of layer inside one target pass, per precision and kernel, at a
+    few widths n (bench/pass_profile.py), and v(n) = t(n) / t(1) of each configuration."""
+    kinds = list(data["kinds"]) + ["rest", "total"]
+    shown = [n for n in ("1", "3", "4", "6", "8", "16") if n in next(iter(data["profiles"].values()))]
+    lines = ["| precision / kernel | n | " + " | ".join(kinds) + " | v(n) |",
+             "|---" * (len(kinds) + 3) + "|"]
+    for name, rows in data["profiles"].items():
+        one = rows["1"]["total"]
+        for n in shown:
+            cells = " | ".join(f"{rows[n][k]:.1f}" for k in kinds)
+            lines.append(f"| {name} | {n} | {cells} | {rows[n]['total'] / one:.2f} |")
+    return "\n".join(lines) + (f"\n\n*Median ms of {data['repeats']} passes after a context of "
+                                f"{data['context']} tokens; {_where(data)}.*")
+
+
+def greedy_precision_table(data: dict) -> str:
+    """How many greedy speculative runs differ from the target's own greedy text, per precision
+    and kernel (bench/greedy_precision.py)."""
+    lines = ["| precision | kernel | runs whose text differs from the target alone's | first differing position |",
+             "|---|---|---|---|"]
+    for c in data["configs"]:
+        firsts = sorted({r["first_difference"] for r in c["runs"] if r["first_difference"] is not None})
+        lines.append(f"| {c['dtype']} | {c['kernel']} | {c['differ']} of {len(c['runs'])} | "
+                     f"{', '.join(map(str, firsts)) or '-'} |")
+    return "\n".join(lines) + (f"\n\n*{len(data['configs'][0]['runs'])} runs each: held-out and copying "
+                                f"prompts x K in {data['ks']}, {data['max_new_tokens']} tokens; {_where(data)}.*")
+
+
 def gpu_table(data: dict) -> str:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from gpu_check import table
@@ -245,10 +274,12 @@ def gpu_table(data: dict) -> str:
 
 TABLES = {"threads": threads_table, "pass-costs": pass_costs_table, "busy": busy_table,
           "prompts": prompts_table, "gpu": gpu_table, "schedules": schedules_table,
-          "trees": trees_table, "notebooks": notebooks_table}
+          "trees": trees_table, "notebooks": notebooks_table, "pass-profile": pass_profile_table,
+          "greedy-precision": greedy_precision_table}
 FILES = {"threads": "threads", "pass-costs": "pass_costs", "busy": "busy", "prompts": "prompts",
          "gpu": "gpu", "schedules": "schedules_trees", "trees": "schedules_trees",
-         "notebooks": "notebooks"}
+         "notebooks": "notebooks", "pass-profile": "pass_profile",
+         "greedy-precision": "greedy_precision"}
 
 
 # Tables that may honestly be absent: what the docs say until they are measured.

@@ -9,11 +9,14 @@ matrix-matrix routine for several, re-laying the weights out on every call: the 
 jumps between 1 and 3 rows (``bench/pass_profile.py`` measures it, layer kind by layer kind).
 
 ``kernel="prepacked"`` lays each weight out once, when the model is loaded, in oneDNN's blocked
-format, and every later call multiplies against that copy (``torch.ops.mkldnn._linear_pointwise``,
-the kernel PyTorch's own compiler emits for frozen CPU weights). The numbers are the same
-matrix product summed in another order: rounding-level differences, so a greedy run's text can
-differ from the default kernel's only at a near-tie, and a speculative run and the target alone
-always run the same kernel, so greedy speculative output still equals the target's own.
+format, and later calls multiply against that copy (``torch.ops.mkldnn._linear_pointwise``, the
+kernel PyTorch's own compiler emits for frozen CPU weights): in bfloat16 for every call, in
+float32 from 4 rows on (below that the default kernel's matrix-vector routine is as fast, so a
+one-token step costs what it did). Measured on the 2-core Xeon this was built on
+(``docs/measurements.md``), it flattens float32 verify passes over 4 or more tokens and makes
+bfloat16 passes cheaper at every width. The numbers are the same matrix product summed in
+another order: rounding-level differences, so a greedy text can change only at a near-tie, and
+a speculative run and the target alone always run the same kernel.
 
 >>> import torch
 >>> layer = torch.nn.Linear(8, 4)
@@ -33,6 +36,10 @@ from torch import nn
 
 KERNELS = ("default", "prepacked")
 PACKED_ROWS = 8   # the row count oneDNN lays the weights out for; any other count still works
+# From this many rows on, the packed weights win. In float32 the default kernel's matrix-vector
+# path is as fast below it (bench/pass_profile.py: the default BLAS routine changes at 4 rows);
+# in bfloat16 the packed weights win from the first row.
+PACKED_FROM = {torch.float32: 4}
 
 
 class PrepackedLinear(nn.Module):
@@ -43,10 +50,13 @@ class PrepackedLinear(nn.Module):
         super().__init__()
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.weight, self.bias = linear.weight, linear.bias
+        self.packed_from = PACKED_FROM.get(linear.weight.dtype, 1) * linear.in_features
         with torch.no_grad():
             self.packed = torch.ops.mkldnn._reorder_linear_weight(linear.weight.detach(), PACKED_ROWS)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.numel() < self.packed_from:     # a few float32 rows: the default kernel's vector
+            return nn.functional.linear(x, self.weight, self.bias)   # routine is as fast
         return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "")
 
     def extra_repr(self) -> str:
