@@ -23,14 +23,26 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
 
+from .core.trace import write_atomic
 from .progress import bar, nested, ticker
 from .measure.sweep import SweepPoint, run_baselines, run_sweep   # the engine loads only when one runs
 
-RESULTS = Path(__file__).parent / "data" / "results"
+RESULTS = Path(__file__).parent / "data" / "results"   # the committed runs, shipped in the package
+
+
+def results_folder() -> Path:
+    """Where a new full run is written: the repository's ``specviz/data/results`` when specviz
+    runs from a checkout (the runs committed with it), else ``$SPECVIZ_RESULTS`` or
+    ``~/.local/share/specviz/results`` - never into an installed package's folder."""
+    if (RESULTS.parents[2] / ".git").exists():
+        return RESULTS
+    return Path(os.environ.get("SPECVIZ_RESULTS") or Path.home() / ".local" / "share" / "specviz"
+                / "results").expanduser()
 SCHEMA = "specviz-experiment v1"
 
 # The full runs, as notebooks 03 and 07 define them (their FULL_RUN = True branch).
@@ -111,8 +123,10 @@ def drafter_curves(pairs: dict, base, prompt_sets: dict, ks, max_new_tokens: int
 
 # ---- committed results -------------------------------------------------------------------------
 
-def save(name: str, curves: dict, settings: dict, command: str, folder: Path = RESULTS,
+def save(name: str, curves: dict, settings: dict, command: str, folder: Path | None = None,
          data: dict | None = None) -> Path:
+    """Write a full run to ``folder`` (default :func:`results_folder`), atomically."""
+    folder = results_folder() if folder is None else folder
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
     record = {"schema": SCHEMA, "name": name, "settings": settings, "command": command,
@@ -121,12 +135,14 @@ def save(name: str, curves: dict, settings: dict, command: str, folder: Path = R
                          for s, by in curves.items()}}
     if data is not None:
         record["data"] = data
-    path.write_text(json.dumps(record, indent=1, allow_nan=True) + "\n")
-    return path
+    return write_atomic(path, json.dumps(record, indent=1, allow_nan=True) + "\n")
 
 
-def load(name: str, folder: Path = RESULTS) -> Saved:
-    """A committed full run by name (``"k-curve"``, ``"drafters"``); no model needed."""
+def load(name: str, folder: Path | None = None) -> Saved:
+    """A full run by name (``"k-curve"``, ``"drafters"``); no model needed. Without ``folder``:
+    your own run of it if you made one (:func:`results_folder`), else the committed one."""
+    if folder is None:
+        folder = results_folder() if (results_folder() / f"{name}.json").exists() else RESULTS
     path = folder / f"{name}.json"
     if not path.exists():
         known = sorted(p.stem for p in folder.glob("*.json"))

@@ -95,3 +95,17 @@ def test_the_committed_finetune_is_notebook_06s_full_run():
     for when in ("before", "after"):
         assert list(saved.data[when]) == names
         assert all(0 < saved.data[when][n]["alpha"] < 1 for n in names)
+
+
+def test_a_run_from_an_installed_package_is_saved_to_the_users_folder(tmp_path, monkeypatch):
+    """Fails if a full run is written into the package's own folder (site-packages) when specviz
+    does not run from a checkout; the user's run is what load() then returns."""
+    installed = tmp_path / "site-packages" / "specviz" / "data" / "results"
+    installed.mkdir(parents=True)
+    monkeypatch.setattr(experiments, "RESULTS", installed)
+    monkeypatch.setenv("SPECVIZ_RESULTS", str(tmp_path / "mine"))
+    saved = experiments.load("k-curve", experiments.Path(experiments.__file__).parent / "data" / "results")
+    path = experiments.save("k-curve", {"held-out": {"draft model": saved.points}}, saved.settings,
+                            "a command")
+    assert path == tmp_path / "mine" / "k-curve.json" and list(installed.iterdir()) == []
+    assert experiments.load("k-curve").points == saved.points
