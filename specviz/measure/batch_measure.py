@@ -14,14 +14,13 @@ keep each module to one job; torch is imported only when measuring.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from .costs import MeasuredCosts
-from .costs_measure import PassCosts
+from .costs_measure import PassCosts, read_json, write_json
 
 SCHEMA = "specviz.batch-costs/1"
 
@@ -75,20 +74,11 @@ class BatchPassCosts:
         return self.batches.index(batch)
 
     def to_json(self, path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(self), indent=1, allow_nan=False))
-        return path
+        return write_json(path, asdict(self))
 
     @classmethod
     def from_json(cls, path) -> "BatchPassCosts":
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise ValueError(f"{path}: no such batch-costs file") from None
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: corrupt batch-costs file ({err})") from None
+        data = read_json(path, "batch-costs")
         names = {f.name for f in fields(cls)}
         if not isinstance(data, dict) or data.get("schema") != SCHEMA or set(data) != names:
             raise ValueError(f"{path}: not specviz batch costs (expected schema {SCHEMA!r} and "

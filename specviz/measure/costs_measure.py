@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.trace import write_atomic
 from .costs import MeasuredCosts, Roofline
 from .hardware import DTYPE_BYTES, Device, ModelShape
 from .timings import Spread
@@ -77,10 +78,7 @@ class PassCosts:
         return asdict(self)
 
     def to_json(self, path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False))
-        return path
+        return write_json(path, self.to_dict())
 
     @classmethod
     def from_dict(cls, data, source: str = "<dict>") -> "PassCosts":
@@ -103,13 +101,25 @@ class PassCosts:
 
     @classmethod
     def from_json(cls, path) -> "PassCosts":
-        path = Path(path)
-        try:
-            return cls.from_dict(json.loads(path.read_text()), source=str(path))
-        except FileNotFoundError:
-            raise ValueError(f"{path}: no such pass-costs file") from None
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: corrupt pass-costs file ({err})") from None
+        return cls.from_dict(read_json(path, "pass-costs"), source=str(path))
+
+
+def write_json(path, data: dict) -> Path:
+    """``data`` as indented JSON at ``path`` (its folder made), written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_atomic(path, json.dumps(data, indent=1, allow_nan=False))
+
+
+def read_json(path, what: str):
+    """The JSON at ``path``; a missing or corrupt file is a ValueError naming ``what`` it held."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such {what} file") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: corrupt {what} file ({err})") from None
 
 
 def measure_pass_costs(pair, widths=(1, 2, 4, 8, 16), context: int = 64, repeats: int = 9,
