@@ -183,3 +183,26 @@ def test_sampling_with_a_schedule_stays_exact(schedule):
     biased = torch.minimum(p, q) + (1 - torch.minimum(p, q).sum()) * p
     lam = N_EXACT * float(((biased - p) ** 2 / p).sum())
     assert ncx2.sf(critical(3), 3, lam) > 0.99
+
+
+def test_sampled_confidence_stops_on_the_drafted_tokens_own_probability():
+    """transformers' ConfidenceCriteria reads the probability of the token just drafted, not the
+    draft's top probability (they differ when sampling). Every stopped round's last draft has
+    p_S(x) below the threshold and every earlier draft at or above it; fails if the stop reads
+    the top probability, which a token drawn from the tail passes."""
+    threshold = 0.3
+    stopped = kept = 0
+    for seed in range(4):
+        pair = tiny_pair(vocab=16, seed=seed, noise=0.6, sharpness=0.5)
+        trace = speculate(pair, PROMPT, k=Confidence(threshold, k_max=6), max_new_tokens=30,
+                          temperature=1.0, seed=seed)
+        for r in trace.rounds:
+            if not r.proposals:
+                continue
+            assert all(p.p_draft >= threshold for p in r.proposals[:-1])
+            if len(r.proposals) < r.k and "stopped after" in (r.k_reason or ""):
+                assert r.proposals[-1].p_draft < threshold
+                stopped += 1
+            else:
+                kept += r.proposals[-1].p_draft >= threshold
+    assert stopped and kept
