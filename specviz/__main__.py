@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-baseline", action="store_true", help="skip the target-only run")
     run.add_argument("--no-costs", action="store_true",
                      help="skip timing target passes of every width (the best-K line)")
+    run.add_argument("--record", choices=("full", "light"), default="full",
+                     help="full: each distribution's top alternatives too; light: the decisions only")
     run.add_argument("--json", metavar="PATH", help="save the trace as JSON")
     run.add_argument("--costs-json", metavar="PATH",
                      help="save the pass costs measured for the best-K line as JSON")
@@ -89,8 +91,7 @@ def main(argv=None) -> int:
         if args.command == "examples":
             from . import examples
 
-            for name, description in examples.names().items():
-                print(f"{name:28} {description}")
+            print(examples.listing())
             return 0
         if args.command == "show":
             from .views.console import print_trace
@@ -155,7 +156,7 @@ def _run(args, colour: bool, pair) -> int:
     def on_round(r) -> None:
         print(f"{time.perf_counter() - start:6.2f} s  {format_round(r, colour)}", flush=True)
 
-    trace = speculate(pair, args.prompt, k=args.k, on_round=on_round, **settings)
+    trace = speculate(pair, args.prompt, k=args.k, on_round=on_round, record=args.record, **settings)
     measured = None
     if not args.no_baseline:
         print(f"\nthe target alone: {pair.target_name}, one pass per token (each token printed "
@@ -168,7 +169,7 @@ def _run(args, colour: bool, pair) -> int:
         if trace.speedup_caveat:   # a stalled call: the same seeded runs again, quietly, once
             print(f"{trace.timing_outliers[0]}: a stall, not the model; both runs again ...",
                   flush=True)
-            again = speculate(pair, args.prompt, k=args.k, **settings).with_baseline(
+            again = speculate(pair, args.prompt, k=args.k, record=args.record, **settings).with_baseline(
                 autoregressive(pair, args.prompt, **settings))
             trace = again if not again.speedup_caveat else trace
         if not args.no_costs:

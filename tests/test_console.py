@@ -211,3 +211,35 @@ def test_print_trace_wraps_between_words_never_inside_one():
     assert all(len(line) <= max(40, 12 + longest) for line in lines)
     expected = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", format_round(r)) for r in trace.rounds)
     assert words == expected.split()                             # same words, none split
+
+
+def test_a_tree_run_counts_alpha_over_every_tested_node_not_only_the_kept_path():
+    """A tree round keeps only its accepted path as proposals (all accepted), so counting those
+    gave "19 of 19" beside alpha 0.271; the counts printed are the ones alpha is computed from."""
+    from specviz import examples
+
+    trace = examples.load("robot-story-tree")
+    accepted = sum(r.n_accepted for r in trace.rounds)
+    checked = sum(r.n_checked for r in trace.rounds)
+    assert accepted / checked == pytest.approx(trace.acceptance_rate)
+    assert checked > len(trace.proposals)         # the tree tested nodes off the kept path
+    assert f"({accepted} of {checked} tested tree nodes)" in console.summary(trace)
+    chain = examples.load("sky-blue-k5")
+    n = sum(p.checked for p in chain.proposals)
+    assert f"of {n} checked proposals)" in console.summary(chain)
+
+
+@pytest.mark.parametrize("record", ["light", "full"])
+def test_run_records_at_the_level_asked_for(tmp_path, record):
+    from specviz.core.trace import Trace
+    from test_models import WORDS, save
+    from tiny_models import tiny_llama, word_tokenizer
+
+    target = save(tmp_path / "t", tiny_llama(vocab=16), word_tokenizer(WORDS))
+    draft = save(tmp_path / "d", tiny_llama(vocab=16, seed=1))
+    out = tmp_path / "run.json"
+    assert main(["run", "--target", target, "--draft", draft, "--device", "cpu", "--no-chat",
+                 "--prompt", "the cat sat", "--k", "2", "--max-new-tokens", "8", "--no-costs",
+                 "--no-baseline", "--no-color", "--temperature", "1", "--record", record,
+                 "--json", str(out)]) == 0
+    assert Trace.from_json(out).record == record

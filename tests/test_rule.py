@@ -130,6 +130,11 @@ class Draws:
         return self.values[self.read - 1]
 
 
+def decision(verdict):
+    """(proposals kept, the token after them): what a round decided."""
+    return verdict.n_accepted, verdict.next_token
+
+
 @pytest.mark.parametrize("draws, expected, read", [
     # u_1 = 0.9 >= 0.8: x_1 rejected; residual of row 0 = norm([0.2, 0, 0, 0]) -> token 0
     ([0.9, 0.5], (0, 0), 2),
@@ -143,21 +148,21 @@ def test_verify_a_round_by_hand(draws, expected, read):
     """Fails if the ratio is inverted, all k draws are read up front (the stream would shift),
     the residual is replaced by p_T, or the bonus comes from the wrong row."""
     stream = Draws(draws + [0.123] * 5)
-    assert verify(TOKENS, ROUND_DRAFT, ROUND_TARGET, stream) == expected
+    assert decision(verify(TOKENS, ROUND_DRAFT, ROUND_TARGET, stream)) == expected
     assert stream.read == read      # one per tested proposal, then one for the next token
 
 
 def test_verify_draws_nothing_after_an_accepted_eos():
     stream = Draws([0.7, 0.4, 0.99, 0.1])
-    assert verify(TOKENS, ROUND_DRAFT, ROUND_TARGET, stream, eos={0}) == (3, None)
+    assert decision(verify(TOKENS, ROUND_DRAFT, ROUND_TARGET, stream, eos={0})) == (3, None)
     assert stream.read == 3
     # a rejected EOS is just a rejection: the correction is drawn
     stream = Draws([0.9, 0.5])
-    assert verify(TOKENS, ROUND_DRAFT, ROUND_TARGET, stream, eos={1}) == (0, 0)
+    assert decision(verify(TOKENS, ROUND_DRAFT, ROUND_TARGET, stream, eos={1})) == (0, 0)
 
 
 def test_verify_without_proposals_is_one_target_step():
-    assert verify([], ROUND_DRAFT[:0], ROUND_TARGET[3:], Draws([0.5])) == (0, 3)
+    assert decision(verify([], ROUND_DRAFT[:0], ROUND_TARGET[3:], Draws([0.5]))) == (0, 3)
 
 
 def test_verify_refuses_a_proposal_its_drafter_gave_probability_0():
@@ -176,4 +181,4 @@ def test_verify_refuses_a_proposal_its_drafter_gave_probability_0():
     ([], [6], (), (0, 6)),
 ])
 def test_verify_greedy(tokens, argmax, eos, expected):
-    assert verify_greedy(tokens, argmax, eos) == expected
+    assert decision(verify_greedy(tokens, argmax, eos)) == expected

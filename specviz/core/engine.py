@@ -17,8 +17,10 @@ draft call is spent on a token the budget would cut; each round records the k it
 rounds, and each round records the K it drafted with and why. ``tree=`` verifies a token tree per
 round instead of a chain (:mod:`specviz.core.tree_engine`).
 
-Steps 3-4 are :func:`specviz.core.rule.verify`, a pure function; the records are written by
-:class:`specviz.core.recorder.Recorder`. At temperature 0 the rule becomes greedy: a proposal passes
+Steps 3-4 are :func:`specviz.core.rule.verify`, a pure function, run where the distributions
+live (on the GPU for a GPU pair); the records are written from its verdict by
+:class:`specviz.core.recorder.Recorder`, in full or light (``record=``). At temperature 0 the
+rule becomes greedy: a proposal passes
 iff it is the target's argmax, and the output is the target's own greedy decoding - up to
 floating-point near-ties: a (k+1)-token verify pass adds its numbers in a different order from
 one-token decoding, so two logits closer than the rounding error can swap. In float32 such flips
@@ -49,7 +51,7 @@ from .trace import Trace
 def speculate(pair: ModelPair, prompt, k: int | Schedule | None = None, max_new_tokens: int = 64,
               temperature: float = 1.0, seed: int = 0, chat: bool = True,
               drafter: Drafter | None = None, tree=None, on_round=None,
-              progress: bool | None = None) -> Trace:
+              progress: bool | None = None, record: str = "full") -> Trace:
     """Generate with speculative decoding and record every decision.
 
     ``prompt`` is a string (chat template applied when ``chat`` and the tokenizer has one) or
@@ -64,6 +66,10 @@ def speculate(pair: ModelPair, prompt, k: int | Schedule | None = None, max_new_
     decided and recorded (``make demo`` prints it then), before the next round drafts.
     ``progress``: a bar over the tokens (None: only in a Jupyter kernel, see
     :func:`specviz.progress.auto_bar`).
+    ``record``: "full" (default) records each distribution's top alternatives for the charts;
+    "light" records tokens, verdicts, the draws u and p_target / p_draft of the drafted tokens
+    only, with no vocabulary-size copy to the host per round (:mod:`specviz.core.recorder`).
+    Both make the same decisions.
     """
     if tree is not None:
         from .tree_engine import speculate_tree
@@ -73,11 +79,11 @@ def speculate(pair: ModelPair, prompt, k: int | Schedule | None = None, max_new_
             raise ValueError(f"tree= drafts the tree's nodes, not k = {k!r} tokens: drop k= "
                              "(the tree's shape sets its size)")
         return speculate_tree(pair, prompt, tree, max_new_tokens, temperature, seed, chat,
-                              on_round=on_round, progress=progress)
+                              on_round=on_round, progress=progress, record=record)
     k = 5 if k is None else k
     schedule = as_schedule(k)
     _check_args(k=1, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
-    run = _Run(pair, prompt, chat, temperature, seed)
+    run = _Run(pair, prompt, chat, temperature, seed, record)
     drafter = _check_drafter(drafter or pair.drafter or ModelDrafter(pair.draft, name=pair.draft_name))
     eos, greedy, features = run.eos, temperature == 0, drafter.needs_target_features
     target = CachedModel(pair.target, pair.target_name)
@@ -87,7 +93,7 @@ def speculate(pair: ModelPair, prompt, k: int | Schedule | None = None, max_new_
     # 0. Prefill: the target's cache holds every committed token but the newest one.
     _, hidden = target.extend(run.prompt_ids[:-1], keep=1, features=features)
     drafter.start(run.prompt_ids, hidden)
-    _sync(pair)
+    _sync(run.gpus)
     prefill = time.perf_counter() - start
 
     schedule.begin()
@@ -108,16 +114,18 @@ def speculate(pair: ModelPair, prompt, k: int | Schedule | None = None, max_new_
         logits, hidden = target.extend(committed[target.length:] + tokens, keep=len(tokens) + 1,
                                        features=features)
         drafter.observe(hidden)
-        p_target = distribution(logits, temperature).cpu()
-        p_draft = draft.p_draft.cpu()  # one copy per round of the rows the drafter kept on its device
+        p_target = distribution(logits, temperature)   # stays where the logits are
+        p_draft = draft.p_draft.to(p_target.device)     # a no-op unless the drafter lives elsewhere
+        _sync(run.gpus)                                 # the pass is timed to its end
         target_seconds = time.perf_counter() - t0
         # 3. Accept x_i while u_i < min(1, p_target/p_draft); 4. then one token from the residual
         #    (after a rejection) or a bonus token from p_target (all accepted, unless EOS).
         draws = _Draws(run.rng)
         if greedy:
-            n_ok, token = verify_greedy(tokens, logits.argmax(-1).tolist(), eos)
+            verdict = verify_greedy(tokens, logits.argmax(-1).tolist(), eos)
         else:
-            n_ok, token = verify(tokens, p_draft, p_target, draws, eos)
+            verdict = verify(tokens, p_draft, p_target, draws, eos)
+        n_ok, token = verdict.n_accepted, verdict.next_token
         new = tokens[:n_ok] + ([token] if token is not None else [])
         # 5. Roll back both caches to the committed tokens (the target's keeps all but the newest).
         kept = len(committed) + len(new) - 1
@@ -126,7 +134,7 @@ def speculate(pair: ModelPair, prompt, k: int | Schedule | None = None, max_new_
         # 6. Trim at EOS / the token budget, and record the round.
         new, trimmed, round_stop = _trim(new, eos, max_new_tokens - len(output))
         rounds.append(run.recorder.round(
-            len(rounds), len(output), tokens, p_draft, p_target, n_ok, token,
+            len(rounds), len(output), tokens, p_draft, p_target, verdict,
             None if greedy else draws.taken, committed=tuple(new), trimmed=trimmed, stop=round_stop,
             draft_seconds=tuple(draft.seconds), target_seconds=target_seconds, k=k_round,
             k_reason=why))
@@ -161,7 +169,7 @@ def autoregressive(pair: ModelPair, prompt, max_new_tokens: int = 64, temperatur
     start = time.perf_counter()
     target = CachedModel(pair.target, pair.target_name)
     target.extend(run.prompt_ids[:-1], keep=1)
-    _sync(pair)
+    _sync(run.gpus)
     prefill = time.perf_counter() - start
     last = run.prompt_ids[-1]
     while len(output) < max_new_tokens:
@@ -191,7 +199,8 @@ def autoregressive(pair: ModelPair, prompt, max_new_tokens: int = 64, temperatur
 class _Run:
     """What one call needs besides the loop: encoded prompt, end tokens, random stream, recorder."""
 
-    def __init__(self, pair: ModelPair, prompt, chat: bool, temperature: float, seed: int):
+    def __init__(self, pair: ModelPair, prompt, chat: bool, temperature: float, seed: int,
+                 record: str = "full"):
         self.pair, self.temperature, self.seed = pair, float(temperature), seed
         self.prompt = prompt if isinstance(prompt, str) else " ".join(map(str, prompt))
         self.prompt_ids = encode_prompt(pair.tokenizer, prompt, chat)
@@ -201,7 +210,10 @@ class _Run:
                              f"(size {pair.vocab_size})")
         self.eos = eos_ids(pair.target, pair.tokenizer)
         self.rng = random.Random(seed)
-        self.recorder = Recorder(pair.tokenizer)
+        self.recorder = Recorder(pair.tokenizer, record)
+        # every GPU the pair runs on (a device map may spread the target over several), found
+        # once: listing them walks every parameter
+        self.gpus = tuple(d for d in pair.devices if d.type == "cuda")
 
     def trace(self, output, stop, **kw) -> Trace:
         pair, text = self.pair, self.recorder.text
@@ -296,8 +308,7 @@ def _stopped_early(schedule, draft, k: int, eos) -> str:
     return f"; stopped after {n}: the last draft's p_S {p_draft:.2f} < {schedule.confidence:g}"
 
 
-def _sync(pair: ModelPair) -> None:
-    """Wait for every GPU the pair runs on (a device map may spread the target over several)."""
-    for device in pair.devices:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+def _sync(gpus) -> None:
+    """Wait for each GPU in ``gpus`` (a run's :attr:`_Run.gpus`) to finish its work."""
+    for device in gpus:
+        torch.cuda.synchronize(device)

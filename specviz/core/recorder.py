@@ -1,9 +1,20 @@
 """From one round's tensors and verdict to plain-data records: ``Proposal``, ``Draw``, ``Round``.
 
-The engine decides (with :func:`specviz.core.rule.verify`); the recorder only writes down what was
-decided, with the numbers a view shows: p_target, p_draft and their ratio for every proposal,
-the draw u it was tested with, and the top alternatives of each distribution for bar charts.
+The engine decides (:func:`specviz.core.rule.verify` for a chain,
+:func:`specviz.core.tree_rule.verify_tree` for a tree); the one :class:`Recorder` writes down what
+was decided, for chain and tree rounds alike: p_target, p_draft and their ratio for every
+proposal, the draw u it was tested with, and the token drawn after them with its probability under
+the distribution it was *actually sampled from* - the verdict's ``source``, never recomputed.
 Tensors become floats and ints here, where data leaves the engine.
+
+Two levels (``speculate(..., record=...)``):
+
+* ``"full"`` (the default) - also the top alternatives of every distribution (p_target, p_draft,
+  the residual), for the bar charts. The round's rows are copied to the host once per round.
+* ``"light"`` - tokens, verdicts, the draws u, and p_target / p_draft of the drafted (and drawn)
+  tokens only: a few numbers gathered where the distributions live, no vocabulary-size copy to
+  the host, no search for alternatives. Every decision is the same as ``"full"``'s; the views
+  show the accept/reject story and say where a chart needs the distributions.
 """
 
 from __future__ import annotations
@@ -12,17 +23,21 @@ import math
 
 import torch
 
-from .rule import residual
-from .trace import Alternative, Draw, Proposal, Round
+from .trace import Alternative, Draw, Proposal, Round, TreeNode, TreeRecord
 
 TOP_ALTERNATIVES = 10
+RECORD_LEVELS = ("full", "light")
 
 
 class Recorder:
     """Builds the records of a run; remembers each token's text (the tokenizer is slow)."""
 
-    def __init__(self, tokenizer):
-        self.tokenizer = tokenizer
+    def __init__(self, tokenizer, record: str = "full"):
+        if record not in RECORD_LEVELS:
+            raise ValueError(f"record must be 'full' (distributions for the charts) or 'light' "
+                             f"(tokens, verdicts and draws only), got {record!r}")
+        self.tokenizer, self.record = tokenizer, record
+        self.full = record == "full"
         self._texts: dict[int, str] = {}
 
     def text(self, token_id: int) -> str:
@@ -31,56 +46,100 @@ class Recorder:
             self._texts[token_id] = tok.decode([token_id]) if tok is not None else str(token_id)
         return self._texts[token_id]
 
+    # ---- a chain round ----
     def round(self, index: int, start: int, tokens: list[int], p_draft: torch.Tensor,
-              p_target: torch.Tensor, n_accepted: int, next_token: int | None,
-              u: list[float] | None, **fields) -> Round:
-        """The record of one round; ``u`` - the round's draws in the order they were read (None
-        when greedy); ``fields`` - the rest of :class:`Round` (committed, trimmed, stop, k,
-        timings)."""
-        proposals = self.proposals(start, tokens, p_draft, p_target, n_accepted, u)
+              p_target: torch.Tensor, verdict, u: list[float] | None, **fields) -> Round:
+        """The record of one chain round; ``verdict`` - :class:`specviz.core.rule.Verdict`;
+        ``u`` - the round's draws in the order they were read (None when greedy); ``fields`` -
+        the rest of :class:`Round` (committed, trimmed, stop, k, timings)."""
+        n_ok, token, greedy = verdict.n_accepted, verdict.next_token, u is None
+        if self.full:  # the one host copy of the round's rows, for the bar charts
+            p_draft, p_target = p_draft.cpu(), p_target.cpu()
+        proposals = self.proposals(start, tokens, p_draft, p_target, n_ok, u)
         draw = None
-        if next_token is not None:
-            i = n_accepted
-            rejected = i < len(tokens)
-            draw = self.draw("correction" if rejected else "bonus", start + i, next_token,
-                             p_target[i], p_draft[i] if rejected else None, greedy=u is None)
+        if token is not None:
+            correction = verdict.kind == "correction"
+            draw = self.draw(verdict.kind, start + n_ok, token, p_target[n_ok],
+                             None if greedy else verdict.source,
+                             p_draft[n_ok] if correction else None)
         return Round(index=index, start=start, proposals=proposals, draw=draw, **fields)
 
     def proposals(self, start, tokens, p_draft, p_target, n_accepted, u) -> tuple[Proposal, ...]:
         """Accepted ones, the rejected one (``checked``), then those discarded untested."""
-        idx = torch.arange(len(tokens))
-        pt = p_target[idx, tokens].tolist() if tokens else []
-        pd = p_draft[idx, tokens].tolist() if tokens else []
-        top_target = top_ids(p_target)  # one batched search per round, for the bar charts
-        top_draft = top_ids(p_draft) if tokens else None
+        pt, pd = _gather(p_target, tokens), _gather(p_draft, tokens)
+        if self.full and tokens:
+            top_target = top_ids(p_target)  # one batched search per round, for the bar charts
+            top_draft = top_ids(p_draft)
         out = []
         for i, x in enumerate(tokens):
             checked = i <= n_accepted
+            alternatives = (self.alternatives(p_target[i], p_draft[i], None,
+                                              (top_target[i], top_draft[i])) if self.full else ())
             out.append(Proposal(
                 position=start + i, token_id=x, text=self.text(x), p_draft=pd[i], p_target=pt[i],
                 ratio=pt[i] / pd[i] if pd[i] > 0 else math.inf,
                 u=u[i] if u is not None and checked else None, accepted=i < n_accepted,
-                checked=checked,
-                alternatives=self.alternatives(p_target[i], p_draft[i], None,
-                                               (top_target[i], top_draft[i]))))
+                checked=checked, alternatives=alternatives))
         return tuple(out)
 
-    def draw(self, kind: str, position: int, token: int, p_target: torch.Tensor,
-             p_draft: torch.Tensor | None = None, greedy: bool = False) -> Draw:
-        """A correction (drawn from the residual; greedy: the target's argmax) or a bonus token
-        (drawn from p_target), with the probability it had under that distribution."""
-        if kind == "correction":
-            if greedy:
-                return Draw(kind, position, token, self.text(token), 1.0,
-                            self.alternatives(p_target, p_draft))
-            res = residual(p_target, p_draft)
-            return Draw(kind, position, token, self.text(token), float(res[token]),
-                        self.alternatives(p_target, p_draft, res))
-        prob = 1.0 if greedy else float(p_target[token])
-        return Draw(kind, position, token, self.text(token), prob, self.alternatives(p_target))
+    # ---- a tree round ----
+    def tree_round(self, index: int, start: int, dt, p_target: torch.Tensor, verdict,
+                   u: list[float] | None, shape: str, **fields) -> Round:
+        """The record of one tree round: every node of ``dt`` (a
+        :class:`~specviz.core.tree.DraftTree`) with its test, the accepted path as proposals,
+        and the token after it; ``verdict`` - :class:`specviz.core.tree_rule.TreeVerdict`."""
+        greedy, tests, path = u is None, verdict.tests, verdict.path
+        if self.full:
+            p_target = p_target.cpu()
+        rows = [p + 1 for p in dt.parents]                  # node i is scored at its parent's row
+        pt = _gather(p_target, dt.tokens, rows)
+        pd = _gather(dt.q, dt.tokens)
+        nodes = []
+        for i, (x, parent, t) in enumerate(zip(dt.tokens, dt.parents, tests)):
+            nodes.append(TreeNode(
+                token_id=x, text=self.text(x), parent=parent, depth=dt.depths[i],
+                p_draft=pd[i], p_target=pt[i],
+                p_tested=None if t is None else (pt[i] if greedy else t.p_tested),
+                against=None if t is None else t.against, u=None if t is None else t.u,
+                verdict="unchecked" if t is None else ("accepted" if t.accepted else "rejected")))
+        proposals = tuple(
+            Proposal(position=start + j, token_id=nodes[i].token_id, text=nodes[i].text,
+                     p_draft=nodes[i].p_draft, p_target=nodes[i].p_target,
+                     ratio=nodes[i].p_tested / nodes[i].p_draft, u=nodes[i].u, accepted=True,
+                     alternatives=(self.alternatives(p_target[rows[i]], dt.q[i])
+                                   if self.full else ()))
+            for j, i in enumerate(path))
+        draw = None
+        if verdict.next_token is not None:
+            row = p_target[path[-1] + 1 if path else 0]
+            draw = self.draw(verdict.kind, start + len(path), verdict.next_token, row,
+                             None if greedy else verdict.source)
+        record = TreeRecord(nodes=tuple(nodes), path=tuple(path), shape=shape,
+                            rejections=verdict.rejections)
+        return Round(index=index, start=start, proposals=proposals, draw=draw, tree=record,
+                     k=len(nodes), **fields)
 
-    def alternatives(self, p_target, p_draft=None, p_residual=None, tops=None) -> tuple[Alternative, ...]:
-        """The union of the top tokens of each distribution, most likely first.
+    # ---- the token after the proposals ----
+    def draw(self, kind: str, position: int, token: int, p_target: torch.Tensor,
+             source: torch.Tensor | None = None, p_draft: torch.Tensor | None = None) -> Draw:
+        """A correction or a bonus token, with its probability under ``source``, the
+        distribution it was sampled from (the verdict's: the residual, or p_target for a
+        bonus). ``source`` None: greedy, the target's argmax (probability 1). ``p_draft``: the
+        rejected proposal's draft row, shown beside a chain's correction."""
+        if source is None:
+            return Draw(kind, position, token, self.text(token), 1.0,
+                        self.alternatives(p_target, p_draft) if self.full else ())
+        probability = _gather(source[None], [token])[0]
+        alternatives = ()
+        if self.full:
+            source = source.cpu()
+            alternatives = (self.alternatives(p_target) if kind == "bonus" else
+                            self.alternatives(p_target, p_draft, source))
+        return Draw(kind, position, token, self.text(token), probability, alternatives)
+
+    def alternatives(self, p_target, p_draft=None, p_residual=None,
+                     tops=None) -> tuple[Alternative, ...]:
+        """The union of the top tokens of each distribution given, most likely first.
 
         ``tops``: the rows' top token ids when already known (from one batched search).
         """
@@ -88,15 +147,26 @@ class Recorder:
         if tops is None:
             tops = [top_ids(r[None])[0] for r in rows]
         ids = torch.cat(list(tops)).unique()
-        values = [r[ids].tolist() for r in rows] + [None, None]
+        values = [None if r is None else r[ids].tolist() for r in (p_target, p_draft, p_residual)]
         best = torch.stack([r[ids] for r in rows]).amax(0).argsort(descending=True)
         out = []
         for j in best.tolist()[:TOP_ALTERNATIVES]:
             out.append(Alternative(
                 int(ids[j]), self.text(int(ids[j])), values[0][j],
-                values[1][j] if p_draft is not None else None,
-                values[2][j] if p_residual is not None else None))
+                values[1][j] if values[1] is not None else None,
+                values[2][j] if values[2] is not None else None))
         return tuple(out)
+
+
+def _gather(probs: torch.Tensor, tokens, rows=None) -> list[float]:
+    """``probs[rows[i], tokens[i]]`` for each i (rows default 0..n-1), in one gather, as floats:
+    the only numbers a light record reads from a distribution."""
+    if not len(tokens):
+        return []
+    device = probs.device
+    rows = torch.arange(len(tokens), device=device) if rows is None else \
+        torch.as_tensor(rows, dtype=torch.long, device=device)
+    return probs[rows, torch.as_tensor(list(tokens), dtype=torch.long, device=device)].tolist()
 
 
 def top_ids(rows: torch.Tensor, k: int = TOP_ALTERNATIVES, block: int = 512) -> torch.Tensor:

@@ -11,12 +11,15 @@ is then distributed exactly as p_target:
 where alpha = sum_x min(p_target(x), p_draft(x)) is the chance that a proposal is accepted.
 
 :func:`verify` applies the rule to a whole round of k proposals at once (the accept/reject half of
-Algorithm 1); :func:`verify_greedy` is its temperature-0 form.
+Algorithm 1); :func:`verify_greedy` is its temperature-0 form. Both return a :class:`Verdict`,
+which carries the distribution the next token was actually sampled from: the recorder writes
+that down and never recomputes it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
 
 import torch
 
@@ -82,10 +85,22 @@ def sample(probs: torch.Tensor, u: float) -> int:
     return min(index, probs.shape[-1] - 1)
 
 
+@dataclass(frozen=True, eq=False)
+class Verdict:
+    """The outcome of a chain round: how many proposals were kept, the token after them, and
+    where that token came from (as :class:`specviz.core.tree_rule.TreeVerdict` for a tree)."""
+
+    n_accepted: int
+    next_token: int | None
+    kind: str | None                    # "correction" | "bonus" | None (an accepted EOS)
+    source: torch.Tensor | None = None  # the distribution next_token was sampled from (None:
+                                        # greedy - the target's argmax - or no next token)
+
+
 def verify(tokens: Sequence[int], p_draft: torch.Tensor, p_target: torch.Tensor,
-           draws: Iterator[float], eos: Collection[int] = ()) -> tuple[int, int | None]:
+           draws: Iterator[float], eos: Collection[int] = ()) -> Verdict:
     """One round of Leviathan et al.'s Algorithm 1 after drafting: which proposals to keep, and
-    the token that follows them. Returns ``(n_accepted, next_token)``.
+    the token that follows them, as a :class:`Verdict`.
 
     * ``tokens`` - the proposals x_1..x_n (n <= k), x_i sampled from row i - 1 of ``p_draft``.
     * ``p_draft`` - [n, vocab]; ``p_target`` - [n + 1, vocab], row i scored at x_i's position,
@@ -102,42 +117,48 @@ def verify(tokens: Sequence[int], p_draft: torch.Tensor, p_target: torch.Tensor,
 
     >>> p_draft = torch.tensor([[0.5, 0.5, 0.0], [0.2, 0.2, 0.6]])
     >>> p_target = torch.tensor([[0.25, 0.5, 0.25], [0.1, 0.6, 0.3], [0.3, 0.3, 0.4]])
-    >>> verify([0, 2], p_draft, p_target, iter([0.3, 0.7, 0.5]))  # ratios 0.5, 0.5: keep, reject
-    (1, 1)
-    >>> verify([0, 2], p_draft, p_target, iter([0.3, 0.2, 0.9]))  # both kept, bonus from row 2
-    (2, 2)
+    >>> v = verify([0, 2], p_draft, p_target, iter([0.3, 0.7, 0.5]))  # ratios 0.5, 0.5: keep, reject
+    >>> v.n_accepted, v.next_token, v.kind, v.source.tolist()
+    (1, 1, 'correction', [0.0, 1.0, 0.0])
+    >>> v = verify([0, 2], p_draft, p_target, iter([0.3, 0.2, 0.9]))  # both kept, bonus from row 2
+    >>> v.n_accepted, v.next_token, v.kind
+    (2, 2, 'bonus')
 
     The correction after the rejection of x_2 is token 1: the residual of row 1 is
-    norm(max(0, [0.1 - 0.2, 0.6 - 0.2, 0.3 - 0.6])) = [0, 1, 0].
+    norm(max(0, [0.1 - 0.2, 0.6 - 0.2, 0.3 - 0.6])) = [0, 1, 0], the verdict's ``source``.
     """
     n = len(tokens)
-    rows, ids = torch.arange(n), torch.as_tensor(list(tokens), dtype=torch.long)
+    rows = torch.arange(n, device=p_target.device)
+    ids = torch.as_tensor(list(tokens), dtype=torch.long, device=p_target.device)
     pt, pd = p_target[rows, ids].tolist(), p_draft[rows, ids].tolist()  # one gather each
     for i in range(n):
         if not accept(pt[i], pd[i], next(draws)):
-            return i, sample(residual(p_target[i], p_draft[i]), next(draws))
+            source = residual(p_target[i], p_draft[i])
+            return Verdict(i, sample(source, next(draws)), "correction", source)
     if n and tokens[-1] in eos:
-        return n, None
-    return n, sample(p_target[n], next(draws))
+        return Verdict(n, None, None)
+    return Verdict(n, sample(p_target[n], next(draws)), "bonus", p_target[n])
 
 
 def verify_greedy(tokens: Sequence[int], target_argmax: Sequence[int],
-                  eos: Collection[int] = ()) -> tuple[int, int | None]:
+                  eos: Collection[int] = ()) -> Verdict:
     """:func:`verify` at temperature 0: keep proposals while each is the target's argmax, then
     the target's argmax at the first mismatch (or after the last proposal). No draws.
 
     ``target_argmax`` - the target's argmax at the n + 1 positions, as ``verify``'s p_target.
 
-    >>> verify_greedy([4, 7, 1], [4, 7, 2, 9])   # x_3 = 1 is not the argmax 2: corrected
-    (2, 2)
-    >>> verify_greedy([4, 7], [4, 7, 9])         # all kept, bonus 9
-    (2, 9)
-    >>> verify_greedy([4, 0], [4, 0, 9], eos={0})  # an accepted end of sequence: nothing follows
-    (2, None)
+    >>> v = verify_greedy([4, 7, 1], [4, 7, 2, 9])   # x_3 = 1 is not the argmax 2: corrected
+    >>> v.n_accepted, v.next_token, v.kind
+    (2, 2, 'correction')
+    >>> v = verify_greedy([4, 7], [4, 7, 9])         # all kept, bonus 9
+    >>> v.n_accepted, v.next_token, v.kind
+    (2, 9, 'bonus')
+    >>> verify_greedy([4, 0], [4, 0, 9], eos={0}).next_token is None  # an accepted EOS: no more
+    True
     """
     n = 0
     while n < len(tokens) and tokens[n] == target_argmax[n]:
         n += 1
     if n == len(tokens) and n and tokens[-1] in eos:
-        return n, None
-    return n, int(target_argmax[n])
+        return Verdict(n, None, None)
+    return Verdict(n, int(target_argmax[n]), "correction" if n < len(tokens) else "bonus")

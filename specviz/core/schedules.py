@@ -139,7 +139,7 @@ class Heuristic(Schedule):
         k = self.value(history)
         if full_round(last):
             n = len(last.proposals)
-            kept = f"all {n} drafts" if n != 1 else "its draft" if n else "its token, no drafts"
+            kept = f"all {n} drafts" if n > 1 else "its draft" if n == 1 else "its token, no drafts"
             why = f"round {last.index + 1} kept {kept}: {before} + 2 = {k}"
         else:
             why = (f"round {last.index + 1} kept {last.n_accepted} of {len(last.proposals)}: "

@@ -3,7 +3,9 @@
 A ``Trace`` holds everything a view needs - every draft proposal with p_target, p_draft, their
 ratio, the uniform draw u and the decision; every correction drawn from the residual; every
 bonus token; the time each model call took - and nothing that needs torch. A saved trace
-animates in a notebook with no model loaded.
+animates in a notebook with no model loaded. A trace recorded light (``speculate(...,
+record="light")``, :attr:`Trace.record`) has the same records without the distributions' top
+alternatives (empty tuples, the fields' defaults): same schema, same files.
 
 Equality (``==``) compares content (decisions, tokens, probabilities), not wall-clock timings,
 so two runs with the same seed are equal and a loaded trace equals the one saved.
@@ -238,6 +240,14 @@ class Trace:
     @property
     def proposals(self) -> tuple[Proposal, ...]:
         return tuple(p for r in self.rounds for p in r.proposals)
+
+    @property
+    def record(self) -> str:
+        """How the rounds were recorded (``speculate(..., record=...)``): "light" - tokens,
+        verdicts, draws and the drafted tokens' own p_T and p_S, with no distribution's top
+        alternatives anywhere - else "full"."""
+        records = [*self.proposals, *(r.draw for r in self.rounds if r.draw is not None)]
+        return "light" if records and not any(x.alternatives for x in records) else "full"
 
     @property
     def acceptance_rate(self) -> float:

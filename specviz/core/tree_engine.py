@@ -12,7 +12,8 @@ One round of :func:`speculate_tree` (``speculate(..., tree=shape)`` calls it):
 4. Draw   - at the end of the path, a correction from the last residual, or a bonus token at a leaf.
 5. Keep   - the target's cache keeps the committed prefix and the accepted path only, exactly as if
             the path alone had been fed (:func:`specviz.core.kvcache.keep_positions`).
-6. Trim at EOS / max_new_tokens and record the round, the whole tree included.
+6. Trim at EOS / max_new_tokens and record the round, the whole tree included (by the same
+   :class:`specviz.core.recorder.Recorder` as a chain round, in full or light).
 """
 
 from __future__ import annotations
@@ -25,19 +26,18 @@ from .engine import _Draws, _Run, _check_args, _sync, _trim
 from .kvcache import CachedModel, keep_positions, tree_forward
 from .models import ModelPair
 from ..progress import auto_bar
-from .recorder import Recorder
 from .rule import distribution
-from .trace import Alternative, Draw, Proposal, Trace, TreeNode, TreeRecord
+from .trace import Trace
 from .tree import Eagle2, TreeDrafter, TreeShape, ancestors
 from .tree_rule import verify_tree, verify_tree_greedy
 
 
 def speculate_tree(pair: ModelPair, prompt, tree, max_new_tokens: int = 64,
                    temperature: float = 1.0, seed: int = 0, chat: bool = True, on_round=None,
-                   progress: bool | None = None) -> Trace:
+                   progress: bool | None = None, record: str = "full") -> Trace:
     """Generate with a token tree per round (a :class:`~specviz.core.tree.TreeShape` or
-    :class:`~specviz.core.tree.Eagle2`) and record every node's verdict. ``on_round`` and
-    ``progress`` work as in :func:`~specviz.core.engine.speculate`.
+    :class:`~specviz.core.tree.Eagle2`) and record every node's verdict. ``on_round``,
+    ``progress`` and ``record`` work as in :func:`~specviz.core.engine.speculate`.
 
     The output has the target's distribution (sampled) or is its greedy output (temperature 0),
     as with chains; ``Round.tree`` holds the tree and ``Round.proposals`` the accepted path.
@@ -48,7 +48,7 @@ def speculate_tree(pair: ModelPair, prompt, tree, max_new_tokens: int = 64,
         raise ValueError(f"token trees are grown by a draft model; the pair's proposer "
                          f"'{pair.draft_name}' is not one: load a pair with drafter='draft'")
     _check_args(k=1, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
-    run = _Run(pair, prompt, chat, temperature, seed)
+    run = _Run(pair, prompt, chat, temperature, seed, record)
     eos, greedy = run.eos, temperature == 0
     drafter = TreeDrafter(pair.draft, tree, name=pair.draft_name)
     target = CachedModel(pair.target, pair.target_name)
@@ -57,7 +57,7 @@ def speculate_tree(pair: ModelPair, prompt, tree, max_new_tokens: int = 64,
     start = time.perf_counter()
     target.extend(run.prompt_ids[:-1], keep=1)                  # 0. Prefill
     drafter.start(run.prompt_ids)
-    _sync(pair)
+    _sync(run.gpus)
     prefill = time.perf_counter() - start
 
     while len(output) < max_new_tokens:
@@ -69,15 +69,16 @@ def speculate_tree(pair: ModelPair, prompt, tree, max_new_tokens: int = 64,
         # 2. Score the root and every node in one pass; node i sees the prefix and its ancestors.
         t0 = time.perf_counter()
         logits = verify_pass(target, committed[-1], dt)
-        p_target = distribution(logits, temperature).cpu()
-        _sync(pair)
+        p_target = distribution(logits, temperature)    # stays where the logits are
+        _sync(run.gpus)
         target_seconds = time.perf_counter() - t0
         # 3-4. Walk down the tree; the token after the path.
         draws = _Draws(run.rng)
         if greedy:
             verdict = verify_tree_greedy(dt.parents, dt.tokens, logits.argmax(-1).tolist(), eos)
         else:
-            verdict = verify_tree(dt.parents, dt.tokens, dt.q, p_target, draws, eos)
+            verdict = verify_tree(dt.parents, dt.tokens, dt.q.to(p_target.device), p_target,
+                                  draws, eos)
         path = verdict.path
         new = [dt.tokens[i] for i in path] + ([verdict.next_token] if verdict.next_token is not None else [])
         # 5. Keep the prefix, the root and the accepted path in the target's cache.
@@ -85,10 +86,10 @@ def speculate_tree(pair: ModelPair, prompt, tree, max_new_tokens: int = 64,
         drafter.rollback(len(committed) + len(new) - 1)
         # 6. Trim and record.
         new, trimmed, round_stop = _trim(new, eos, max_new_tokens - len(output))
-        rounds.append(_record(run.recorder, len(rounds), len(output), dt, p_target, verdict,
-                              None if greedy else draws.taken, tree, committed=tuple(new),
-                              trimmed=trimmed, stop=round_stop, draft_seconds=tuple(dt.seconds),
-                              target_seconds=target_seconds))
+        rounds.append(run.recorder.tree_round(
+            len(rounds), len(output), dt, p_target, verdict, None if greedy else draws.taken,
+            tree.description, committed=tuple(new), trimmed=trimmed, stop=round_stop,
+            draft_seconds=tuple(dt.seconds), target_seconds=target_seconds))
         output += new
         shown.update(len(new))
         if on_round is not None:
@@ -116,53 +117,3 @@ def verify_pass(target: CachedModel, root: int, dt) -> torch.Tensor:
 def keep_path(target: CachedModel, held: int, path) -> None:
     """After :func:`verify_pass`: keep the ``held`` earlier positions, the root and ``path``."""
     keep_positions(target.cache, list(range(held + 1)) + [held + 1 + i for i in path])
-
-
-
-def _record(rec: Recorder, index, start, dt, p_target, verdict, u, tree, **fields):
-    """The round: every node of the tree, the accepted path as proposals, the draw after it."""
-    greedy, nodes, tests = u is None, [], verdict.tests
-    depths = dt.depths
-    for i, (x, parent) in enumerate(zip(dt.tokens, dt.parents)):
-        t = tests[i]
-        status = "unchecked" if t is None else ("accepted" if t.accepted else "rejected")
-        p_t = float(p_target[parent + 1, x])
-        nodes.append(TreeNode(
-            token_id=x, text=rec.text(x), parent=parent, depth=depths[i],
-            p_draft=float(dt.q[i, x]), p_target=p_t,
-            p_tested=None if t is None else (p_t if greedy else t.p_tested),
-            against=None if t is None else t.against, u=None if t is None else t.u,
-            verdict=status))
-    proposals = tuple(
-        Proposal(position=start + j, token_id=nodes[i].token_id, text=nodes[i].text,
-                 p_draft=nodes[i].p_draft, p_target=nodes[i].p_target,
-                 ratio=nodes[i].p_tested / nodes[i].p_draft, u=nodes[i].u, accepted=True,
-                 alternatives=rec.alternatives(p_target[nodes[i].parent + 1], dt.q[i]))
-        for j, i in enumerate(verdict.path))
-    draw = None
-    if verdict.next_token is not None:
-        row = p_target[(verdict.path[-1] + 1) if verdict.path else 0]
-        draw = _draw(rec, verdict, start + len(verdict.path), row, greedy)
-    record = TreeRecord(nodes=tuple(nodes), path=tuple(verdict.path), shape=tree.description,
-                        rejections=verdict.rejections)
-    return rec_round(index, start, proposals, draw, record, k=len(nodes), **fields)
-
-
-def _draw(rec: Recorder, verdict, position, p_target_row, greedy: bool) -> Draw:
-    token, kind = verdict.next_token, verdict.kind
-    if greedy:
-        return Draw(kind, position, token, rec.text(token), 1.0, rec.alternatives(p_target_row))
-    if kind == "bonus":
-        return Draw(kind, position, token, rec.text(token), float(p_target_row[token]),
-                    rec.alternatives(p_target_row))
-    source = verdict.source
-    alts = tuple(Alternative(a.token_id, a.text, a.p_target, None, float(source[a.token_id]))
-                 for a in rec.alternatives(p_target_row, source))
-    return Draw(kind, position, token, rec.text(token), float(source[token]), alts)
-
-
-def rec_round(index, start, proposals, draw, tree_record, **fields):
-    from .trace import Round
-
-    return Round(index=index, start=start, proposals=proposals, draw=draw, tree=tree_record,
-                 **fields)

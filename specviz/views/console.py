@@ -71,10 +71,12 @@ def summary(trace: Trace, pass_costs=None, device: str | None = GPU_PRESET) -> s
         lines.append("nothing to compare: no tokens were generated (max_new_tokens was 0?)")
         return "\n".join(lines)
     if trace.is_speculative:
-        proposals = trace.proposals
+        # the counts alpha is computed from: in a tree every tested node counts, not only the
+        # accepted path that a tree round keeps as its proposals
+        accepted, checked = (sum(r.n_accepted for r in trace.rounds), sum(r.n_checked for r in trace.rounds))
+        tested = "tested tree nodes" if any(r.tree for r in trace.rounds) else "checked proposals"
         lines += [f"acceptance rate alpha {_fmt(trace.acceptance_rate, '.3f')}  "
-                  f"({sum(p.accepted for p in proposals)} of {sum(p.checked for p in proposals)} "
-                  "checked proposals)",
+                  f"({accepted} of {checked} {tested})",
                   f"tokens per round      {trace.tokens_per_round:.2f}"]
     base, n = trace.baseline, len(trace.output_ids)
     gen_seconds = trace.seconds - trace.prefill_seconds

@@ -10,7 +10,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from .replay import COLOURS, LABELS, acceptance_test, check_round, fmt_p, is_greedy
-from ..core.trace import Proposal, Trace
+from ..core.trace import Alternative, Proposal, Trace
 
 _HOVER = ("<b>%{customdata[0]}</b> (%{customdata[1]})<br>p_T = %{customdata[2]}<br>"
           "p_S = %{customdata[3]}<br>ratio = %{customdata[4]}<br>u = %{customdata[5]}<extra></extra>")
@@ -69,7 +69,8 @@ def acceptance_figure(trace: Trace, i: int = 0) -> go.Figure:
 
 def proposal_figure(proposal: Proposal, top: int = 10) -> go.Figure:
     """p_T vs p_S over a proposal's top alternatives; the proposed token outlined."""
-    rows = list(proposal.alternatives[:top])
+    rows = list(proposal.alternatives[:top]) or [  # recorded light: the token's own numbers
+        Alternative(proposal.token_id, proposal.text, proposal.p_target, proposal.p_draft)]
     names = [repr(a.text) for a in rows]
     edge = [COLOURS[proposal.status] if a.token_id == proposal.token_id else "rgba(0,0,0,0)"
             for a in rows]

@@ -98,7 +98,8 @@ def acceptance_test(p, greedy: bool) -> tuple[float, float | None]:
     argmax (accepted iff they are the same token, so the bar reaches the mark)."""
     if not greedy:
         return min(1.0, p.ratio), p.u
-    top = max((a.p_target for a in p.alternatives), default=None)
+    top = max((a.p_target for a in p.alternatives),  # recorded light: known when accepted
+              default=p.p_target if p.accepted else None)
     return p.p_target, (max(top, p.p_target) if top is not None else None)
 
 
