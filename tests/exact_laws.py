@@ -8,6 +8,12 @@ k_round = min(k, remaining budget - 1) proposals, each tested in turn; the first
 replaced by a draw from the correction distribution; if all pass, a bonus token follows
 (unless the last proposal ended the sequence). With ``RULES["exact"]`` it must equal the
 target's law - a check of this module itself (``test_exactness.py``).
+
+Beside it, the laws of the negative controls no round structure covers: the first token after a
+root with several children sampled without replacement (``sampled_children_law``, for the tree
+tests), and of a token drawn with a uniform confined to an interval (``sample_law``, for
+schedules that peek at the round's draws). ``failed_tests`` is the one chi-square check every
+exactness test runs, on ``chi_square``.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import functools
 import torch
 from scipy.stats import chi2, ncx2
 
-from specviz.core.rule import distribution
+from specviz.core.rule import distribution, residual
 
 
 def _residual(p, q, x):
@@ -153,6 +159,35 @@ def chi_square(counts: dict, expected: dict, n: int) -> tuple[float, int]:
     return stat, len(bins) - 1
 
 
+def failed_tests(outputs, exact: dict, length: int, significance: float) -> list:
+    """Every failing test of an output sample against the exact law ``exact`` of sequences of at
+    most ``length`` tokens, as (what, statistic or outcome); none for a correct engine.
+
+    The tests: no output the target cannot produce; the joint law of the first two tokens
+    (acceptance, the residual, the bonus token and the rollback between rounds); the law of the
+    output length (outputs that stop at EOS); the law of every position (once EOS has been
+    emitted, "ended" is the outcome). Each at ``significance``; a law with one outcome is skipped.
+    """
+    n, failures = len(outputs), []
+    impossible = sorted({o for o in outputs if o not in exact})
+    if impossible:
+        failures.append(("outputs the target cannot produce", impossible[:3]))
+    laws = {"first two tokens": lambda s: s[:2], "length": len}
+    laws |= {f"position {i}": (lambda s, i=i: s[i] if len(s) > i else "ended")
+             for i in range(length)}
+    for what, keep in laws.items():
+        expected = marginal(exact, keep)
+        if len(expected) < 2:
+            continue  # e.g. every output has the full length: nothing to test
+        counts = {}
+        for o in outputs:
+            counts[keep(o)] = counts.get(keep(o), 0) + 1
+        stat, df = chi_square(counts, expected, n)
+        if stat > chi2.isf(significance, df):
+            failures.append((what, round(stat, 1)))
+    return failures
+
+
 def power(expected: dict, alternative: dict, n: int, significance: float) -> float:
     """Probability that the chi-square test of ``n`` samples from ``alternative`` rejects the
     hypothesis ``expected`` at ``significance`` (noncentral chi-square approximation)."""
@@ -166,3 +201,48 @@ def power(expected: dict, alternative: dict, n: int, significance: float) -> flo
     return float(ncx2.sf(chi2.isf(significance, df), df, lam))
 
 
+
+
+def sampled_children_law(p, q, m: int, bug: str | None = None):
+    """Law of the token after a node with ``m`` children drawn from ``q`` without replacement and
+    tried in order by the tree rule (target ``p``), by enumeration; ``p`` for the correct rule.
+
+    Bugs: ``"with_replacement"`` - each child carries q itself instead of the distribution it
+    was drawn from (q without its elder siblings, renormalised); ``"stale_residual"`` - after a
+    rejection the next child (and the correction) is tested against p, not the updated residual.
+    """
+    p, q = p.double(), q.double()
+    law = torch.zeros_like(p)
+
+    def walk(r, left, reach, tried):
+        nonlocal law
+        if tried == m or left.sum() <= 0:
+            law = law + reach * r               # the correction (or the bonus, m = 0)
+            return
+        drawn = left / left.sum()
+        carried = q if bug == "with_replacement" else drawn
+        for x in torch.nonzero(drawn).flatten().tolist():
+            a = min(1.0, float(r[x] / carried[x]))
+            law[x] += reach * float(drawn[x]) * a
+            if a < 1:
+                rest = left.clone()
+                rest[x] = 0.0
+                walk(r if bug == "stale_residual" else residual(r, carried), rest,
+                     reach * float(drawn[x]) * (1 - a), tried + 1)
+
+    walk(p, q.clone(), 1.0, 0)
+    return law
+
+
+def sample_law(dist, low: float, high: float):
+    """Law of ``specviz.core.rule.sample(dist, u)`` for u uniform on [low, high): token x is
+    drawn iff cdf(x - 1) <= u < cdf(x), so it gets the overlap of that interval with [low, high).
+
+    >>> sample_law(torch.tensor([0.5, 0.25, 0.25]), 0.5, 1.0).tolist()
+    [0.0, 0.5, 0.5]
+    """
+    cdf = torch.cat([torch.zeros(1, dtype=torch.float64), dist.double().cumsum(-1)])
+    cdf = cdf / cdf[-1]
+    overlap = (torch.minimum(cdf[1:], torch.tensor(high)) -
+               torch.maximum(cdf[:-1], torch.tensor(low))).clamp(min=0)
+    return overlap / (high - low)

@@ -26,10 +26,9 @@ The negative controls plant each bug in the engine: the same check must then fai
 
 import pytest
 import torch
-from scipy.stats import chi2
 
 import specviz.core.rule as rule
-from exact_laws import TargetLaw, chi_square, marginal, power, speculative_law, target_law
+from exact_laws import TargetLaw, failed_tests, marginal, power, speculative_law, target_law
 from specviz import ModelPair, speculate
 from specviz.core.drafters import PromptLookupDrafter
 from tiny_models import (eagle_draft_distribution, eos_pair, noisy_copy, tiny_eagle, tiny_pair,
@@ -73,28 +72,6 @@ def outputs_of(pair, k, temperature, prompt, n_runs, length, drafter=None):
                             seed=seed, drafter=drafter).output_ids) for seed in range(n_runs)]
 
 
-def failed_tests(outputs, exact, length) -> list:
-    """Every failing test of the file's docstring, as (what, statistic or outcome)."""
-    n, failures = len(outputs), []
-    impossible = sorted({o for o in outputs if o not in exact})
-    if impossible:
-        failures.append(("outputs the target cannot produce", impossible[:3]))
-    laws = {"first two tokens": lambda s: s[:2], "length": len}
-    laws |= {f"position {i}": (lambda s, i=i: s[i] if len(s) > i else "ended")
-             for i in range(length)}
-    for what, keep in laws.items():
-        expected = marginal(exact, keep)
-        if len(expected) < 2:
-            continue  # e.g. every output has the full length: nothing to test
-        counts = {}
-        for o in outputs:
-            counts[keep(o)] = counts.get(keep(o), 0) + 1
-        stat, df = chi_square(counts, expected, n)
-        if stat > chi2.isf(SIGNIFICANCE, df):
-            failures.append((what, round(stat, 1)))
-    return failures
-
-
 def check(pair, k, temperature, prompt, n_runs, draft_law, bugs, drafter=None, eos=(),
           length=None, plant=None):
     """Assert the power against each bug, then run; returns the failing tests (none expected)."""
@@ -113,7 +90,7 @@ def check(pair, k, temperature, prompt, n_runs, draft_law, bugs, drafter=None, e
     if plant:
         plant()
     return failed_tests(outputs_of(pair, k, temperature, prompt, n_runs, length, drafter),
-                        exact, length), powers
+                        exact, length, SIGNIFICANCE), powers
 
 
 def planted(monkeypatch, bug):

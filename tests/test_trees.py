@@ -1,12 +1,18 @@
-"""Token trees: the rule on hand-made trees, its exactness (chi-square, with a negative control that
-fails), greedy trees = the target's greedy output, the cache after a tree round = the cache of the
-accepted path alone, chain-shaped trees = the chain engine, the records.
+"""Token trees: the rule on hand-made trees, its exactness (chi-square), greedy trees = the
+target's greedy output, the cache after a tree round = the cache of the accepted path alone,
+chain-shaped trees = the chain engine, the records.
 
-Exactness is checked twice. ``test_tree_rule_is_exact`` grows trees with the real growth code
+Exactness is checked twice, both times with ``exact_laws.failed_tests``.
+``test_tree_rule_is_exact`` grows trees with the real growth code
 (:func:`specviz.core.tree.grow_tree`) and judges them with the real rule, but reads p_target and
-p_draft from small random tables: 6000 samples per case in about a second each, which gives
-power to see small biases. ``test_tree_speculation_is_exact_on_a_tiny_pair`` (slow) runs the
-whole engine - draft passes with tree masks, one target pass, the cache kept - on a tiny pair.
+p_draft from small random tables: 6000 samples per case in a few seconds, which gives power to
+see small biases. ``test_tree_speculation_is_exact_on_a_tiny_pair`` (slow) runs the whole engine
+- draft passes with tree masks, one target pass, the cache kept - on a tiny pair.
+
+Negative controls: the bugs the docstrings here name are planted (monkeypatch) and each check
+seen to fail - siblings tested against p_target (point-mass and sampled children), sampled
+children carrying q as if drawn with replacement, a node seeing other branches, the cache keeping
+a rejected node, nodes at positions counted along the batch.
 """
 
 import itertools
@@ -14,18 +20,20 @@ import random
 
 import pytest
 import torch
-from scipy.stats import chi2, ncx2
 
+import specviz.core.kvcache as kvcache
+import specviz.core.tree as tree_growth
+import specviz.core.tree_engine as tree_engine
 import specviz.core.tree_rule as tree_rule
-from specviz import Trace, speculate
+from specviz import ModelPair, Trace, speculate
 from specviz.core.kvcache import CachedModel, new_cache
 from specviz.core.rule import distribution, sample
 from specviz.core.tree import Eagle2, TreeDrafter, TreeShape, grow_tree
 from specviz.core.tree_engine import keep_path, verify_pass
 from specviz.core.tree_rule import expected_accepted, verify_tree, verify_tree_greedy
-from exact_laws import TargetLaw, target_law
+from exact_laws import TargetLaw, failed_tests, power, sampled_children_law, target_law
 from test_engine import hf_greedy
-from tiny_models import tiny_pair
+from tiny_models import bigram_llama, tiny_pair
 
 SIGNIFICANCE = 1e-5
 V = 4
@@ -124,11 +132,6 @@ def _sample_first_two(shape, P, Q, rng, temperature=1.0):
     return tuple(out[:2])
 
 
-def _chi_square(counts, expected, n):
-    stat = sum((counts.get(o, 0) - n * p) ** 2 / (n * p) for o, p in expected.items())
-    return stat, chi2.ppf(1 - SIGNIFICANCE, df=len(expected) - 1)
-
-
 def _joint(P):
     return {(a, b): float(P[()][a] * P[(a,)][b]) for a in range(V) for b in range(V)}
 
@@ -138,19 +141,22 @@ SHAPES = {"top-2x2": TreeShape.top_b(2, 2), "sampled 3x2": TreeShape.branching((
           "sampled chain": TreeShape.chain(2), "eagle-2": Eagle2(depth=2, top_k=2, budget=4)}
 
 
+def _rule_failures(shape, P, Q):
+    """``exact_laws.failed_tests`` on N_RULE first-two-token samples of one table round."""
+    rng, outputs = random.Random(0), []
+    for _ in range(N_RULE):
+        outputs.append(_sample_first_two(shape, P, Q, rng))
+    return failed_tests(outputs, _joint(P), 2, SIGNIFICANCE)
+
+
 @pytest.mark.parametrize("name", SHAPES)
 def test_tree_rule_is_exact(name):
-    """Joint law of the first two tokens = the target's, for point-mass, sampled and EAGLE-2
-    trees (16 outcomes, significance 1e-5 each: 4 cases fail together with probability < 4e-5).
-    Fails if a child is tested against p_target instead of the updated residual (next test)."""
+    """Joint law of the first two tokens and the law of each = the target's, for point-mass,
+    sampled and EAGLE-2 trees (3 tests per case at 1e-5: the 4 cases fail together with
+    probability < 1.2e-4). The planted bugs below make the same check fail."""
     P, Q = _tables(seed=1)
-    rng = random.Random(0)
-    counts = {}
-    for _ in range(N_RULE):
-        out = _sample_first_two(SHAPES[name], P, Q, rng)
-        counts[out] = counts.get(out, 0) + 1
-    stat, critical = _chi_square(counts, _joint(P), N_RULE)
-    assert stat < critical, (name, stat, critical)
+    failures = _rule_failures(SHAPES[name], P, Q)
+    assert not failures, (name, failures)
 
 
 def _biased_first_token_law(p, order):
@@ -163,31 +169,52 @@ def _biased_first_token_law(p, order):
     return law + reach * p.double()
 
 
-def test_the_negative_control_fails_and_had_the_power_to():
-    """Siblings tested against p_target, not the updated residual: the chi-square rejects it.
+def _plant(monkeypatch, bug):
+    """Put ``bug`` into the tree code. ``stale_residual``: every child (and the correction)
+    tested against p_target, the residual never updated after a rejection (tree_rule.residual
+    is read at call time). ``with_replacement``: sampled children still drawn without
+    replacement, but each carrying q itself - the rule then tests them as if drawn with
+    replacement (tree.grow_tree reads tree._children at call time)."""
+    if bug == "stale_residual":
+        monkeypatch.setattr(tree_rule, "residual", lambda p_target, p_draft: p_target)
+    else:
+        drawn = tree_growth._children
 
-    Power, computed (not hoped for): with point-mass children the biased law of the first token
-    is known exactly (``_biased_first_token_law``); the noncentral chi-square with
-    lambda = N sum (biased - p)^2 / p gives the chance to reject at 1e-5, asserted > 0.999."""
+        def as_if_with_replacement(q, m, mode, temperature, rng):
+            sampled = mode == "sample" and temperature > 0
+            return [(token, q / q.sum() if sampled else exact)
+                    for token, exact in drawn(q, m, mode, temperature, rng)]
+
+        monkeypatch.setattr(tree_growth, "_children", as_if_with_replacement)
+
+
+def _first_token_power(p, biased, n):
+    """Chance that the position-0 test of ``failed_tests`` (n samples) rejects ``biased``."""
+    return power({a: float(p[a]) for a in range(V)}, {a: float(biased[a]) for a in range(V)}, n,
+                 SIGNIFICANCE)
+
+
+@pytest.mark.parametrize("name, bug", [("top-2x2", "stale_residual"),
+                                       ("sampled 3x2", "stale_residual"),
+                                       ("sampled 3x2", "with_replacement")])
+def test_the_negative_controls_fail_and_had_the_power_to(monkeypatch, name, bug):
+    """Each bug planted in the tree code: the exactness check of the rule test must fail.
+
+    Power, computed (not hoped for): the biased law of the first token is known exactly - for
+    point-mass children ``_biased_first_token_law``, for sampled ones
+    ``exact_laws.sampled_children_law`` (3 root children drawn without replacement) - and the
+    noncentral chi-square of the position-0 test gives the chance to reject it at 1e-5,
+    asserted > 0.999 (1.0000 for all three)."""
     P, Q = _tables(seed=1)
-    shape = TreeShape.top_b(2, 2)
-    top2 = Q[()].topk(2).indices.tolist()
-    biased = _biased_first_token_law(P[()], top2)
-    lam = N_RULE * float((((biased - P[()].double()) ** 2) / P[()].double()).sum())
-    critical = chi2.ppf(1 - SIGNIFICANCE, df=V - 1)
-    assert ncx2.sf(critical, df=V - 1, nc=lam) > 0.999
-
-    original = tree_rule.residual
-    tree_rule.residual = lambda p_target, p_draft: p_target    # the planted bug
-    try:
-        rng, counts = random.Random(0), {}
-        for _ in range(N_RULE):
-            first = _sample_first_two(shape, P, Q, rng)[0]
-            counts[first] = counts.get(first, 0) + 1
-    finally:
-        tree_rule.residual = original
-    stat, _ = _chi_square(counts, {a: float(P[()][a]) for a in range(V)}, N_RULE)
-    assert stat > critical
+    shape = SHAPES[name]
+    if shape.children == "top":
+        biased = _biased_first_token_law(P[()], Q[()].topk(2).indices.tolist())
+    else:
+        biased = sampled_children_law(P[()], Q[()], 3, bug)
+    assert _first_token_power(P[()], biased, N_RULE) > 0.999
+    _plant(monkeypatch, bug)
+    failures = _rule_failures(shape, P, Q)
+    assert failures, f"the planted bug ({bug}) went unnoticed in the {name} tree"
 
 
 # --- the whole engine on tiny pairs ----------------------------------------------------------
@@ -196,16 +223,50 @@ ENGINE_SHAPES = [TreeShape.top_b(2, 2), TreeShape.branching((3, 1, 2)),
                  TreeShape.branching((2, 2), "sample"), Eagle2(depth=3, top_k=3, budget=8)]
 
 
+def _greedy_tree(tree, seed):
+    """A greedy tree run on a tiny pair and the target's own greedy output."""
+    pair = tiny_pair(vocab=32, seed=seed, noise=0.3)
+    trace = speculate(pair, [1, 2, 3], tree=tree, max_new_tokens=24, temperature=0)
+    return trace, hf_greedy(pair.target, [1, 2, 3], 24)
+
+
 @pytest.mark.parametrize("tree", ENGINE_SHAPES, ids=lambda t: type(t).__name__ + str(t.n_nodes))
 @pytest.mark.parametrize("seed", [0, 1])
 def test_greedy_tree_output_is_the_targets_greedy_output(tree, seed):
-    """Fails if a node sees another branch (planted: each node seeing every node before it), or
-    if the cache keeps a rejected branch (planted: the slot after the path's last node)."""
-    pair = tiny_pair(vocab=32, seed=seed, noise=0.3)
-    trace = speculate(pair, [1, 2, 3], tree=tree, max_new_tokens=24, temperature=0)
-    assert trace.output_ids == hf_greedy(pair.target, [1, 2, 3], 24)
+    """Fails if a node sees another branch or if the cache keeps a rejected branch (both planted
+    in ``test_the_greedy_tree_check_catches_its_planted_bugs``)."""
+    trace, expected = _greedy_tree(tree, seed)
+    assert trace.output_ids == expected
     assert any(r.n_checked > len(r.proposals) + 1 for r in trace.rounds)  # siblings were tried
     assert trace.tokens_per_round > 1
+
+
+def _every_earlier_node(parents, i):
+    """Planted in the verify pass: node i sees every node before it, other branches too."""
+    return list(range(i - 1, -1, -1))
+
+
+def _keep_the_next_slot(cache, keep):
+    """Planted in keep_path: the cache keeps the slot after the last one it should (after the
+    path's last node: a sibling, or a node of another branch) instead of that one."""
+    keep = list(keep)
+    keep[-1] = min(keep[-1] + 1, cache.get_seq_length() - 1)
+    kvcache.keep_positions(cache, keep)
+
+
+@pytest.mark.parametrize("name, plant", [("ancestors", _every_earlier_node),
+                                         ("keep_positions", _keep_the_next_slot)],
+                         ids=["a node sees other branches", "the cache keeps a rejected node"])
+def test_the_greedy_tree_check_catches_its_planted_bugs(monkeypatch, name, plant):
+    """The bugs the greedy test names, planted in the tree engine: its check (output = the
+    target's greedy output) must fail for some of its cases."""
+    monkeypatch.setattr(tree_engine, name, plant)
+    wrong = []
+    for tree, seed in itertools.product(ENGINE_SHAPES[:2], (0, 1)):
+        trace, expected = _greedy_tree(tree, seed)
+        if trace.output_ids != expected:
+            wrong.append((tree.description, seed))
+    assert wrong, f"planted {plant.__name__} and every greedy tree output still matched"
 
 
 def test_greedy_tree_stops_at_eos_like_generate():
@@ -215,10 +276,9 @@ def test_greedy_tree_stops_at_eos_like_generate():
     assert trace.output_ids == hf_greedy(pair.target, [1, 2, 3], 30) and trace.stop == "eos"
 
 
-@pytest.mark.parametrize("temperature", [0, 1.0])
-def test_cache_after_a_tree_round_is_the_cache_of_the_accepted_path_alone(temperature):
-    """Fails if keep_positions keeps the wrong slots (e.g. a sibling instead of the path node), or
-    if the nodes sit at positions counted along the batch instead of by depth (both planted)."""
+def _cache_after_a_tree_round(temperature):
+    """One tree round by hand on a tiny pair: (the accepted path, the target's cache after
+    keep_path, the cache of the prompt and the path fed alone)."""
     pair = tiny_pair(vocab=16, seed=1, noise=0.3)
     prompt, rng = [1, 2, 3, 4], random.Random(0)
     target = CachedModel(pair.target)
@@ -231,16 +291,46 @@ def test_cache_after_a_tree_round_is_the_cache_of_the_accepted_path_alone(temper
         v = verify_tree_greedy(dt.parents, dt.tokens, logits.argmax(-1).tolist())
     else:
         v = verify_tree(dt.parents, dt.tokens, dt.q, distribution(logits, 1.0), iter(rng.random, 2))
-    assert v.path, "this case should accept at least one node"
     keep_path(target, len(prompt) - 1, v.path)
     alone = new_cache(pair.target)
     with torch.no_grad():
         pair.target(input_ids=torch.tensor([prompt + [dt.tokens[i] for i in v.path]]), cache=alone,
                     use_cache=True)
-    assert target.length == alone.get_seq_length() == len(prompt) + len(v.path)
-    for mine, theirs in zip(target.cache.layers, alone.layers):
-        assert torch.allclose(mine.keys, theirs.keys, atol=1e-5)
-        assert torch.allclose(mine.values, theirs.values, atol=1e-5)
+    return v.path, target, alone
+
+
+def _same_cache(target, alone) -> bool:
+    return target.length == alone.get_seq_length() and all(
+        torch.allclose(mine.keys, theirs.keys, atol=1e-5) and
+        torch.allclose(mine.values, theirs.values, atol=1e-5)
+        for mine, theirs in zip(target.cache.layers, alone.layers))
+
+
+@pytest.mark.parametrize("temperature", [0, 1.0])
+def test_cache_after_a_tree_round_is_the_cache_of_the_accepted_path_alone(temperature):
+    """Fails if keep_positions keeps the wrong slots (e.g. a sibling instead of the path node), or
+    if the nodes sit at positions counted along the batch instead of by depth (both planted in
+    ``test_the_cache_check_catches_its_planted_bugs``)."""
+    path, target, alone = _cache_after_a_tree_round(temperature)
+    assert path, "this case should accept at least one node"
+    assert target.length == len([1, 2, 3, 4]) + len(path)
+    assert _same_cache(target, alone)
+
+
+def _positions_along_the_batch(model, cache, ids, positions, prefix, extra):
+    """Planted: the tree's nodes at positions counted along the batch, not by depth."""
+    return kvcache.tree_forward(model, cache, ids, [positions[0] + j for j in range(len(ids))],
+                                prefix, extra)
+
+
+@pytest.mark.parametrize("name, plant", [("keep_positions", _keep_the_next_slot),
+                                         ("tree_forward", _positions_along_the_batch)],
+                         ids=["a sibling kept", "positions along the batch"])
+@pytest.mark.parametrize("temperature", [0, 1.0])
+def test_the_cache_check_catches_its_planted_bugs(monkeypatch, name, plant, temperature):
+    monkeypatch.setattr(tree_engine, name, plant)
+    path, target, alone = _cache_after_a_tree_round(temperature)
+    assert path and not _same_cache(target, alone), f"planted {plant.__name__}: caches still equal"
 
 
 @pytest.mark.parametrize("temperature", [0, 0.7, 1.0])
@@ -259,41 +349,77 @@ def test_a_chain_shaped_tree_is_the_chain_engine_draw_for_draw(temperature):
 N_ENGINE = 800
 
 
+def _engine_failures(pair, tree, temperature, n_runs):
+    """``exact_laws.failed_tests`` on the first three tokens of ``n_runs`` seeded tree runs."""
+    prompt = [1, 2]
+    outputs = [tuple(speculate(pair, prompt, tree=tree, max_new_tokens=3, temperature=temperature,
+                               seed=s).output_ids) for s in range(n_runs)]
+    exact = exact_prefix_probabilities(pair.target, prompt, 3, temperature)
+    return failed_tests(outputs, exact, 3, SIGNIFICANCE)
+
+
+def _first_rows(pair, temperature):
+    """p_target and p_draft of the first output token after the prompt [1, 2]."""
+    return (TargetLaw(pair.target, temperature)((1, 2)), TargetLaw(pair.draft, temperature)((1, 2)))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("tree, temperature", [(TreeShape.top_b(2, 2), 1.0),
                                                (TreeShape.branching((2, 2), "sample"), 0.7)],
                          ids=["top-2x2 T=1", "sampled 2x2 T=0.7"])
 def test_tree_speculation_is_exact_on_a_tiny_pair(tree, temperature):
     """The whole engine: joint law of the first two tokens and each of the first three (4 tests
-    at 1e-5 per case). Power against the negative control, computed as in the rule test for the
-    top-2 case at the first position with these models: see the assertion."""
+    at 1e-5 per case). For the top-2 case, the power this sample size had against the stale
+    residual (``test_the_engine_check_catches_the_bugs_planted_in_the_tree_code``), computed as
+    in the rule test at the first position: see the assertion."""
     pair = tiny_pair(vocab=V, noise=0.6, sharpness=0.5)
-    prompt = [1, 2]
-    outputs = [tuple(speculate(pair, prompt, tree=tree, max_new_tokens=3, temperature=temperature,
-                               seed=s).output_ids) for s in range(N_ENGINE)]
-    exact = exact_prefix_probabilities(pair.target, prompt, 3, temperature)
-    laws = [({}, lambda s: s[:2])] + [({}, lambda s, j=j: s[j]) for j in range(3)]
-    for law, key in laws:
-        for seq, p in exact.items():
-            law[key(seq)] = law.get(key(seq), 0.0) + p
-    for law, key in laws:
-        counts = {}
-        for out in outputs:
-            counts[key(out)] = counts.get(key(out), 0) + 1
-        big = {o: p for o, p in law.items() if p * N_ENGINE >= 5}
-        rest = 1 - sum(big.values())
-        expected = big | ({"rest": rest} if rest > 1e-12 else {})
-        counts = {o: counts.get(o, 0) for o in big} | {"rest": N_ENGINE - sum(counts.get(o, 0) for o in big)}
-        stat, critical = _chi_square(counts, expected, N_ENGINE)
-        assert stat < critical, (law, stat)
-    if tree.children == "top":  # the power this sample size had against the planted bug
-        with torch.no_grad():
-            logits = pair.draft(input_ids=torch.tensor([prompt])).logits[0, -1]
-        p = exact_prefix_probabilities(pair.target, prompt, 1, temperature)
-        p = torch.tensor([p[(a,)] for a in range(V)], dtype=torch.float64)
-        biased = _biased_first_token_law(p, logits.topk(2).indices.tolist())
-        lam = N_ENGINE * float((((biased - p) ** 2) / p).sum())
-        assert ncx2.sf(chi2.ppf(1 - SIGNIFICANCE, V - 1), V - 1, lam) > 0.99
+    failures = _engine_failures(pair, tree, temperature, N_ENGINE)
+    assert not failures, failures
+    if tree.children == "top":
+        p, q = _first_rows(pair, temperature)
+        biased = _biased_first_token_law(p, q.topk(2).indices.tolist())
+        assert _first_token_power(p, biased, N_ENGINE) > 0.99
+
+
+def _iid_pair():
+    """Bigram target and draft whose every row is the same hand-built distribution, so tokens are
+    i.i.d.: p_T = [0.4, 0.3, 0.1, 0.2], p_S = [0.3, 0.65, 0.01, 0.04]. The draft's favourite
+    (token 1, p_T 0.3) is often the first child and rejected; the second child is then drawn
+    from q without it, so q(x) and q(x) / (1 - q(1)) differ by almost 3x: both sampled-children
+    bugs move a lot of mass (the tiny random pair's draft leaves them without power)."""
+    rows = lambda row: torch.tensor([row] * V)                          # noqa: E731
+    return ModelPair(bigram_llama(rows([0.4, 0.3, 0.1, 0.2])),
+                     bigram_llama(rows([0.3, 0.65, 0.01, 0.04])), target_name="iid-target")
+
+
+N_PLANTED = 600
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("make, tree, bug", [
+    (_iid_pair, TreeShape.branching((2, 2), "sample"), None),
+    (_iid_pair, TreeShape.branching((2, 2), "sample"), "with_replacement"),
+    (_iid_pair, TreeShape.branching((2, 2), "sample"), "stale_residual"),
+    (lambda: tiny_pair(vocab=V, noise=0.6, sharpness=0.5), TreeShape.top_b(2, 2), "stale_residual"),
+], ids=["sampled, correct", "sampled, with replacement", "sampled, stale residual",
+        "top-2, stale residual"])
+def test_the_engine_check_catches_the_bugs_planted_in_the_tree_code(monkeypatch, make, tree, bug):
+    """The whole engine's check (``_engine_failures``, T = 1) with each bug planted in the tree
+    code: it must fail, and pass on the same pair without the bug. Power of its position-0 test,
+    computed from the exact biased law of the first token (asserted > 0.99): with replacement
+    1.0000, stale residual 0.9996 (sampled children, 600 runs); 1.0000 (top-2)."""
+    pair = make()
+    if bug is not None:
+        p, q = _first_rows(pair, 1.0)
+        biased = (sampled_children_law(p, q, 2, bug) if tree.children == "sample"
+                  else _biased_first_token_law(p, q.topk(2).indices.tolist()))
+        assert _first_token_power(p, biased, N_PLANTED) > 0.99
+        _plant(monkeypatch, bug)
+    failures = _engine_failures(pair, tree, 1.0, N_PLANTED)
+    if bug is None:
+        assert not failures, failures
+    else:
+        assert failures, f"the planted bug ({bug}) went unnoticed by the whole engine's check"
 
 
 # --- records ---------------------------------------------------------------------------------
@@ -355,8 +481,6 @@ def test_a_tree_run_keeps_on_round_and_progress_and_refuses_k():
 def test_a_tree_on_an_attention_without_4d_masks_is_refused_by_name(monkeypatch):
     """Planted: no implementation takes a tree mask, so the tiny model's own must be refused by
     name (a flash-attention kernel would otherwise run the tree as a causal chain)."""
-    import specviz.core.kvcache as kvcache
-
     pair = tiny_pair(seed=1)
     running = pair.target.config._attn_implementation or "eager"
     monkeypatch.setattr(kvcache, "TREE_ATTENTION", ())
