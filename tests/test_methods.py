@@ -1,14 +1,19 @@
 """The teaching code for the lossy and draft-free methods (specviz.teaching.methods), against
 answers computed another way: by hand, by scipy, by a simple simulation, or by plain greedy
-decoding. Simulations use a fixed seed; each tolerance is over 6 standard errors."""
+decoding. Simulations use a fixed seed; each tolerance is over 6 standard errors. Then the
+drafter table of notebooks 07 and 09 (specviz.teaching.methods_table), against the committed
+result files it reads."""
 
+import inspect
+import json
 import math
+import shutil
 
 import numpy as np
 import pytest
 from scipy.stats import entropy as scipy_entropy
 
-from specviz.teaching import methods, theory
+from specviz.teaching import methods, methods_table, theory
 
 P_TARGET, UNIFORM = [0.5, 0.3, 0.15, 0.05], [0.25] * 4
 
@@ -142,3 +147,79 @@ def test_the_two_token_worked_example_by_hand():
     # p1 = (0.6, 0.4), p2 = ((0.9, 0.1), (0.2, 0.8)): the joint is 0.6 * 0.9 = 0.54, ...
     law = methods.mtp_two_token_law([0.6, 0.4], [[0.9, 0.1], [0.2, 0.8]], [0.5, 0.5], [0.7, 0.3])
     assert law == pytest.approx(np.array([[0.54, 0.06], [0.08, 0.32]]))
+
+
+# ---- the drafter table of notebooks 07 and 09 (specviz.teaching.methods_table) -------------
+
+RESULTS = methods_table.RESULTS
+
+
+def _range(values, digits):
+    lo, hi = f"{min(values):.{digits}f}", f"{max(values):.{digits}f}"
+    return lo if lo == hi else f"{lo}–{hi}"
+
+
+@pytest.mark.parametrize("row, curve", [("draft model", "draft model"),
+                                        ("prompt lookup", "prompt lookup"),
+                                        ("EAGLE-style head", "EAGLE head")])
+def test_the_measured_cells_are_the_committed_drafter_runs(row, curve):
+    runs = json.loads((RESULTS / "drafters.json").read_text())["curves"]
+    method = next(m for m in methods_table.rows() if m.name == row)
+    for prompt_set in ("copying tasks", "open questions"):
+        points = runs[prompt_set][curve]
+        assert f"{_range([p['alpha'] for p in points], 2)} {prompt_set.split()[0]}" in method.alpha
+        assert f"{_range([p['c'] for p in points], 3)} {prompt_set.split()[0]}" in method.c
+
+
+def test_the_early_exit_cells_are_the_committed_early_exit_run():
+    run = json.loads((RESULTS / "early-exit.json").read_text())
+    method = next(m for m in methods_table.rows() if m.name.startswith("early exit"))
+    for curve, words in (("held-out, greedy", "greedy"), ("held-out, T = 1", "at T = 1")):
+        exits = [p["alpha"] for name, points in run["curves"][curve].items()
+                 if name.startswith("early exit") for p in points]
+        assert f"{_range(exits, 2)} {words}" in method.alpha
+    forced = run["data"]["teacher_forced"]
+    assert f"{forced['early-exit-L16']['alpha_exact']:.2f} at L = 16" in method.alpha
+    assert "L = 29 of 30" in method.alpha            # the best exit short of the full model
+
+
+def test_the_table_is_read_from_the_files_not_typed(tmp_path):
+    # a re-run that measured prompt lookup at alpha 0.5 on copying tasks changes the table
+    for name in ("drafters", "early-exit"):
+        shutil.copy(RESULTS / f"{name}.json", tmp_path / f"{name}.json")
+    data = json.loads((tmp_path / "drafters.json").read_text())
+    for p in data["curves"]["copying tasks"]["prompt lookup"]:
+        p["alpha"] = 0.5
+    (tmp_path / "drafters.json").write_text(json.dumps(data))
+    lookup = next(m for m in methods_table.rows(tmp_path) if m.name == "prompt lookup")
+    assert lookup.alpha.startswith("0.50 copying")
+    data["schema"] = "something else"
+    (tmp_path / "drafters.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="drafters.json: schema"):
+        methods_table.rows(tmp_path)
+
+
+def test_every_method_taught_is_in_the_table_and_each_unmeasured_one_says_why():
+    table = methods_table.rows()
+    names = " ".join(m.name for m in table)
+    for method in ("draft model", "prompt lookup", "EAGLE", "early exit", "Medusa", "Jacobi",
+                   "lookahead", "multi-token prediction"):
+        assert method in names
+    for m in table:
+        assert m.proposer and m.round_cost and m.exact, m.name
+        if m.runs:
+            assert "load_pair" in m.how or "drafter=" in m.how, m.name
+            assert any(ch.isdigit() for ch in m.alpha + m.c), m.name     # a measured number
+        else:
+            assert m.alpha.startswith("not run here: ") and len(m.alpha) > 40, m.name
+            assert "specviz.teaching.methods" in m.how, m.name           # where it is worked
+    markdown = methods_table.markdown(table)
+    assert markdown.count("\n") == len(table) + 2
+
+
+def test_the_medusa_row_quotes_the_thresholds_methods_uses():
+    defaults = inspect.signature(methods.typical_threshold).parameters
+    medusa = next(m for m in methods_table.rows() if m.name.startswith("Medusa"))
+    eps, delta = defaults["epsilon"].default, defaults["delta"].default
+    assert f"ε = {eps}, δ = {delta}" in medusa.exact
+    assert "greedy (T = 0): yes" in medusa.exact and "Sampling: no" in medusa.exact

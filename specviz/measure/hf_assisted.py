@@ -11,10 +11,20 @@ move the confidence threshold between rounds (a ROC fit), so the hook reports it
 and the pad id is unset during the call, because transformers' assisted decoding masks every
 token equal to the pad id out of the assistant's context - harmless where the pad id is never
 generated, but tiny test models use a real token as their pad.
+
+One thing is folded, not changed (:func:`lengths_in_config`): transformers 5.24's candidate
+generator passes each round's ``min_new_tokens``, ``max_new_tokens`` (and the outer call's
+``use_cache``) to the assistant's ``generate`` beside a ``generation_config``, a form ``generate``
+itself logs as deprecated ("Passing `generation_config` together with generation-related
+arguments ..."), on every ``generate(assistant_model=...)``. During the call the same values go
+into a copy of that config instead, so the draft decodes exactly as before and nothing is logged
+(``tests/test_hf_assisted.py``).
 """
 
 from __future__ import annotations
 
+import copy
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 SCHEDULES = ("constant", "heuristic", "heuristic_transient")
@@ -30,6 +40,31 @@ class AssistedRun:
     k_schedule: tuple[int, ...]
     k_used: tuple[int, ...]
     carried: int
+
+
+@contextmanager
+def lengths_in_config():
+    """While open, transformers' ``AssistedCandidateGenerator`` hands the assistant each round's
+    ``min_new_tokens``/``max_new_tokens`` (and ``use_cache``) inside a copy of its generation
+    config, not beside it: the same draft, without the deprecation message. Wrap any
+    ``model.generate(..., assistant_model=draft)`` in it."""
+    import transformers.generation.candidate_generator as cg
+
+    generator = cg.AssistedCandidateGenerator
+    prepare = generator._prepare_generation_args
+
+    def folded(self, input_ids, min_new_tokens, max_new_tokens):
+        args = prepare(self, input_ids, min_new_tokens, max_new_tokens)
+        own = args["generation_config"] = copy.deepcopy(args["generation_config"])
+        own.min_new_tokens, own.max_new_tokens = args.pop("min_new_tokens"), args.pop("max_new_tokens")
+        own.use_cache = self.assistant_kwargs.pop("use_cache", own.use_cache)
+        return args
+
+    generator._prepare_generation_args = folded
+    try:
+        yield
+    finally:
+        generator._prepare_generation_args = prepare
 
 
 def assisted_generate(pair, prompt_ids: list[int], max_new_tokens: int, schedule: str = "heuristic",
@@ -60,9 +95,10 @@ def assisted_generate(pair, prompt_ids: list[int], max_new_tokens: int, schedule
         cg.AssistedCandidateGenerator.get_candidates = hooked
         cg.is_sklearn_available = lambda: False
         ids = torch.tensor([list(prompt_ids)], device=pair.target.device)
-        out = pair.target.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
-                                   assistant_model=pair.draft, max_new_tokens=max_new_tokens,
-                                   min_new_tokens=0)
+        with lengths_in_config():
+            out = pair.target.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
+                                       assistant_model=pair.draft, max_new_tokens=max_new_tokens,
+                                       min_new_tokens=0)
         carried = int(config.num_assistant_tokens)
     finally:
         cg.AssistedCandidateGenerator.get_candidates = original

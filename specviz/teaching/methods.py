@@ -80,12 +80,13 @@ def typical_step_law(p_target, p_draft, epsilon: float = 0.09, delta: float = 0.
 
     No uniform draw and no residual: a candidate passes on p_T alone. After a rejection Medusa
     keeps the accepted prefix, and the next step's first token stands at the rejected position;
-    Medusa's code takes that token greedily, the target's argmax (``fast=True``, the default of
-    its ``medusa_generate``, and every step at T = 0). The argmax is not the residual, so
+    Medusa's code takes that token greedily, the target's argmax (its ``medusa_generate`` builds
+    candidates with ``generate_candidates``' default temperature 0, and ``evaluate_posterior``
+    defaults to ``fast=True``, the threshold test above). The argmax is not the residual, so
     P != p_T in general: the output is *not* the target's distribution (``tests/test_methods.py``
     checks it against :func:`exact_step_law`). (With ``fast=False`` the code instead draws one
     token from p_T restricted to {p_T >= tau} and keeps a candidate iff it equals that draw:
-    another lossy law.)
+    another lossy law.) At T = 0 Medusa accepts a candidate iff it is the argmax: exactly greedy.
 
     Worked: p_T = (0.5, 0.3, 0.15, 0.05), p_S uniform. H = 1.1421 nats, tau = 0.09: tokens
     0, 1, 2 pass, token 3 is rejected (r = 0.25) and replaced by the argmax, token 0:
@@ -206,10 +207,10 @@ def mtp_speedup(acceptance: Sequence[float], head_cost: float) -> float:
 
     What replaces the draft model: extra heads on the model's own trunk (Gloeckle et al.: n
     independent heads, one transformer layer each, sharing the unembedding; DeepSeek-V3: a
-    sequential module of one transformer block per extra token). They run inside the same pass
-    that verifies the previous round's drafts, so a round is ONE pass with no draft steps:
-    ``head_cost`` is their total cost per pass, as a fraction of the model's (each head layer of
-    a 32-layer model: about 1/32 plus the unembedding). Verified with the exact rule, the output
+    sequential module of one transformer block per extra token). They read the hidden state of
+    the same pass that verifies the previous round's drafts, so a round is ONE model pass plus
+    the heads, with no draft model: ``head_cost`` is the heads' cost per pass, as a fraction of
+    the model's (each head layer of a 32-layer model: about 1/32 plus the unembedding). Verified with the exact rule, the output
     is exactly the model's next-token distribution, like any draft (:func:`mtp_two_token_law`).
 
     >>> round(mtp_speedup([0.85], head_cost=0.03), 3)
