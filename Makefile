@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.specviz-setup
 PORT   ?= 8888
 
-.PHONY: setup lock demo test test-fast lab bench bench-quick bench-prompts bench-readme bench-demo bench-notebooks distill clean
+.PHONY: setup lock demo test test-fast lab present bench bench-quick bench-prompts bench-readme bench-demo bench-notebooks distill clean
 
 setup: $(STAMP)
 
@@ -75,6 +75,16 @@ lab: setup
 		--ServerApp.port=$$port --ServerApp.port_retries=0 --ServerApp.root_dir=notebooks \
 		--MultiKernelManager.default_kernel_name=specviz \
 		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_NOTEBOOK)
+
+# The lecture notebook as a live page with its code hidden (Voila, specviz/serve.py): widgets
+# stay live in the notebook's own kernel. Localhost only, token always on (a fresh one per
+# launch, never on a command line, and no user config read), on PORT or the next free port,
+# like `lab`. NOTEBOOK= serves another notebook.
+# tests/test_browser_present.py runs this recipe's command line (make -n present). -P: no
+# module of the working folder (a voila.py config file, say) is imported in place of a package.
+NOTEBOOK ?= notebooks/10_lecture.ipynb
+present: setup
+	exec $(BIN)/python -P -m specviz.serve $(NOTEBOOK) --port $(PORT)
 
 # Benchmarks: each writes a small JSON file to bench/results/ (committed); bench/report.py turns
 # them into the tables of docs/measurements.md and docs/notebooks.md. PAUSE_PIDS=DIR pauses the process groups listed in DIR/*.pid

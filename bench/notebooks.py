@@ -32,7 +32,7 @@ from common import RESULTS, busy_process, machine, paused, write  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-BUDGET = {"00": 30.0, "01": 30.0}        # seconds, quiet; every other notebook 120 s
+BUDGET = {"00": 30.0, "01": 30.0, "10": 30.0}   # seconds, quiet; every other notebook 120 s
 DEFAULT_BUDGET = 120.0
 LOADED_RATIO = 2.0                       # loaded time at most this many times the quiet one
 SLOW_CELL = 3.0                          # seconds: a cell this slow must show progress
@@ -102,11 +102,14 @@ def _write(rows: list[dict], args, paths) -> None:
     out = args.out or RESULTS / "notebooks.json"
     timed = {r["notebook"] for r in rows}
     kept = []
-    if out.exists():
-        kept = [r for r in json.loads(out.read_text())["rows"] if r["notebook"] not in timed
+    if out.exists():   # rows of other notebooks keep the date and setting they were timed with
+        old = json.loads(out.read_text())
+        kept = [{"date": old["machine"]["date"], "paused": old.get("paused", False)} | r
+                for r in old["rows"] if r["notebook"] not in timed
                 and r["notebook"] not in {p.stem for p in paths}]
+    rows = [r | {"date": machine()["date"], "paused": bool(args.pause_pids)} for r in rows]
     data = {"machine": machine(), "small": args.small, "loaded_ratio_budget": LOADED_RATIO,
-            "slow_cell_seconds": SLOW_CELL, "paused": bool(args.pause_pids),
+            "slow_cell_seconds": SLOW_CELL, "paused": all(r["paused"] for r in kept + rows),
             "rows": sorted(kept + rows, key=lambda r: r["notebook"])}
     write("notebooks", data, out)
 

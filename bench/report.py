@@ -178,8 +178,12 @@ def notebooks_table(data: dict) -> str:
     setting = "SPECVIZ_SMALL=1 (the tests' setting)" if data.get("small") else \
         "as a student runs them (quick setting of the long experiments)"
     paused = "other jobs paused" if data.get("paused") else "other jobs running"
+    dates = sorted({r["date"] for r in data["rows"] if "date" in r})
+    where = _where(data)
+    if len(dates) > 1:   # notebooks timed on different days (bench/notebooks.py --only)
+        where = where.rsplit(", ", 1)[0] + f", {dates[0]} to {dates[-1]}"
     return "\n".join(lines) + (f"\n\n*Run all in a fresh kernel (nbclient), {setting}, {paused}; "
-                               f"{_where(data)}.*")
+                               f"{where}.*")
 
 
 # ---- schedules and token trees (bench/schedules_trees.py) -------------------------------------
@@ -317,7 +321,20 @@ def demo_block(results: Path) -> str | None:
 
 
 def hf_table(results: Path) -> str | None:
-    data = _load("speedup", results)
+    """specviz's time over transformers' from the sweep (speedup.json), then from the focused
+    run that times both recording levels against it (specviz_vs_hf.json), when there is one."""
+    blocks = [b for b in (_hf_block(_load(name, results)) for name in ("speedup", "specviz_vs_hf"))
+              if b is not None]
+    if len(blocks) == 2:
+        focused = _load("specviz_vs_hf", results)
+        blocks[1] = (f"The same at K = {', '.join(str(r['k']) for r in focused['runs'])} with both "
+                     f"recording levels, {focused['prompts']} prompts x {focused['max_new_tokens']} "
+                     f"tokens, {focused['repeats']} repeats (`bench/results/specviz_vs_hf.json`, "
+                     f"{focused['machine']['date']}):\n\n" + blocks[1])
+    return "\n\n".join(blocks) if blocks else None
+
+
+def _hf_block(data) -> str | None:
     rows = [r for r in (data or {}).get("runs", []) if "specviz_over_hf" in r]
     if not rows:
         return None

@@ -8,8 +8,11 @@
 Each example is a small JSON trace in ``specviz/data/examples/`` with a target-only baseline
 attached (so speed-ups and c are the recording machine's measurements). The recipes below are
 the only source of truth: ``python -m specviz.examples --regenerate`` re-records every example
-with the real engine and the default pair (float32 on the CPU, the same seeds), and a test
-re-records a greedy one and checks its tokens match the shipped file.
+with the real engine and the default pair (float32 on the CPU, the same seeds); ``--regenerate
+NAME [NAME ...]`` only those. A test re-records a greedy one and checks its tokens match the
+shipped file. Some recipes draft with a K schedule or a token tree (the engine's ``k=Schedule``
+and ``tree=``), and some name a GPU cost preset: :func:`priced` prices that recording's decisions
+there (modelled; the recording's own timings are always the CPU's).
 
 To make your own: ``speculate(load_pair(), "Your prompt", k=5).to_json("mine.json")``, then
 ``Trace.from_json("mine.json")`` anywhere.
@@ -18,11 +21,13 @@ To make your own: ``speculate(load_pair(), "Your prompt", k=5).to_json("mine.jso
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from .distill.prompts import COPY_PROMPTS
+from .core.schedules import Heuristic, Schedule
 from .core.trace import Trace, TraceError, write_atomic
 
 HOME = Path(__file__).resolve().parent / "data" / "examples"
@@ -32,15 +37,44 @@ COPY = COPY_PROMPTS[6]      # "Extract every number from this text ...": noteboo
 
 @dataclass(frozen=True)
 class Recipe:
-    """How an example was recorded: ``speculate(load_pair(drafter=drafter), prompt, ...)``."""
+    """How an example was recorded: ``speculate(load_pair(drafter=drafter), prompt, k=k, ...)``,
+    or with ``tree=TreeShape.top_b(*tree)`` (then ``k`` is None and the drafter the draft model).
+    ``k`` is a fixed K or a schedule (:mod:`specviz.core.schedules`), copied afresh for every
+    recording so none carries state from the last. ``costs``: a device preset of
+    :mod:`specviz.measure.hardware` that :func:`priced` prices the recorded decisions on."""
 
     description: str
     prompt: str
     drafter: str              # load_pair's drafter: "draft", "prompt-lookup" or "eagle"
-    k: int
+    k: int | Schedule | None
     temperature: float
     seed: int = 0
     max_new_tokens: int = 40
+    tree: tuple[int, int] | None = None     # (b, depth): the draft's top-b at every node
+    costs: str | None = None                # e.g. "H100": the GPU the lecture prices it on
+
+    def __post_init__(self):
+        if self.tree is not None and (self.k is not None or self.drafter != "draft"):
+            raise ValueError(f"recipe {self.description!r}: a tree is grown by the draft model "
+                             "and sets its own size: give k=None and drafter='draft'")
+        if self.tree is None and self.k is None:
+            raise ValueError(f"recipe {self.description!r}: give k (a K or a schedule) or tree")
+
+    def plan(self) -> dict:
+        """The engine's drafting arguments for one recording: ``{"k": ...}`` or ``{"tree": ...}``
+        (a tree shape imports the engine's torch code, so it is built only here)."""
+        if self.tree is not None:
+            from .core.tree import TreeShape
+
+            return {"tree": TreeShape.top_b(*self.tree)}
+        return {"k": copy.deepcopy(self.k)}
+
+    @property
+    def draft_plan(self) -> str | None:
+        """What the recorded trace's ``draft_plan`` says: None for a fixed K."""
+        if self.tree is None:
+            return None if isinstance(self.k, int) else self.k.description
+        return self.plan()["tree"].description
 
 
 ROBOT = "Write a short story about a robot who learns to paint."   # notebook 02's prompt
@@ -67,12 +101,30 @@ RECIPES = {
     "robot-story-sampled-k5": Recipe("draft model, sampled (T = 1, seed 0), K = 5, 48 tokens: "
                                      "notebook 02's sampled run", ROBOT, "draft", 5, 1.0,
                                      max_new_tokens=48),
+    # For the lecture (notebooks/10_lecture.ipynb): a schedule, a tree and a GPU-priced run
+    "copy-lookup-heuristic": Recipe("prompt lookup, greedy, transformers' heuristic K (+2 after "
+                                    "a full round, -1 otherwise) from K = 2, on the copying "
+                                    "prompt: K climbs while the answer copies", COPY,
+                                    "prompt-lookup", Heuristic(start=2, carry_over=False), 0.0),
+    "robot-story-heuristic-sampled": Recipe(
+        "draft model, sampled (T = 1, seed 0), heuristic K from 5, 48 tokens on notebook 02's "
+        "prompt; examples.priced() prices its decisions on an H100 (modelled)", ROBOT, "draft",
+        Heuristic(start=5, carry_over=False), 1.0, max_new_tokens=48, costs="H100"),
+    "robot-story-tree": Recipe("draft model, greedy, a token tree (top-2 at each node, depth 2: "
+                               "6 nodes) verified in one target pass a round, 48 tokens", ROBOT,
+                               "draft", None, 0.0, max_new_tokens=48, tree=(2, 2)),
 }
 
 
 def names() -> dict[str, str]:
     """Every shipped example's name and a one-line description."""
     return {name: recipe.description for name, recipe in RECIPES.items()}
+
+
+def listing() -> str:
+    """The examples one a line, names in a column: what ``python -m specviz examples`` prints."""
+    width = max(map(len, RECIPES)) + 2
+    return "\n".join(f"{name:{width}}{description}" for name, description in names().items())
 
 
 def path(name: str) -> Path:
@@ -96,6 +148,26 @@ def load(name: str) -> Trace:
     return Trace.from_json(file)
 
 
+def priced(name: str, costs: str | None = None):
+    """The recorded decisions of example ``name`` priced on the device preset ``costs`` (default:
+    the recipe's own, e.g. "H100") with :func:`specviz.measure.costs.price`: a roofline of the
+    recorded target and draft there, modelled and labelled so. Needs no model and no torch.
+
+    >>> run = priced("robot-story-heuristic-sampled")
+    >>> run.label.startswith("modelled") and run.name
+    'H100 (roofline)'
+    """
+    from .measure.costs import CostModel, price
+    from .measure.hardware import NO_MODEL_DRAFTERS
+
+    trace = load(name)                              # unknown names: the list of examples
+    costs = costs or RECIPES[name].costs
+    if costs is None:
+        raise ValueError(f"example {name!r} names no cost preset: pass one, e.g. costs='H100'")
+    draft = None if trace.draft_name in NO_MODEL_DRAFTERS else trace.draft_name
+    return price(trace, CostModel.roofline(trace.target_name, draft, costs))
+
+
 def record(name: str, pair=None, attempts: int = 3) -> Trace:
     """Record example ``name`` afresh with the real engine (loads the default pair unless
     ``pair`` - a ``load_pair(dtype="float32", device="cpu", drafter=...)`` - is given).
@@ -111,7 +183,7 @@ def record(name: str, pair=None, attempts: int = 3) -> Trace:
     settings = dict(max_new_tokens=recipe.max_new_tokens, temperature=recipe.temperature,
                     seed=recipe.seed)
     for _ in range(attempts):   # same seeds, same decisions: only the timings can differ
-        trace = speculate(pair, recipe.prompt, k=recipe.k, **settings).with_baseline(
+        trace = speculate(pair, recipe.prompt, **recipe.plan(), **settings).with_baseline(
             autoregressive(pair, recipe.prompt, **settings))
         if not trace.speedup_caveat:
             return trace
@@ -135,7 +207,8 @@ def regenerate(selected=None, home: Path = HOME) -> list[Path]:
         trace = record(name, pairs[drafter])
         out = write_compact(trace, home / f"{name}.json")
         print(f"{out.name}: {len(trace.output_ids)} tokens in {len(trace.rounds)} rounds, "
-              f"alpha {trace.acceptance_rate:.3f}, {out.stat().st_size / 1024:.0f} KB")
+              f"alpha {trace.acceptance_rate:.3f}, {trace.tokens_per_round:.2f} tokens per target "
+              f"pass, {trace.speedup:.2f}x measured, {out.stat().st_size / 1024:.0f} KB")
         written.append(out)
     return written
 
@@ -184,8 +257,7 @@ def main(argv=None) -> None:
                         "package's own)")
     args = parser.parse_args(argv)
     if args.regenerate is None:
-        for name, description in names().items():
-            print(f"{name:28} {description}")
+        print(listing())
         return
     regenerate(args.regenerate, args.to)
 

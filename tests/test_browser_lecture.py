@@ -6,7 +6,14 @@
   screenshotted to ``artifacts/browser/``.
 * A notebook saved WITH its outputs is reopened without running it: each RoundPlayer's static
   copy of its round is visible (not just "Error displaying widget: model not found").
-* The exported page: the projector toggle scales its text and chart; ←, →, space and P work.
+* The RoundPlayer under present(True) at 1024x768 with JupyterLab's file browser open: the
+  chart's text as large on screen as the text around it (>= 18 px, measured from the SVG the
+  browser shows), the proposals' verdict column in view, the K label and the costs caption
+  scaled and readable, ←, →, space working with the mouse over the player once "⌨ keys" is
+  on, tooltips on the buttons.
+* The exported page: the projector toggle scales its text and chart, and puts one round's chart
+  above the fold at 1024x768; ←, →, space and P work; a page exported under present(True) and
+  switched back with P is back to its notebook sizes.
 
 Skipped (or failed under SPECVIZ_REQUIRE_BROWSER=1) without Chromium, like test_browser.py.
 """
@@ -59,6 +66,23 @@ def _overlap(a: dict, b: dict) -> bool:
     return not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"] or
                 a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
 
+
+# Chart text as drawn on screen: each <text> of the chart's SVG at its font size times the
+# image's displayed width over the SVG's own (viewBox) width; works for <img> and inline <svg>.
+CHART_TEXT_PX = """async (e) => {
+    let svg = e.tagName.toLowerCase() === "svg" ? e : null;
+    if (!svg) {
+        const src = e.getAttribute("src"), data = src.slice(src.indexOf(",") + 1);
+        const text = /;base64,/.test(src) ? atob(data) : decodeURIComponent(data);
+        svg = new DOMParser().parseFromString(text, "image/svg+xml").documentElement;
+    }
+    const width = parseFloat(svg.getAttribute("viewBox").split(/[ ,]+/)[2]);
+    const shown = e.getBoundingClientRect().width / width;
+    const sizes = [...svg.querySelectorAll("text")].map(t => parseFloat(
+        t.style.fontSize || t.getAttribute("font-size")) * shown);
+    return {count: sizes.length, min: Math.min(...sizes), max: Math.max(...sizes),
+            shown: e.getBoundingClientRect().width, natural: width * 96 / 72};
+}"""
 
 LECTURE = ("import specviz\nfrom specviz import examples\nfrom specviz.views.console import print_trace\n"
            "from specviz import AcceptanceRuleExplorer, RoundPlayer, SpeedupCalculator\n"
@@ -116,6 +140,15 @@ def test_presentation_setting_at_1024x768(lab, browser):
         for part in (".sv-text", ".sv-proposals", ".widget-play"):
             assert not _overlap(image, _box(player.locator(part).first)), part
 
+        # every chart drawn for the column it is shown in: its text >= 18 px on screen
+        for name, chart in (("player", player.locator(".widget-output img").first),
+                            ("calculator", calc.locator("img").first),
+                            ("rule", rule.locator("img").nth(0)),
+                            ("simulation", rule.locator("img").nth(1))):
+            measured = chart.evaluate(CHART_TEXT_PX)
+            print(name, "chart text on screen:", measured)
+            assert measured["count"] > 5 and measured["min"] >= 18, (name, measured)
+
         calc.scroll_into_view_if_needed()
         page.screenshot(path=str(_artifacts() / "projector_calculator.png"))
         chart = _box(calc.locator("img").first)
@@ -139,6 +172,101 @@ def test_presentation_setting_at_1024x768(lab, browser):
         clipped = values.evaluate_all("es => es.filter(e => e.scrollWidth > e.clientWidth + 1)"
                                       ".map(e => e.textContent)")
         assert values.count() == 10 and clipped == [], clipped     # every p_T, p_S value whole
+        assert not errors, errors
+    finally:
+        page.close()
+
+
+PLAYER = ("import specviz\nfrom specviz import RoundPlayer, examples\nspecviz.present(True)",
+          'player = RoundPlayer(examples.load("sky-blue-sampled-k5"))\nplayer')
+
+
+def test_round_player_on_a_projector_with_the_sidebar_open(lab, browser):
+    """Fails if under present(True), at 1024x768 with the file browser open, the player's chart
+    text is under 18 px on screen (a wide image shrunk), the verdict column is cut off, the K
+    label or the costs caption is not scaled or wraps a word per line, the keys ← → space do
+    nothing with the mouse over the player, or the play / step buttons have no tooltip."""
+    base, token = lab
+    _put(base, token, "projector.ipynb", _notebook(*PLAYER))
+    page = browser.new_page(viewport=PROJECTOR)
+    page.set_default_timeout(60_000)
+    errors = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    try:
+        _open(page, base, token, "projector.ipynb")
+        page.evaluate("window.jupyterapp.commands.execute('filebrowser:activate')")
+        page.wait_for_function("!window.jupyterapp.shell.leftCollapsed")
+        _run_all(page)
+        text = page.inner_text(PANEL)
+        assert "Traceback" not in text, text[text.find("Traceback") - 500:][:3000]
+        player = page.locator(f"{PANEL} .specviz-round-player").first
+        chart = player.locator(".widget-output img, .widget-output svg").first
+        chart.wait_for()
+        page.wait_for_timeout(500)
+        header = player.locator(".sv-header")
+        header.scroll_into_view_if_needed()
+        page.screenshot(path=str(_artifacts() / "projector_sidebar_round_player.png"))
+        frame = _box(player)
+        assert frame["width"] < 700, frame                       # the sidebar is open
+
+        # the chart: drawn for the column, its text as large as the HTML text around it
+        measured = chart.evaluate(CHART_TEXT_PX)
+        print("chart text on screen:", measured)
+        assert measured["count"] > 20 and measured["min"] >= 18, measured
+        assert measured["shown"] <= frame["width"] + 1, measured
+        chart.scroll_into_view_if_needed()
+        page.screenshot(path=str(_artifacts() / "projector_sidebar_chart.png"))
+
+        # the table: every column in view, the verdicts whole
+        table = player.locator(".sv-proposals")
+        box = player.locator(".widget-html:has(.sv-proposals)").first
+        verdicts = table.locator("tr.sv-row > td:nth-child(8)")
+        assert verdicts.count() >= 1
+        right = _box(box)["x"] + _box(box)["width"]
+        for j in range(verdicts.count()):
+            cell = _box(verdicts.nth(j))
+            assert cell["x"] + cell["width"] <= right + 1, (cell, right)
+        assert box.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+        table.scroll_into_view_if_needed()
+        page.screenshot(path=str(_artifacts() / "projector_sidebar_table.png"))
+        # the K label scaled; the costs caption a few lines at most, not a word per line
+        size = lambda loc: loc.evaluate("e => getComputedStyle(e).fontSize")
+        assert size(player.locator(".sv-k").first) == "19px"
+        caption = _box(player.locator(".sv-costs-label"))
+        assert caption["width"] > 200 and caption["height"] < 4 * 19 * 1.5, caption
+        print("caption:", caption)
+
+        # tooltips on play / previous / next
+        title = lambda sel: player.locator(sel).first.evaluate(
+            "e => (e.closest('[title]') || {}).title || ''")
+        assert "space" in title(".widget-play button")
+        assert "←" in title("button:has-text('prev')")
+        assert "→" in title("button:has-text('next')")
+
+        # keys, once switched on, with the mouse over the player
+        player.locator("button:has-text('keys')").click()
+        page.wait_for_function(f"document.querySelector('{PANEL} .specviz-round-player "
+                               "button.mod-active')?.textContent.includes('keys')")
+        header.scroll_into_view_if_needed()
+        hover = _box(header)
+        page.mouse.move(2, PROJECTOR["height"] / 2)       # off the player and back onto it
+        page.mouse.move(hover["x"] + hover["width"] / 2, hover["y"] + hover["height"] / 2)
+        page.wait_for_timeout(300)
+        def shows(n):     # each key's round drawn before the next key (the kernel queues them)
+            page.wait_for_function(f"document.querySelector('{PANEL} .specviz-round-player "
+                                   f".sv-header').textContent.startsWith('Round {n} of')",
+                                   timeout=20_000)
+
+        for key, n in (("ArrowRight", 2), ("ArrowRight", 3), ("ArrowLeft", 2)):
+            page.keyboard.press(key)
+            shows(n)
+        page.keyboard.press(" ")                                  # play ...
+        shows(3)
+        page.keyboard.press(" ")                                  # ... and pause
+        page.wait_for_timeout(2500)                               # a tick under way may land
+        stopped = header.inner_text()
+        page.wait_for_timeout(3000)
+        assert header.inner_text() == stopped
         assert not errors, errors
     finally:
         page.close()
@@ -216,8 +344,49 @@ def test_exported_page_projector_toggle_and_keys(browser, tmp_path):
         for part in ("#sv-text", "#sv-stats", "#sv-timeline-text", ".sv-controls"):
             assert not _overlap(chart, _box(page.locator(part).first)), part
         page.screenshot(path=str(_artifacts() / "export_html_projector.png"), full_page=True)
+        # one round's chart above the fold, at every round (the text above it grows)
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(_artifacts() / "export_html_projector_fold.png"))
+        for _ in range(page.evaluate("SV.rounds")):
+            page.wait_for_timeout(50)
+            chart = _box(page.locator("#sv-chart"))
+            assert chart["y"] + chart["height"] <= PROJECTOR["height"], (
+                chart, page.evaluate("window.svRound"))
+            assert chart["height"] >= 300, chart
+            page.keyboard.press("ArrowRight")
         page.click("#sv-present")                                 # the button: back
         assert size("#sv-text") == "13px"
         assert not errors, errors
+    finally:
+        page.close()
+
+
+def test_a_page_exported_on_a_projector_switches_back_to_notebook_sizes(browser, tmp_path):
+    """Fails if a page exported under present(True) keeps projector sizes (its legend, the K
+    label) after P switches the projector setting off."""
+    import specviz
+    from specviz import examples
+    from specviz.views.html import export_html
+
+    specviz.present(True)
+    try:
+        path = export_html(examples.load("sky-blue-k5"), tmp_path / "run.html")
+    finally:
+        specviz.present(False)
+    page = browser.new_page(viewport=PROJECTOR)
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_function("window.svReady === true")
+        size = lambda sel: page.eval_on_selector(sel, "e => getComputedStyle(e).fontSize")
+        assert page.evaluate("window.svPresent") is True
+        chart = _box(page.locator("#sv-chart"))
+        assert chart["y"] + chart["height"] <= PROJECTOR["height"], chart
+        big = {sel: size(sel) for sel in (".sv-legend", ".sv-k", "#sv-text")}
+        assert big == {".sv-legend": "20.8px", ".sv-k": "19.2px", "#sv-text": "20.8px"}, big
+        page.keyboard.press("p")
+        small = {sel: size(sel) for sel in (".sv-legend", ".sv-k", "#sv-text")}
+        assert small == {".sv-legend": "12px", ".sv-k": "12px", "#sv-text": "13px"}, small
+        assert _box(page.locator("#sv-chart"))["height"] == 340
     finally:
         page.close()

@@ -2,6 +2,7 @@
 what their names say, stay small, and the engine re-records a greedy one token for token."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -30,7 +31,15 @@ def test_each_example_is_what_its_recipe_says(name):
     # fails if a file is mislabelled (another K, drafter or temperature), invalid, or not small
     recipe, trace = examples.RECIPES[name], examples.load(name)
     trace.validate()
-    assert (trace.k, trace.temperature, trace.seed) == (recipe.k, recipe.temperature, recipe.seed)
+    assert (trace.temperature, trace.seed) == (recipe.temperature, recipe.seed)
+    assert trace.draft_plan == recipe.draft_plan          # None: a fixed K
+    if isinstance(recipe.k, int):
+        assert trace.k == recipe.k and {r.k for r in trace.rounds} <= {recipe.k, None} | set(
+            range(recipe.k))                               # the last round may ask for fewer
+    elif recipe.k is not None:                             # a schedule: rounds say their K and why
+        assert all(r.k is not None and r.k_reason for r in trace.rounds)
+    else:                                                  # a tree: every round is one
+        assert all(r.tree is not None for r in trace.rounds)
     assert trace.prompt == recipe.prompt and trace.draft_name == DRAFT_NAMES[recipe.drafter]
     assert trace.target_name == "SmolLM2-135M-Instruct" and trace.baseline is not None
     assert 0 < len(trace.output_ids) <= recipe.max_new_tokens
@@ -70,11 +79,16 @@ def test_a_missing_file_says_how_to_rerecord(monkeypatch, tmp_path):
 
 
 @pytest.mark.slow
-def test_rerecording_a_greedy_example_reproduces_it():
+@pytest.mark.parametrize("name", ["sky-blue-k2", "copy-lookup-heuristic", "robot-story-tree"])
+def test_rerecording_a_greedy_example_reproduces_it(name):
     # The shipped file came from the engine: recording its recipe again gives the same tokens,
-    # rounds and verdicts (fails if the recipe, the engine or the default pair drifted from it)
-    shipped = examples.load("sky-blue-k2")
-    again = examples.record("sky-blue-k2")
+    # rounds and verdicts (fails if the recipe, the engine or the default pair drifted from it),
+    # for a fixed K, a K schedule (the same K every round) and a token tree (the same trees)
+    shipped = examples.load(name)
+    again = examples.record(name)
+    assert [r.k for r in again.rounds] == [r.k for r in shipped.rounds]
+    assert [r.tree and [n.token_id for n in r.tree.nodes] for r in again.rounds] == \
+        [r.tree and [n.token_id for n in r.tree.nodes] for r in shipped.rounds]
     assert again.output_ids == shipped.output_ids
     assert [r.committed for r in again.rounds] == [r.committed for r in shipped.rounds]
     assert [[p.token_id for p in r.proposals] for r in again.rounds] == \
@@ -82,3 +96,60 @@ def test_rerecording_a_greedy_example_reproduces_it():
     assert [p.accepted for p in again.proposals] == [p.accepted for p in shipped.proposals]
     assert [p.p_target for p in again.proposals] == pytest.approx(
         [p.p_target for p in shipped.proposals], rel=1e-3, abs=1e-6)
+
+
+def test_the_lecture_examples_cover_a_schedule_a_tree_and_a_gpu_priced_run():
+    # fails if the lecture's examples lose what they are there for: K that changes (and climbs
+    # after full rounds), a tree of several nodes verified per pass, a recipe priced on a GPU
+    schedule = examples.load("copy-lookup-heuristic")
+    ks = [r.k for r in schedule.rounds]
+    assert len(set(ks)) > 2 and max(ks) > ks[0]
+    tree = examples.load("robot-story-tree")
+    assert all(len(r.tree.nodes) == 6 for r in tree.rounds[:-1])   # the last: up to the budget
+    assert max(len(r.committed) for r in tree.rounds) >= 2
+    run = examples.priced("robot-story-heuristic-sampled")
+    assert run.name == "H100 (roofline)" and run.label.startswith("modelled")
+    assert run.tokens == len(examples.load("robot-story-heuristic-sampled").output_ids)
+    assert examples.priced("copy-lookup-k5", "A100").c == 0          # prompt lookup runs no model
+    with pytest.raises(ValueError, match="names no cost preset"):
+        examples.priced("sky-blue-k5")
+
+
+def test_a_recipe_is_a_k_or_a_tree_of_the_draft_model():
+    with pytest.raises(ValueError, match="give k"):
+        examples.Recipe("no plan at all, for the test", "p", "draft", None, 0.0)
+    with pytest.raises(ValueError, match="grown by the draft model"):
+        examples.Recipe("a tree with a K, for the test", "p", "draft", 5, 0.0, tree=(2, 2))
+    schedule = examples.RECIPES["copy-lookup-heuristic"]
+    assert schedule.plan()["k"] is not schedule.k                # each recording a fresh copy
+
+
+def test_regenerate_records_only_the_names_given(monkeypatch, tmp_path):
+    # fails if `--regenerate NAME ...` records anything but those names, or an unknown name
+    # is found only after minutes of loading and recording
+    recorded = []
+    monkeypatch.setattr(examples, "record", lambda name, pair=None: recorded.append(name) or
+                        examples.load(name))
+    monkeypatch.setattr("specviz.core.models.load_pair", lambda **kw: kw["drafter"])
+    examples.main(["--regenerate", "robot-story-tree", "sky-blue-k2", "--to", str(tmp_path)])
+    assert recorded == ["robot-story-tree", "sky-blue-k2"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["robot-story-tree.json",
+                                                          "sky-blue-k2.json"]
+    with pytest.raises(KeyError, match="no example named 'nope'"):
+        examples.regenerate(["sky-blue-k2", "nope"], tmp_path)
+    assert recorded == ["robot-story-tree", "sky-blue-k2"]
+
+
+@pytest.mark.parametrize("name", ["copy-lookup-heuristic", "robot-story-heuristic-sampled",
+                                  "robot-story-tree"])
+def test_the_command_line_lists_and_shows_an_example_by_name(name):
+    listing = subprocess.run([sys.executable, "-m", "specviz", "examples"], capture_output=True,
+                             text=True, timeout=120)
+    assert listing.returncode == 0 and f"{name} " in listing.stdout
+    assert examples.names()[name] in listing.stdout
+    shown = subprocess.run([sys.executable, "-m", "specviz", "show", name, "--no-color"],
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    trace = examples.load(name)
+    assert f"round {len(trace.rounds):3d} |" in shown.stdout
+    assert re.search(rf"tokens generated +{len(trace.output_ids)} ", shown.stdout)

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 EXPECTED = ["00_start_here", "01_acceptance_rule", "02_step_through", "03_k_experiments",
             "04_exam_practice", "05_your_own_models", "06_distill_a_draft", "07_drafters_compared",
-            "08_hardware_and_costs", "09_beyond_fixed_k"]
+            "08_hardware_and_costs", "09_beyond_fixed_k", "10_lecture"]
 CELL_TIMEOUT = 300  # seconds for one cell; the slowest (03's sweep, 07's sweep of three
                     # drafters) take ~20-25 s on 2 busy cores
 

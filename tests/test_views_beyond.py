@@ -2,8 +2,6 @@
 the exported page showing both, the K-over-the-run figure. Hand-made traces with known numbers."""
 
 import re
-import subprocess
-import sys
 
 import pytest
 from matplotlib.figure import Figure
@@ -89,7 +87,8 @@ def test_the_round_player_and_the_page_show_k_and_the_tree(tmp_path):
     solution = explain_so_far(trace, 1)
     assert solution.answer is None or "does not apply" in solution.to_text()
     page = export_html(trace, tmp_path / "tree.html").read_text()
-    assert page.count("sv-tree-svg") == 2 and '$("sv-plan").innerHTML = SV.plans[current]' in page
+    assert page.count(r"<svg class=\"sv-tree-svg") == 2          # in the rounds' data, not the CSS
+    assert '$("sv-plan").innerHTML = SV.plans[current]' in page
 
 
 def test_plot_k_draws_k_kept_and_needed():
@@ -111,8 +110,26 @@ def test_plot_k_draws_k_kept_and_needed():
                                              "tokens_per_pass": 1.7}]), Figure)
 
 
-def test_these_views_never_import_torch():
-    code = ("import sys, specviz.views.html_tree, specviz.views.plots_schedule, specviz.core.schedules; "
-            "print('torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr
+def test_the_tree_and_k_line_scale_for_a_projector():
+    # fails if present(True) leaves the K line and the tree's captions at 12 / 11 px, or the tree
+    # at its notebook size (a small drawing in the left part of a projector's column)
+    import specviz
+
+    trace = tree_trace()
+    assert "font-size: 12px" in k_html(trace, 1) and "font-size: 11px" in tree_html(trace, 1)
+    small = tree_svg(trace, 1)
+    width = lambda svg: int(re.search(r'<svg [^>]*width="(\d+)"', svg).group(1))
+    try:
+        specviz.present(True)
+        assert "font-size: 19px" in k_html(trace, 1)
+        html, svg = tree_html(trace, 1), tree_svg(trace, 1)
+        assert "font-size: 19px" in html and "font-size: 18px" in html    # caption, how to read
+        # drawn 1.6x on the same viewBox, labels 12 units: 19 px on screen, never wider than
+        # its box (max-width 100%)
+        assert width(svg) == round(1.6 * int(re.search(r'viewBox="0 0 (\d+)', svg).group(1)))
+        assert width(svg) == round(1.6 * width(small)) and "font-size: 12px" in svg
+        assert "max-width: 100%" in svg and f"min-width: {round(1.5 * width(small))}px" in svg
+    finally:
+        specviz.present(False)
+    assert tree_svg(trace, 1, scale=1.0) == small                 # the notebook size, unchanged
+    assert k_html(trace, 1, scale=2.0).count("font-size: 24px") == 1

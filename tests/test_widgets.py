@@ -5,6 +5,7 @@ Output widgets' ``outputs``), which is what the browser renders.
 """
 
 import json
+import re
 from html import escape
 
 import pytest
@@ -478,10 +479,15 @@ def test_presentation_setting_scales_the_views():
         assert "font-size: 21px" in player.text.value and "font-size: 22px" in player.header.value
         assert "sv-scaled-160" in player.widget._dom_classes
         assert "font-size: 21px" in player.static_html()
+        assert _has_png(RoundPlayer(sampled_trace(), scale=1.0).chart)   # the notebook's image
+        svg = lambda p: p.chart.outputs[0]["data"]["image/svg+xml"]
+        width = lambda p: float(re.search(r'viewBox="0 0 ([\d.]+)', svg(p)).group(1))  # pt
+        fonts = lambda p: [float(f) for f in re.findall(r"font-size: ([\d.]+)px", svg(p))]
+        # scaled: drawn for a notebook column (350 px x scale), text kept as text, every
+        # label at least 12 px x scale there (SVG units are points: px = pt x 96 / 72)
+        assert 96 / 72 * width(player) < 1.1 * 350 * 1.6 and min(fonts(player)) >= 9 * 1.6
         big = RoundPlayer(sampled_trace(), scale=2.0)
-        width = lambda p: int.from_bytes(__import__("base64").b64decode(      # PNG header width
-            p.chart.outputs[0]["data"]["image/png"])[16:20], "big")
-        assert width(big) > 1.8 * width(RoundPlayer(sampled_trace(), scale=1.0))
+        assert width(big) > 1.2 * width(player) and min(fonts(big)) >= 9 * 2.0
         assert "font-size: 19px" in AcceptanceRuleExplorer().table.value       # 12 px x 1.6
     finally:
         specviz.present(False)
@@ -546,3 +552,41 @@ def test_the_quiz_offers_every_kind_the_bank_draws():
         assert question.kind == kind
         if question.is_numeric:
             assert exam.check(question, str(question.answer)).correct
+
+
+def test_keys_step_and_play_the_player():
+    # fails if ←, →, space do nothing, if → passes the last round, or if space at the end
+    # does not start again from the first round
+    player = RoundPlayer(sampled_trace(), charts=False)
+    # keys off until the toggle is clicked (they would take the focus and every key where the
+    # mouse rests), then listened to; off again with a second click
+    assert player.keys.source is player.widget and player.keys.watched_events == []
+    player.keys_button.value = True
+    assert player.keys.watched_events == ["keydown"]
+    player.keys_button.value = False
+    assert player.keys.watched_events == []
+    player.press("ArrowRight")
+    assert player.round == 1 and player.slider.value == 2
+    # the message ipyevents' browser side sends to the kernel on a key press
+    player.keys._handle_mouse_msg(None, {"event": "keydown", "key": "ArrowLeft"}, [])
+    assert player.round == 0
+    player.press(" ")
+    assert player.play.playing
+    player.press("ArrowRight")                       # stepping stops playing
+    assert not player.play.playing and player.round == 1
+    player.press("x")                                # not a key of the player: nothing
+    assert player.round == 1 and not player.play.playing
+    last = len(player.trace.rounds) - 1
+    player.show_round(last)
+    player.press("ArrowRight")
+    assert player.round == last
+    player.press(" ")                                # at the end: from the first round again
+    assert player.play.playing and player.round == 0 and player.play.value == 1
+
+
+def test_player_buttons_have_tooltips():
+    # fails if the play, previous or next button has no hover text naming its key
+    player = RoundPlayer(sampled_trace(), charts=False)
+    assert "space" in player.play.tooltip
+    assert "←" in player.prev.tooltip and "→" in player.next.tooltip
+    assert "held back" in player.keys_button.tooltip

@@ -85,9 +85,13 @@ def legend_html(scale: float | None = None) -> str:
 
 def proposals_html(trace: Trace, i: int, scale: float | None = None) -> str:
     """Round ``i`` as a table: each proposal's p_T, p_S, ratio, min(1, ratio), u and verdict,
-    then the correction or bonus token."""
+    then the correction or bonus token. Scaled up (:func:`specviz.present`), the headers and the
+    words wrap and the numbers do not, so the verdict stays in a narrow notebook column."""
     rnd = trace.rounds[check_round(trace, i)]
-    head = "".join(f"<th style='padding: 2px 8px'>{h}</th>" for h in
+    scaled = current_scale(scale) > 1
+    pad = "padding: 2px 5px" if scaled else "padding: 2px 8px"
+    number = f"{pad}; white-space: nowrap" if scaled else pad
+    head = "".join(f"<th style='{pad}'>{h}</th>" for h in
                    ("#", "token", "p_T", "p_S", "ratio", "min(1, ratio)", "u", "verdict"))
     rows = []
     for j, p in enumerate(rnd.proposals, 1):
@@ -97,11 +101,12 @@ def proposals_html(trace: Trace, i: int, scale: float | None = None) -> str:
         elif p.checked and p.p_draft == 1.0:
             verdict += " (point mass: accepted with probability p_T)"
         cells = [str(j), f"<code>{_visible(p.text)}</code>", fmt_p(p.p_target), fmt_p(p.p_draft),
-                 fmt_p(p.ratio), fmt_p(min(1.0, p.ratio)), fmt_p(p.u), verdict]
+                 fmt_p(p.ratio), fmt_p(min(1.0, p.ratio)), fmt_p(p.u)]
         rows.append(f"<tr class='sv-row sv-{p.status}' style='color: {COLOURS[p.status]}'>" +
-                    "".join(f"<td style='padding: 2px 8px'>{c}</td>" for c in cells) + "</tr>")
+                    "".join(f"<td style='{number}'>{c}</td>" for c in cells) +
+                    f"<td style='{pad}'>{verdict}</td></tr>")
     if any(p.p_draft == 1.0 for p in rnd.proposals) and trace.temperature != 0:
-        rows.append("<tr class='sv-row sv-note'><td></td><td colspan='7' style='padding: 2px 8px; "
+        rows.append(f"<tr class='sv-row sv-note'><td></td><td colspan='7' style='{pad}; "
                     "color: #444'>p_S = 1: a deterministic drafter (e.g. prompt lookup) puts all "
                     "its mass on its proposal, so min(1, p_T/p_S) = p_T and the residual is p_T "
                     "without that token, renormalised.</td></tr>")
@@ -113,12 +118,12 @@ def proposals_html(trace: Trace, i: int, scale: float | None = None) -> str:
             how = (f"{rnd.draw.kind}, drawn from {source} with probability "
                    f"{fmt_p(rnd.draw.probability)}")
         rows.append(f"<tr class='sv-row sv-{rnd.draw.kind}' style='color: "
-                    f"{COLOURS[rnd.draw.kind]}'><td style='padding: 2px 8px'>+</td>"
-                    f"<td style='padding: 2px 8px'><code>{_visible(rnd.draw.text)}</code></td>"
-                    f"<td colspan='6' style='padding: 2px 8px'>{how}</td></tr>")
+                    f"{COLOURS[rnd.draw.kind]}'><td style='{pad}'>+</td>"
+                    f"<td style='{number}'><code>{_visible(rnd.draw.text)}</code></td>"
+                    f"<td colspan='6' style='{pad}'>{how}</td></tr>")
     return (f"<table class='sv-proposals' style='border-collapse: collapse; font-size: "
-            f"{px(12, scale)}; "
-            f"line-height: 1.4; white-space: nowrap'>"
+            f"{px(12, scale)}; line-height: 1.4; "
+            + ("max-width: 100%'>" if scaled else "white-space: nowrap'>") +
             f"<tr style='border-bottom: 1px solid #ccc'>{head}</tr>{''.join(rows)}</table>")
 
 
@@ -190,7 +195,7 @@ def export_html(trace: Trace, path, title: str | None = None, interval_ms: int =
     models = list((costs if costs is not None else choices(trace)).values()) or [None]
     data = {"rounds": n, "interval": interval_ms, "committed": committed, "current": current,
             "headers": [describe_round(trace, i) for i in range(n)],
-            "plans": [k_html(trace, i) + tree_html(trace, i) for i in range(n)],
+            "plans": [k_html(trace, i, 1.0) + tree_html(trace, i, 1.0) for i in range(n)],
             "costs": [_costs_data(trace, model) for model in models],
             "figure": json.loads(to_json(acceptance_figure(trace)))}
     setting = current_scale()
@@ -209,7 +214,7 @@ def export_html(trace: Trace, path, title: str | None = None, interval_ms: int =
                       for j, entry in enumerate(data["costs"]))
     page = fill(PAGE, {
         "TITLE": _html.escape(title), "META": _html.escape(meta),
-        "PROMPT": _html.escape(trace.prompt), "LAST": str(n - 1), "LEGEND": legend_html(),
+        "PROMPT": _html.escape(trace.prompt), "LAST": str(n - 1), "LEGEND": legend_html(1.0),
         "TEXT_STYLE": TEXT_STYLE, "OPTIONS": options, "DRAFT": DRAFT_COLOUR,
         "TARGET": TARGET_COLOUR, "DATA": script_json(data), "SCALE": f"{size:g}",
         "PLOTLYJS": get_plotlyjs().replace("</script", "<\\/script")})

@@ -40,11 +40,23 @@ body.sv-present .sv-header { font-size: calc(15px * var(--sv-scale)) !important;
 body.sv-present details, body.sv-present details pre { font-size: calc(12px * var(--sv-scale)); }
 body.sv-present .sv-lane { height: calc(16px * var(--sv-scale)); }
 body.sv-present .sv-lanes { grid-template-columns: calc(110px * var(--sv-scale)) 1fr; }
-</style></head><body style="--sv-scale: __SCALE__">
-<h2>__TITLE__</h2>
-<div class="sv-meta">__META__</div>
-<div class="sv-meta">Prompt: <i>__PROMPT__</i></div>
-<div class="sv-controls">
+body.sv-present .sv-k, body.sv-present .sv-tree-caption {
+  font-size: calc(12px * var(--sv-scale)) !important; }
+body.sv-present .sv-tree-how { font-size: calc(11px * var(--sv-scale)) !important; }
+body.sv-present .sv-tree-svg { width: calc(var(--sv-w) * var(--sv-scale)); }
+/* ... and one round's chart above the fold: the title, controls, round and text (its last
+   three lines, scrolled to the round shown) first, then the chart, then the rest */
+body.sv-present #sv-main { display: flex; flex-direction: column; }
+body.sv-present #sv-main > * { order: 2; }
+body.sv-present #sv-main > .sv-first { order: 0; }
+body.sv-present #sv-chart { order: 1; }
+body.sv-present h2 { margin: 4px 0; }
+body.sv-present .sv-text { max-height: calc(13px * var(--sv-scale) * 2 * 3); overflow-y: auto; }
+</style></head><body style="--sv-scale: __SCALE__"><div id="sv-main">
+<h2 class="sv-first">__TITLE__</h2>
+<div class="sv-meta sv-first">__META__</div>
+<div class="sv-meta sv-first">Prompt: <i>__PROMPT__</i></div>
+<div class="sv-controls sv-first">
  <button id="sv-play" title="play / pause">▶</button>
  <button id="sv-prev" title="previous round">◀ prev</button>
  <button id="sv-next" title="next round">next ▶</button>
@@ -54,9 +66,9 @@ body.sv-present .sv-lanes { grid-template-columns: calc(110px * var(--sv-scale))
 </div>
 <div class="sv-keys">keys: ← previous · → next · space play / pause · P projector size</div>
 __LEGEND__
-<div id="sv-header" class="sv-header" style="font-weight: 600; margin: 10px 0 4px"></div>
-<div id="sv-text" class="sv-text" style="__TEXT_STYLE__"></div>
-<div id="sv-plan"></div>
+<div id="sv-header" class="sv-header sv-first" style="font-weight: 600; margin: 10px 0 4px"></div>
+<div id="sv-text" class="sv-text sv-first" style="__TEXT_STYLE__"></div>
+<div id="sv-plan" class="sv-first"></div>
 <div class="sv-controls"><label for="sv-costs">costs:</label> <select id="sv-costs">__OPTIONS__</select>
  <span id="sv-costs-label" class="sv-meta"></span></div>
 <div id="sv-stats" class="sv-stats"></div>
@@ -65,13 +77,13 @@ __LEGEND__
 <div id="sv-timeline-text" class="sv-meta"></div>
 <div id="sv-chart" style="height: 340px"></div>
 <details><summary>Worked speed-up calculation for this run so far</summary>
-<pre id="sv-work"></pre></details>
+<pre id="sv-work"></pre></details></div>
 <script>__PLOTLYJS__</script>
 <script>
 const SV = __DATA__;
 (function () {
   const $ = (id) => document.getElementById(id);
-  let current = 0, timer = null;
+  let current = 0, timer = null, fitted = 340;
   function lanes(c) {
     const C = SV.costs[c], unit = C.unit === "s" ? 1000 : 1, name = C.unit === "s" ? "ms" : "steps";
     let spent = 0, tokens = 0, total = 0;
@@ -93,6 +105,7 @@ const SV = __DATA__;
     current = Math.max(0, Math.min(SV.rounds - 1, i));
     const c = parseInt($("sv-costs").value, 10), C = SV.costs[c];
     $("sv-text").innerHTML = SV.committed.slice(0, current).join("") + SV.current[current];
+    $("sv-text").scrollTop = $("sv-text").scrollHeight;     // projector: the round shown
     $("sv-header").textContent = SV.headers[current];
     $("sv-plan").innerHTML = SV.plans[current];
     $("sv-stats").textContent = C.stats[current];
@@ -103,6 +116,7 @@ const SV = __DATA__;
     $("sv-label").textContent = "round " + (current + 1) + " / " + SV.rounds;
     Plotly.animate("sv-chart", ["r" + current], {mode: "immediate",
       frame: {duration: 0, redraw: true}, transition: {duration: 0}});
+    if (window.svReady) fit();          // the text above the chart may have grown
     window.svRound = current;
   }
   function stop() { clearInterval(timer); timer = null; $("sv-play").textContent = "▶"; }
@@ -117,14 +131,24 @@ const SV = __DATA__;
   $("sv-next").onclick = () => { stop(); show(current + 1); };
   $("sv-slider").oninput = (e) => { stop(); show(parseInt(e.target.value, 10)); };
   $("sv-costs").onchange = () => show(current);
+  function fit() {   // the chart's height; projector: what the window leaves below its top
+    const on = document.body.classList.contains("sv-present");
+    const top = $("sv-chart").getBoundingClientRect().top + window.scrollY;
+    const height = on ? Math.round(Math.max(300, Math.min(340 * SV.scale,
+                                                          window.innerHeight - top - 8))) : 340;
+    if (height === fitted) return;
+    fitted = height;
+    $("sv-chart").style.height = height + "px";
+    Plotly.relayout("sv-chart", {height: height});
+  }
   function present(on) {
     document.body.classList.toggle("sv-present", on);
     $("sv-present").setAttribute("aria-pressed", String(on));
-    Plotly.relayout("sv-chart", {"font.size": 12 * (on ? SV.scale : 1),
-                                 height: 340 * (on ? SV.scale : 1)});
-    $("sv-chart").style.height = (340 * (on ? SV.scale : 1)) + "px";
+    Plotly.relayout("sv-chart", {"font.size": 12 * (on ? SV.scale : 1)});
+    fit();
     window.svPresent = on;
   }
+  window.addEventListener("resize", fit);
   $("sv-present").onclick = () => present(!document.body.classList.contains("sv-present"));
   document.addEventListener("keydown", (e) => {
     const t = e.target, tag = t.tagName;

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from html import escape
 
+from .presentation import current_scale, px
 from .replay import COLOURS, check_round, fmt_p
 from ..core.trace import Round, Trace
 
@@ -52,8 +53,11 @@ def _root_text(trace: Trace, r: Round) -> str:
     return trace.token_texts[r.start - 1] if r.start > 0 else "(prompt)"
 
 
-def tree_svg(trace: Trace, i: int) -> str:
-    """Round ``i``'s tree as an SVG (empty string for a chain round)."""
+def tree_svg(trace: Trace, i: int, scale: float | None = None) -> str:
+    """Round ``i``'s tree as an SVG (empty string for a chain round), drawn ``scale`` times its
+    notebook size (default: the :func:`specviz.present` setting) and no wider than its box;
+    scaled up, its labels are 12 units instead of 11 (19 px at 1.6) and it is never shown
+    under 1.5 times its notebook size (18 px), scrolling sideways where the box is narrower."""
     r = trace.rounds[check_round(trace, i)]
     if r.tree is None:
         return ""
@@ -106,9 +110,17 @@ def tree_svg(trace: Trace, i: int) -> str:
         parts.append(_box(x(d), y(row), r.draw.text, COLOURS[kind], f"{kind} from {source}, "
                           f"probability {fmt_p(r.draw.probability)}", f"{kind} from {source}",
                           bold=True))
-    return (f'<svg class="sv-tree-svg" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-            f'height="{height}" style="font-family: ui-monospace, Menlo, monospace; '
-            f'font-size: 11px">{"".join(parts)}</svg>')
+    scale = current_scale(scale)
+    font = 12 if scale > 1 else 11
+    # scaled up, never under 1.5x (labels 18 px): a deep tree scrolls sideways in its box
+    # rather than shrink back to notebook size; --sv-w: the notebook width, which the exported
+    # page's projector setting multiplies
+    least = f"min-width: {round(width * 1.5)}px; " if scale > 1 else ""
+    return (f'<svg class="sv-tree-svg" xmlns="http://www.w3.org/2000/svg" width="'
+            f'{round(width * scale)}" height="{round(height * scale)}" viewBox="0 0 {width} '
+            f'{height}" style="--sv-w: {width}px; max-width: 100%; {least}height: auto; '
+            f'font-family: ui-monospace, Menlo, monospace; font-size: {font}px">'
+            f'{"".join(parts)}</svg>')
 
 
 def _has_kids(nodes, i) -> bool:
@@ -147,8 +159,9 @@ def expected_accepted(tree) -> float:
     return sum(reach)
 
 
-def tree_html(trace: Trace, i: int) -> str:
-    """Round ``i``'s tree with its caption and how to read it ("" for a chain round)."""
+def tree_html(trace: Trace, i: int, scale: float | None = None) -> str:
+    """Round ``i``'s tree with its caption and how to read it ("" for a chain round), at
+    ``scale`` (default: the :func:`specviz.present` setting)."""
     r = trace.rounds[check_round(trace, i)]
     if r.tree is None:
         return ""
@@ -157,19 +170,21 @@ def tree_html(trace: Trace, i: int) -> str:
            "children are tried top to bottom, each against the residual the rejected ones above "
            "it left (r0 = p_T, r1 = norm(max(0, r0 - p_S of the first)), ...); the label is "
            "r_j: ratio, the hover has u")
-    return (f"<div class='sv-tree' style='overflow-x: auto'><div style='font-size: 12px; "
-            f"color: #444'>{escape(tree_caption(trace, i))}</div>{tree_svg(trace, i)}"
-            f"<div style='font-size: 11px; color: #666'>{escape(how)}</div></div>")
+    return (f"<div class='sv-tree' style='overflow-x: auto'><div class='sv-tree-caption' "
+            f"style='font-size: {px(12, scale)}; color: #444'>{escape(tree_caption(trace, i))}"
+            f"</div>{tree_svg(trace, i, scale)}<div class='sv-tree-how' style='font-size: "
+            f"{px(11, scale)}; color: #666'>{escape(how)}</div></div>")
 
 
-def k_html(trace: Trace, i: int) -> str:
+def k_html(trace: Trace, i: int, scale: float | None = None) -> str:
     """Why round ``i`` drafted the K it did, e.g. ``K = 7 · heuristic: round 3 kept all 5 drafts:
-    5 + 2 = 7`` ("" for traces recorded before rounds kept their K)."""
+    5 + 2 = 7`` ("" for traces recorded before rounds kept their K), at ``scale`` (default: the
+    :func:`specviz.present` setting)."""
     r = trace.rounds[check_round(trace, i)]
     if r.k is None:
         return ""
     what = "tree nodes" if r.tree is not None else "drafts"
     reason = f" · {escape(r.k_reason)}" if r.k_reason else ""
     made = "" if r.tree is not None or len(r.proposals) == r.k else f" ({len(r.proposals)} made)"
-    return (f"<div class='sv-k' style='font-size: 12px; color: #333'><b>K = {r.k}</b> "
+    return (f"<div class='sv-k' style='font-size: {px(12, scale)}; color: #333'><b>K = {r.k}</b> "
             f"{what}{made}{reason}</div>")

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 
 import matplotlib.figure
 from matplotlib.ticker import MaxNLocator
 from matplotlib.patches import Patch
 
+from .presentation import resize_text
 from .replay import COLOURS, LABELS, acceptance_test, check_round, fmt_p, is_greedy, timeline
 from ..core.trace import Alternative, Draw, Proposal, Trace
 
@@ -52,33 +54,39 @@ def _axes(ax, figsize=(6, 3)):
     return fig, fig.add_subplot()
 
 
-def plot_acceptance(trace: Trace, i: int, ax=None) -> Figure:
+def plot_acceptance(trace: Trace, i: int, ax=None, narrow: bool = False) -> Figure:
     """Round i's acceptance test. Sampling: per proposal min(1, p_T/p_S) as a bar and the draw
     u as a diamond - it passes iff the diamond lies below the top of its bar. Greedy: p_T of the
-    proposed token as a bar and p_T of the target's argmax as a line - it passes iff they meet."""
+    proposed token as a bar and p_T of the target's argmax as a line - it passes iff they meet.
+    ``narrow``: for a narrow column - the title on two lines, u or the argmax's p_T as a bare
+    number, no numbers on the bars (the axis gives their height)."""
     rnd = trace.rounds[check_round(trace, i)]
     fig, ax = _axes(ax, (6, 2.6))
     greedy = is_greedy(trace)
     for j, p in enumerate(rnd.proposals):
         bar, mark = acceptance_test(p, greedy)
         ax.bar(j, bar, color=COLOURS[p.status], alpha=0.85 if p.checked else 0.35)
-        ax.text(j, bar + 0.02, f"{bar:.2f}", ha="center", va="bottom", fontsize=7,
-                color=COLOURS[p.status])
+        if not narrow:
+            ax.text(j, bar + 0.02, f"{bar:.2f}", ha="center", va="bottom", fontsize=7,
+                    color=COLOURS[p.status])
         if mark is not None and p.checked:
             ax.plot(j, mark, marker="_" if greedy else "D", color="black",
                     markersize=28 if greedy else 6, markeredgewidth=2 if greedy else 1)
-            ax.text(j + 0.12, mark, f"{'argmax' if greedy else 'u'}={mark:.2f}", va="center",
-                    fontsize=7)
+            ax.text(j + 0.12, mark, f"{mark:.2f}" if narrow else
+                    f"{'argmax' if greedy else 'u'}={mark:.2f}", va="center", fontsize=7)
     ax.set_xticks(range(len(rnd.proposals)),
-                  [label(p.text, 10) for p in rnd.proposals], rotation=30, ha="right")
+                  [label(p.text, 8 if narrow else 10) for p in rnd.proposals],
+                  rotation=90 if narrow else 30, ha="center" if narrow else "right")
     for tick, p in zip(ax.get_xticklabels(), rnd.proposals):
         tick.set_color(COLOURS[p.status])
     ax.set_ylim(0, 1.12)
-    ax.set_yticks([0.25, 0.5, 0.75, 1.0])   # no "0.0": the first token's slanted label runs there    ax.set_xlim(-0.6, max(len(rnd.proposals), 3) - 0.4)
+    ax.set_yticks([0.25, 0.5, 0.75, 1.0])   # no "0.0": the first token's slanted label runs there
+    ax.set_xlim(-0.6, max(len(rnd.proposals), 3) - 0.4)
     ax.set_ylabel("p_T(token)" if greedy else "min(1, p_T / p_S)")
     rule = ("greedy: accepted iff the token is the target's argmax (bar reaches the line)"
             if greedy else "accepted iff u (◆) < min(1, p_T / p_S) (bar)")
-    ax.set_title(f"Round {i + 1}: the acceptance test - {rule}", fontsize=10)
+    ax.set_title(f"Round {i + 1}: the acceptance test" +
+                 ("\n" + textwrap.fill(rule, 36) if narrow else f" - {rule}"), fontsize=10)
     return fig
 
 
@@ -96,9 +104,10 @@ def _rows(alternatives, proposed: Alternative | None, top: int):
     return rows
 
 
-def plot_proposal(proposal: Proposal, ax=None, top: int = 6) -> Figure:
+def plot_proposal(proposal: Proposal, ax=None, top: int = 6, narrow: bool = False) -> Figure:
     """p_T vs p_S over one proposal's top alternatives; the proposed token's label is coloured
-    by the verdict and the title gives the ratio, u and the decision."""
+    by the verdict and the title gives the ratio, u and the decision (``narrow``: on three
+    lines)."""
     fig, ax = _axes(ax, (3.2, 2.4))
     mine = Alternative(proposal.token_id, proposal.text, proposal.p_target, proposal.p_draft)
     rows = _rows(proposal.alternatives, mine, top)[::-1]
@@ -122,15 +131,18 @@ def plot_proposal(proposal: Proposal, ax=None, top: int = 6) -> Figure:
         test = f"u={proposal.u:.2f} {sign} {min(1, proposal.ratio):.2f}"
     else:
         test = "argmax" if proposal.accepted else ("not argmax" if proposal.checked else "")
-    ax.set_title(f"{label(proposal.text, 10)} {proposal.status}\nratio {ratio}  {test}",
+    ax.set_title(f"{label(proposal.text, 10)} {proposal.status}\nratio {ratio}"
+                 + ("\n" if narrow else "  ") + test,
                  fontsize=8, color=COLOURS[proposal.status])
     return fig
 
 
-def plot_draw(draw: Draw, ax=None, top: int = 6, greedy: bool | None = None) -> Figure:
+def plot_draw(draw: Draw, ax=None, top: int = 6, greedy: bool | None = None,
+              narrow: bool = False) -> Figure:
     """The target side's token, its label coloured. Sampling: a correction drawn from the
     residual (against p_T), or a bonus drawn from p_T. Greedy: the target's argmax, shown with
-    p_T and p_S. ``greedy`` None: a correction recorded without a residual was greedy."""
+    p_T and p_S. ``greedy`` None: a correction recorded without a residual was greedy.
+    ``narrow``: the title wrapped for a narrow column."""
     fig, ax = _axes(ax, (3.2, 2.4))
     if greedy is None:
         greedy = draw.kind == "correction" and all(a.p_residual is None for a in draw.alternatives)
@@ -166,12 +178,16 @@ def plot_draw(draw: Draw, ax=None, top: int = 6, greedy: bool | None = None) -> 
         how = f"drawn from\nresidual norm(max(0, p_T - p_S)), p={fmt_p(draw.probability)}"
     else:
         how = f"drawn from p_T, p={fmt_p(draw.probability)}"
-    ax.set_title(f"{draw.kind}: {label(draw.text, 10)} {how}", fontsize=8,
+    title = f"{draw.kind}: {label(draw.text, 10)} {how}"
+    if narrow:
+        title = "\n".join(textwrap.fill(line, 36) for line in title.split("\n"))
+    ax.set_title(title, fontsize=8,
                  color=COLOURS[draw.kind])
     return fig
 
 
-def plot_timeline(trace: Trace, upto: int | None = None, ax=None, costs=None) -> Figure:
+def plot_timeline(trace: Trace, upto: int | None = None, ax=None, costs=None,
+                  narrow: bool = False) -> Figure:
     """Draft calls and verify passes, one after another; rounds after ``upto`` are faint. With a
     baseline (or a cost model), the target alone's time for the same tokens below. ``costs``:
     None or the run's measured costs draw the calls as timed; any other cost model
@@ -207,48 +223,67 @@ def plot_timeline(trace: Trace, upto: int | None = None, ax=None, costs=None) ->
             ha="right" if right else "left")
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.set_ylim(-0.6 if len(labels) == 2 else 0.4, 1.9)
+    if narrow:
+        ax.xaxis.set_major_locator(MaxNLocator(5))
     what = "milliseconds (model calls only)" if unit == "ms" else "target decoding steps"
-    ax.set_xlabel(f"{what} - {line.label}", fontsize=8)
+    ax.set_xlabel(textwrap.fill(f"{what} - {line.label}", 44) if narrow else
+                  f"{what} - {line.label}", fontsize=8)
     handles = [Patch(color=DRAFT_COLOUR, label="draft call"),
                Patch(color=TARGET_COLOUR, label="target (verify) pass")]
     # above the axes, beside the title: inside, the "now" label ran into it
     ax.legend(handles=handles, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0),
-              ncols=2, frameon=False, borderaxespad=0.1)
-    ax.set_title("Timeline" + ("" if line.measured else " (modelled)"), fontsize=9)
+              ncols=1 if narrow else 2, frameon=False, borderaxespad=0.1)
+    ax.set_title("Timeline" + ("" if line.measured else " (modelled)"), fontsize=9,
+                 loc="left" if narrow else "center")
     return fig
 
 
-def plot_round(trace: Trace, i: int, ax=None, costs=None) -> Figure:
+def plot_round(trace: Trace, i: int, ax=None, costs=None, narrow: bool = False) -> Figure:
     """Round i at a glance: the acceptance test, the draw (correction or bonus), p_T vs p_S for
     each checked proposal, and the timeline (priced under ``costs`` when given, see
-    :func:`plot_timeline`). With ``ax``, only the acceptance test, there."""
+    :func:`plot_timeline`). With ``ax``, only the acceptance test, there. ``narrow``: the same
+    panels stacked in one column 350 px wide with no text under 12 px (9 pt), for a projector
+    (:func:`specviz.views.presentation.scale_figure` then makes it ``scale`` times that)."""
     if ax is not None:
         return plot_acceptance(trace, i, ax)
     rnd = trace.rounds[check_round(trace, i)]
     shown = [p for p in rnd.proposals if p.checked]
-    cols = max(1, min(trace.k or 1, 5))
+    cols = 2 if narrow else max(1, min(trace.k or 1, 5))
     rows = max(1, math.ceil(len(shown) / cols))
-    fig = Figure(figsize=(11, 2.7 + 2.3 * rows + 1.9), layout="constrained")
-    top, middle, bottom = fig.subfigures(3, 1, height_ratios=[2.7, 2.3 * rows, 1.9])
-    left, right = top.subplots(1, 2, width_ratios=[2, 1])
-    plot_acceptance(trace, i, left)
+    wrap = (lambda text: "\n".join(textwrap.wrap(text, 40))) if narrow else (lambda text: text)
+    if narrow:    # test, draw, proposals, timeline: one under another
+        heights = [2.5, 2.0, 2.0 * rows, 1.9]
+        fig = Figure(figsize=(3.65, sum(heights)), layout="constrained")
+        top, draw, middle, bottom = fig.subfigures(4, 1, height_ratios=heights)
+        left, right = top.subplots(), draw.subplots()
+    else:
+        fig = Figure(figsize=(11, 2.7 + 2.3 * rows + 1.9), layout="constrained")
+        top, middle, bottom = fig.subfigures(3, 1, height_ratios=[2.7, 2.3 * rows, 1.9])
+        left, right = top.subplots(1, 2, width_ratios=[2, 1])
+    plot_acceptance(trace, i, left, narrow=narrow)
     if rnd.draw is not None:
-        plot_draw(rnd.draw, right, greedy=is_greedy(trace))
+        plot_draw(rnd.draw, right, top=4 if narrow else 6, greedy=is_greedy(trace), narrow=narrow)
     else:
         right.axis("off")
         right.text(0.5, 0.5, "no draw: the draft's end-of-text\ntoken was accepted",
                    ha="center", va="center", fontsize=9)
     axes = middle.subplots(rows, cols, squeeze=False).ravel()
     for ax_, p in zip(axes, shown):
-        plot_proposal(p, ax_)
+        plot_proposal(p, ax_, top=4 if narrow else 6, narrow=narrow)
     for ax_ in axes[len(shown):]:
         ax_.axis("off")
     skipped = len(rnd.proposals) - len(shown)
     note = f" ({skipped} more never checked)" if skipped else ""
-    middle.suptitle(f"p_T (dark) vs p_S (light) for each checked proposal{note}", fontsize=9)
-    plot_timeline(trace, i, bottom.subplots(), costs=costs)
-    fig.suptitle(f"{trace.target_name} + {trace.draft_name}, K = {trace.k}, "
-                 f"T = {trace.temperature:g} - round {i + 1} of {len(trace.rounds)}", fontsize=10)
+    if shown and not any(p.alternatives for p in shown):  # speculate(..., record="light")
+        note += "; recorded light: each token's own p_T, p_S only"
+    middle.suptitle(wrap(f"p_T (dark) vs p_S (light) for each checked proposal{note}"),
+                    fontsize=9)
+    plot_timeline(trace, i, bottom.subplots(), costs=costs, narrow=narrow)
+    fig.suptitle(wrap(f"{trace.target_name} + {trace.draft_name}, K = {trace.k}, "
+                      f"T = {trace.temperature:g} - round {i + 1} of {len(trace.rounds)}"),
+                 fontsize=10)
+    if narrow:
+        resize_text(fig, lambda size: min(max(size, 9.0), 10.0))
     return fig
 
 

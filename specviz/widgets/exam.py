@@ -17,7 +17,7 @@ from ..measure.costs import Roofline
 from ..measure.hardware import DEVICES
 from ..views.plots_costs import plot_modelled_speedup
 from ..views.plots_theory import plot_speedup_curve
-from ..views.presentation import current_scale, px, scale_figure, scaled_class, widget_css
+from ..views.presentation import column_chart, current_scale, px, scaled_class, widget_css
 from .round_player import _View, show_in
 
 
@@ -167,7 +167,7 @@ class SpeedupCalculator(_View):
                                        self.k.value, 20)
         else:
             chart = plot_modelled_speedup(alpha, self._model_or_none(), self.k.value, 20)
-        show_in(self.chart, scale_figure(chart, self.scale))
+        show_in(self.chart, column_chart(chart, self.scale))
 
 
 class Quiz(_View):

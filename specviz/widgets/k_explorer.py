@@ -22,7 +22,7 @@ from ..teaching import theory
 from ..measure.costs import presets_for
 from ..views.plots_costs import plot_k_curve
 from ..views.plots_theory import HOMEWORK_KS, plot_sweep
-from ..views.presentation import current_scale, scale_figure, scaled_class, widget_css
+from ..views.presentation import column_chart, current_scale, scaled_class, widget_css
 from .round_player import _View, show_in
 
 MEASURED = "measured on this machine"
@@ -271,8 +271,8 @@ class KExplorer(_View):
             models = [self.costs] if self.costs is not None else []
             figure = plot_sweep(self.points, selected=k)
             self._draw_schedule(figure.axes[2])
-            show_in(self.chart, scale_figure(figure, self.scale),
-                    plot_k_curve(self.points, models, selected=k))
+            show_in(self.chart, column_chart(figure, self.scale),
+                    column_chart(plot_k_curve(self.points, models, selected=k), self.scale))
         else:
             show_in(self.chart, escape("(no measurements yet)"))
 

@@ -17,18 +17,23 @@ import base64
 from html import escape
 
 import ipywidgets as widgets
+from ipyevents import Event
 
 from ..views import html as views
 from ..views.html_tree import k_html, tree_html
 from ..measure.costs import choices
 from ..views.plots import figure_png, plot_round
-from ..views.presentation import current_scale, px, scale_figure, scaled_class, widget_css
+from ..views.presentation import (current_scale, figure_svg, px, scale_figure, scaled_class,
+                                  widget_css)
 from ..views.replay import check_round, explain_so_far
 from ..core.trace import Trace
 
 
 def _bundle(item) -> dict:
-    """A display-data bundle: a matplotlib Figure becomes PNG, a Solution/Feedback Markdown."""
+    """A display-data bundle: a matplotlib Figure becomes PNG, a column chart SVG
+    (:func:`~specviz.views.presentation.column_chart`), a Solution/Feedback Markdown."""
+    if hasattr(item, "_repr_svg_"):
+        return {"image/svg+xml": item._repr_svg_(), "text/plain": "<specviz figure>"}
     if hasattr(item, "savefig"):
         png = figure_png(item)
         return {"image/png": base64.b64encode(png).decode("ascii"),
@@ -73,7 +78,17 @@ class RoundPlayer(_View):
 
     ``show_round(i)`` shows ``trace.rounds[i]`` (labelled round i + 1). ``charts=False`` skips
     the matplotlib figure, for speed on slow machines. ``scale`` sizes text, tables and the
-    figure (default: the :func:`specviz.present` setting; 1.6 reads on a projector).
+    figure (default: the :func:`specviz.present` setting; 1.6 reads on a projector). Scaled up,
+    the figure is drawn for the column it is shown in - its panels one under another, 350 px x
+    ``scale`` wide, as SVG with its text as text - so its labels are as large on the screen as
+    the HTML text around them (12 px x ``scale`` and up), not a wide image shrunk.
+
+    Keys (toggle "⌨ keys", off until clicked): while the mouse is over the player - from the
+    next time it comes onto it (``ipyevents``; a frame shows it listening) - ← previous round,
+    → next, space plays / pauses.
+    They start off because ipyevents takes the focus and every key wherever the mouse rests on
+    the player - typing in a cell below it, or a slider elsewhere, would go nowhere.
+    ``press(key)`` does the same from Python.
 
     Every view - slider, header, text, table, figure - shows the round of ONE state, ``round``:
     a Play tick or a slider move is rendered first, and the slider and the Play control are
@@ -98,16 +113,23 @@ class RoundPlayer(_View):
         n = len(trace.rounds)
         self._syncing, self._shown, self._display = False, 0, None
         self.play = widgets.Play(value=1, min=1, max=n, step=1, interval=interval_ms,
-                                 description="play", show_repeat=False,
-                                 layout=widgets.Layout(flex="0 0 auto"))
+                                 show_repeat=False, layout=widgets.Layout(flex="0 0 auto"),
+                                 tooltip="▶ play the rounds, ❚❚ pause, ■ stop (key: space, "
+                                         "with the mouse over the player)")
         self.slider = widgets.IntSlider(value=1, min=1, max=n, description="round",
                                         layout=widgets.Layout(flex="1 1 auto", width="auto",
                                                               min_width="160px",
                                                               max_width="420px"))
         button = widgets.Layout(width="auto", flex="0 0 auto")
-        self.prev = widgets.Button(description="◀ prev", layout=button)
-        self.next = widgets.Button(description="next ▶", layout=button)
+        self.prev = widgets.Button(description="◀ prev", layout=button,
+                                   tooltip="the previous round (key: ←)")
+        self.next = widgets.Button(description="next ▶", layout=button,
+                                   tooltip="the next round (key: →)")
         self.count = widgets.HTML(f"of {n}", layout=widgets.Layout(flex="0 0 auto"))
+        self.keys_button = widgets.ToggleButton(
+            value=False, description="⌨ keys", layout=button,
+            tooltip="keys ← → space step and play while the mouse is over the player (from the "
+                    "next time it comes onto it; other keys are held back there)")
         self.header = widgets.HTML()
         self.text = widgets.HTML()
         self.table = widgets.HTML(layout=widgets.Layout(overflow="auto"))
@@ -132,20 +154,32 @@ class RoundPlayer(_View):
         if self.scale > 1.2:    # projector: the buttons, then the slider across the whole width
             self.slider.layout.max_width = "none"
             controls = widgets.VBox([
-                widgets.HBox([self.play, self.prev, self.next], layout=widgets.Layout(**row)),
+                widgets.HBox([self.play, self.prev, self.next, self.keys_button],
+                             layout=widgets.Layout(**row)),
                 widgets.HBox([self.slider, self.count], layout=widgets.Layout(**row))])
         else:
-            controls = widgets.HBox([self.play, self.prev, self.next, self.slider, self.count],
-                                    layout=widgets.Layout(**row))
+            controls = widgets.HBox([self.play, self.prev, self.next, self.slider, self.count,
+                                     self.keys_button], layout=widgets.Layout(**row))
         worked = widgets.Accordion([self.maths], selected_index=0, titles=(
             "The speed-up of this run so far, worked as an exam answer",))
+        # the menu, and its caption beside it or, where that leaves it too narrow, under it
+        self.costs_label.layout = widgets.Layout(flex="1 1 280px", min_width="0")
+        self.costs_label.add_class("sv-costs-label")
+        costs_row = widgets.HBox([self.costs_menu, self.costs_label], layout=widgets.Layout(
+            flex_flow="row wrap", align_items="center", width="100%"))
         parts = [info, controls, widgets.HTML(views.legend_html(self.scale)),
-                 self.header, self.text, self.plan, widgets.HBox([self.costs_menu, self.costs_label]),
+                 self.header, self.text, self.plan, costs_row,
                  self.summary, self.table, self.chart, worked]
         parts.insert(0, widgets.HTML(widget_css(self.scale)))
         self.widget = widgets.VBox(parts)
         self.widget.add_class("specviz-round-player")
         self.widget.add_class(scaled_class(self.scale))
+        # ipywidgets has no key events: ipyevents listens while the mouse is over the player
+        self.keys = Event(source=self.widget,
+                          watched_events=["keydown"] if self.keys_button.value else [])
+        self.keys.on_dom_event(self.chart.capture()(lambda event: self.press(event.get("key"))))
+        self.keys_button.observe(lambda change: setattr(
+            self.keys, "watched_events", ["keydown"] if change["new"] else []), names="value")
         self._render(0)
 
     @property
@@ -171,6 +205,18 @@ class RoundPlayer(_View):
     def step(self, delta: int) -> None:
         self.show_round(min(max(self.round + delta, 0), len(self.trace.rounds) - 1))
 
+    def press(self, key: str) -> None:
+        """What a key does (``KeyboardEvent.key``): ``"ArrowLeft"`` the previous round,
+        ``"ArrowRight"`` the next (both stop playing), ``" "`` plays from here - from the start
+        after the last round - or pauses. Other keys do nothing."""
+        if key in ("ArrowLeft", "ArrowRight"):
+            self.play.playing = False
+            self.step(-1 if key == "ArrowLeft" else +1)
+        elif key == " ":
+            if not self.play.playing and self.round == len(self.trace.rounds) - 1:
+                self.show_round(0)
+            self.play.playing = not self.play.playing
+
     def _changed(self, change) -> None:
         if not self._syncing:
             self._render(change["new"] - 1)
@@ -188,11 +234,13 @@ class RoundPlayer(_View):
         summary = (f"<div class='sv-summary' style='color: #444; font-size: {px(13, scale)}'>"
                    f"So far: {escape(views.summary_line(trace, i, costs))}</div>")
         label = costs.label if costs is not None else "timed calls only (no baseline)"
-        plan = k_html(trace, i) + tree_html(trace, i)
-        png = None
-        if self.charts:
-            figure = scale_figure(plot_round(trace, i, costs=costs), scale)
-            png = base64.b64encode(figure_png(figure)).decode("ascii")
+        plan = k_html(trace, i, scale) + tree_html(trace, i, scale)
+        chart = None
+        if self.charts:     # scaled up: drawn at the size it is shown (see the class docstring)
+            narrow = scale > 1
+            figure = scale_figure(plot_round(trace, i, costs=costs, narrow=narrow), scale)
+            chart = ({"image/svg+xml": figure_svg(figure)} if narrow else
+                     {"image/png": base64.b64encode(figure_png(figure)).decode("ascii")})
             figure.clear()
         self._shown = i
         self._syncing = True
@@ -203,9 +251,9 @@ class RoundPlayer(_View):
             self.costs_label.value = (f"<span style='color: #555; font-size: {px(12, scale)}'>"
                                       f"{escape(label)}</span>")
             show_in(self.maths, solution)
-            if png is not None:
+            if chart is not None:
                 self.chart.outputs = ({"output_type": "display_data", "metadata": {}, "data": {
-                    "image/png": png, "text/plain": "<specviz figure>"}},)
+                    **chart, "text/plain": "<specviz figure>"}},)
             self.slider.value = self.play.value = i + 1
         finally:
             self._syncing = False

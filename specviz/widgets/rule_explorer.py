@@ -10,7 +10,7 @@ import numpy as np
 
 from ..teaching import simulate, theory
 from ..views.plots_theory import plot_rule, plot_simulation
-from ..views.presentation import current_scale, px, scale_figure, scaled_class, widget_css
+from ..views.presentation import column_chart, current_scale, px, scaled_class, widget_css
 from .round_player import _View, show_in
 
 TOKENS = ("the", "a", "cat", "dog", "sat")
@@ -160,7 +160,8 @@ class AcceptanceRuleExplorer(_View):
             return
         self._exact, self._biased = simulate.simulate_rule(p_target, p_draft, DRAWS[-1], self.seed)
         self.table.value = self._table_html(p_target, p_draft)
-        show_in(self.rule_chart, scale_figure(plot_rule(p_target, p_draft, self.tokens), self.scale))
+        show_in(self.rule_chart,
+                column_chart(plot_rule(p_target, p_draft, self.tokens), self.scale))
         self._render_simulation()
 
     def _table_html(self, p_target, p_draft) -> str:
@@ -200,4 +201,4 @@ class AcceptanceRuleExplorer(_View):
         fig.axes[0].set_title(f"{r['draws']:,} simulated steps: TV from p_T {r['tv_exact']:.4f} "
                               f"(residual) vs {r['tv_biased']:.4f} (resample from p_T; theory "
                               f"{r['tv_biased_theory']:.4f})", fontsize=9)
-        show_in(self.sim_chart, scale_figure(fig, self.scale))
+        show_in(self.sim_chart, column_chart(fig, self.scale))
