@@ -394,3 +394,23 @@ def test_distill_readme_table_is_the_committed_results():
     assert report.table() in readme, "rerun `python -m specviz.distill report` and paste its table"
     assert report.curve() in readme, "rerun `python -m specviz.distill report` and paste its curve"
     assert Path(report.RESULTS_DIR, "eagle-v1-train.json").exists()
+
+
+def test_the_data_readme_states_what_is_packed():
+    # fails when a `pack` adds shards and the README's description of the files is left behind
+    import json
+    import re
+
+    import numpy as np
+
+    from specviz.distill.__main__ import DATA_DIR
+
+    summary = json.loads((DATA_DIR / "summary.json").read_text())
+    readme = (DATA_DIR / "README.md").read_text()
+    tasks = summary["train_tasks"]
+    with np.load(DATA_DIR / "train_tasks.npz") as packed:
+        assert len(packed["shard_sizes"]) == tasks["shards"]
+        assert int(packed["seq_lens"].sum() - packed["prompt_lens"].sum()) == tasks["answer_tokens"]
+    row = re.search(r"^\| `train_tasks.npz` \|(.*)$", readme, flags=re.M)[1]
+    shards = "all 78 of its shards" if tasks["shards"] == 78 else f"the first {tasks['shards']} of its 78 shards"
+    assert f"{shards}, {tasks['answer_tokens']:,} answer tokens" in row, row
