@@ -414,3 +414,26 @@ def test_the_data_readme_states_what_is_packed():
     row = re.search(r"^\| `train_tasks.npz` \|(.*)$", readme, flags=re.M)[1]
     shards = "all 78 of its shards" if tasks["shards"] == 78 else f"the first {tasks['shards']} of its 78 shards"
     assert f"{shards}, {tasks['answer_tokens']:,} answer tokens" in row, row
+
+
+def test_collect_records_the_shards_the_run_read_not_what_the_folder_holds_later(tmp_path):
+    # fails if `report --collect` counts the work folder's shards at collection time: the
+    # sampling job may have added shards since the run started
+    import argparse
+    import json
+
+    from specviz.distill.__main__ import cmd_report
+
+    run = tmp_path / "work" / "r"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"depth": 4, "steps": 10}))
+    (run / "log.jsonl").write_text(json.dumps({"step": 0, "tokens_seen": 0}) + "\n")
+    (run / "data.json").write_text(json.dumps({"shards": 63, "answer_tokens": 595149}))
+    out = tmp_path / "results"
+    out.mkdir()
+    try:
+        cmd_report(argparse.Namespace(out=str(out), collect=[("r", str(run), "v1")]))
+    except (KeyError, ValueError):
+        pass                                   # the table of a toy log; the copy is what counts
+    record = json.loads((out / "eagle-r-train.json").read_text())
+    assert record["data"] == {"shards": 63, "answer_tokens": 595149}

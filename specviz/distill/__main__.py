@@ -204,6 +204,10 @@ def cmd_eagle(args) -> None:
     held = TeacherData.from_shards(held_shards)
     print(f"EAGLE head: training on {len(train_data)} answers ({train_data.n_answer_tokens:,} "
           f"answer tokens) from {len(shards)} shards")
+    # what this run reads, for `report --collect` (the work folder may hold more shards by then)
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "data.json").write_text(json.dumps({"shards": len(shards),
+                                               "answer_tokens": train_data.n_answer_tokens}) + "\n")
     feats = shard_features(model, shards, work / "eagle_features")
     held_feats = shard_features(model, held_shards, work / "eagle_features")
     head_ids = head_ids_by_mass(train_data, args.head_size, always=[tokenizer.eos_token_id])
@@ -313,8 +317,11 @@ def cmd_report(args) -> None:
     for name, run_dir, start in args.collect:
         run_dir = Path(run_dir)
         work = run_dir.parent
-        shards = _shards(work / "train_tasks") + _shards(work / "train_self")  # what `eagle` read
-        info = {"shards": len(shards), "answer_tokens": TeacherData.from_shards(shards).n_answer_tokens}
+        if (run_dir / "data.json").exists():    # written by `eagle` when the run started
+            info = json.loads((run_dir / "data.json").read_text())
+        else:                                     # an older run: what the work folder holds now
+            shards = _shards(work / "train_tasks") + _shards(work / "train_self")
+            info = {"shards": len(shards), "answer_tokens": TeacherData.from_shards(shards).n_answer_tokens}
         print(f"collected {report.collect(run_dir, name, start, info, out)}")
     print(report.table(out) + "\n\n" + report.curve(out))
 
