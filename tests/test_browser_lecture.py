@@ -30,6 +30,15 @@ pytestmark = pytest.mark.browser
 PROJECTOR = {"width": 1024, "height": 768}
 
 
+def _projector_page(browser):
+    """A 1024x768 page and the list its JavaScript errors are collected into."""
+    page = browser.new_page(viewport=PROJECTOR)
+    page.set_default_timeout(60_000)
+    errors = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    return page, errors
+
+
 def _notebook(*cells) -> dict:
     return {"nbformat": 4, "nbformat_minor": 5,
             "metadata": {"kernelspec": {"name": "specviz", "display_name": "specviz (Python 3)",
@@ -99,10 +108,7 @@ def test_presentation_setting_at_1024x768(lab, browser):
     if the live player shows its static copy too."""
     base, token = lab
     _put(base, token, "lecture.ipynb", _notebook(*LECTURE))
-    page = browser.new_page(viewport=PROJECTOR)
-    page.set_default_timeout(60_000)
-    errors = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
+    page, errors = _projector_page(browser)
     try:
         _open(page, base, token, "lecture.ipynb")
         _run_all(page)
@@ -188,10 +194,7 @@ def test_round_player_on_a_projector_with_the_sidebar_open(lab, browser):
     nothing with the mouse over the player, or the play / step buttons have no tooltip."""
     base, token = lab
     _put(base, token, "projector.ipynb", _notebook(*PLAYER))
-    page = browser.new_page(viewport=PROJECTOR)
-    page.set_default_timeout(60_000)
-    errors = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
+    page, errors = _projector_page(browser)
     try:
         _open(page, base, token, "projector.ipynb")
         page.evaluate("window.jupyterapp.commands.execute('filebrowser:activate')")
