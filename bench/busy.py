@@ -63,6 +63,7 @@ def main(argv=None) -> int:
               f"({100 * (busy / quiet - 1):+.0f}%; {'within' if agree else 'OUTSIDE'} "
               f"{100 * TOLERANCE:.0f}%)")
     write("busy", {"machine": machine(), "dtype": str(pair.dtype).removeprefix("torch."),
+                   "kernel": pair.kernel,
                    "prompts": len(prompts), "max_new_tokens": args.max_new_tokens,
                    "repeats": args.repeats, "tolerance": TOLERANCE, "rows": rows})
     return 0 if ok else 1

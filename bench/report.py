@@ -1,8 +1,8 @@
 """Every benchmark table of the docs, regenerated from the committed JSON in bench/results/.
 
     python bench/report.py                     # print every table
-    python bench/report.py --readme            # rewrite the tables of docs/measurements.md and
-                                               # docs/notebooks.md in place (or of the files named)
+    python bench/report.py --readme            # rewrite the tables of README.md, docs/measurements.md
+                                               # and docs/notebooks.md in place (or of the files named)
     python bench/report.py --check             # exit 1 if any of those tables is stale
 
 In a page each table sits between ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->``;
@@ -93,7 +93,8 @@ def speedup_tables(results: Path) -> dict[str, str]:
         out["speedup-summary"] = summary(rows)
         out["speedup-draft"] = per_k(rows, "held-out", "draft")
         out["speedup-setup"] = (f"{data['prompts']} held-out prompts x {data['max_new_tokens']} "
-                                f"tokens, {data['dtype']}, {data['threads']} thread(s), "
+                                f"tokens, {data['dtype']}, {_kernel(data)}, "
+                                f"{data['threads']} thread(s), "
                                 f"{data.get('repeats', 1)} repeat(s); {_where(data)}")
     copy = _load("speedup_copy", results)
     if copy is not None:
@@ -115,7 +116,14 @@ def threads_table(data: dict) -> str:
                      f"{1000 * r['quiet']['t6']['median']:.0f} ms | "
                      f"{1000 * r['busy']['t6']['median']:.0f} ms | x{r['slowdown']:.2f} | "
                      f"{1000 * r['busy']['t6']['max']:.0f} ms |")
-    return "\n".join(lines) + f"\n\n*{data['repeats']} repeats each; {_where(data)}.*"
+    return "\n".join(lines) + (f"\n\n*{data['repeats']} repeats each, float32, {_kernel(data)}; "
+                               f"{_where(data)}.*")
+
+
+def _kernel(data: dict) -> str:
+    """The linear layers' kernel a result was timed with: files from before specviz recorded
+    it (2026-12-07) were all timed with PyTorch's default kernel, the only one there was."""
+    return f"{data.get('kernel') or 'default'} kernel"
 
 
 def pass_costs_table(data: dict) -> str:
@@ -124,7 +132,8 @@ def pass_costs_table(data: dict) -> str:
     dtypes = list(data["dtypes"])
     costs = {d: PassCosts.from_dict(data["dtypes"][d]["costs"], f"pass_costs.json ({d})")
              for d in dtypes}
-    head = "| n (tokens per pass) | " + " | ".join(f"{d}: v measured (fitted)" for d in dtypes) + " |"
+    head = "| n (tokens per pass) | " + " | ".join(
+        f"{d}, {_kernel({'kernel': costs[d].kernel})}: v measured (fitted)" for d in dtypes) + " |"
     lines = [head, "|---|" + "---|" * len(dtypes)]
     for n in costs[dtypes[0]].widths:
         cells = []
@@ -150,7 +159,7 @@ def busy_table(data: dict) -> str:
                      f"{100 * (r['ratio'] - 1):+.0f}% ({'within' if r['agree'] else 'outside'} "
                      f"{100 * data['tolerance']:.0f}%) |")
     return "\n".join(lines) + (f"\n\n*Greedy, {data['prompts']} prompts x {data['max_new_tokens']}"
-                               f" tokens, {data['dtype']}, median of {data['repeats']} alternating "
+                               f" tokens, {data['dtype']}, {_kernel(data)}, median of {data['repeats']} alternating "
                                f"repeats; {_where(data)}.*")
 
 
@@ -201,7 +210,7 @@ def _setup(data: dict) -> str:
                   "; greedy text differed from the target's (a float near-tie) in " +
                   ", ".join(f"{r['name']} ({r['differs_from_greedy']} prompt(s))" for r in differ))
     return (f"\n\n*{data['prompts']} held-out prompts x {data['max_new_tokens']} tokens, "
-            f"{data['dtype']}, {data['threads']} thread(s), every configuration on each prompt in "
+            f"{data['dtype']}, {_kernel(data)}, {data['threads']} thread(s), every configuration on each prompt in "
             f"turn{alone}; {data.get('paused', 'pausing not recorded')}; {_where(data)}.*")
 
 
@@ -354,13 +363,49 @@ def _hf_block(data) -> str | None:
             "generation, for the same work plus the recording.*")
 
 
+def cpu_block(results: Path) -> str | None:
+    """The README's account of specviz's CPU rule: the verify cost with each float32 kernel
+    (bench/pass_profile.py, both timed in one run) and the default pair's best measured
+    speed-up with the rule's kernel (bench/speedup.py), greedy and sampled."""
+    profile, sweep = _load("pass_profile", results), _load("speedup", results)
+    if profile is None or sweep is None:
+        return None
+    kernels = [k for k in ("default", "prepacked") if f"float32/{k}" in profile["profiles"]]
+    rows = {k: profile["profiles"][f"float32/{k}"] for k in kernels}
+    chosen = sweep.get("kernel", "default")
+    named = {k: f"{k}{' (specviz on a CPU)' if k == chosen else ''}" for k in kernels}
+    lines = ["| float32, the default target | " + " | ".join(named[k] for k in kernels) + " |",
+             "|---|" + "---|" * len(kernels),
+             "| a one-token step, t(1) | " + " | ".join(f"{rows[k]['1']['total']:.1f} ms"
+                                                      for k in kernels) + " |"]
+    for n in ("3", "4", "6"):
+        lines.append(f"| verify pass over {n} tokens, v({n}) | " + " | ".join(
+            f"{rows[k][n]['total'] / rows[k]['1']['total']:.2f}" for k in kernels) + " |")
+    best = []
+    for temperature in sorted({r["temperature"] for r in sweep["runs"]}):
+        runs = [r for r in sweep["runs"] if r["temperature"] == temperature and r["drafter"] == "draft"]
+        top = max(runs, key=lambda r: r["speedup"])
+        spread = (f", {min(top['speedups']):.2f}-{max(top['speedups']):.2f}x over "
+                  f"{len(top['speedups'])} repeats" if len(top.get("speedups", ())) > 1 else "")
+        free = max(runs, key=lambda r: r["predicted_paper"])
+        best.append(f"T = {temperature:g}: K = {top['k']}, **{top['speedup']:.2f}x** (median{spread}; "
+                    f"alpha {top['alpha']:.2f}, and a free verify pass would give at most "
+                    f"{free['predicted_paper']:.2f}x, at K = {free['k']})")
+    return ("\n".join(lines) + f"\n\n*Median ms per pass after 64 tokens ({_where(profile)}).* "
+            f"The default pair with the {chosen} kernel, best K measured against the target alone "
+            f"({sweep['prompts']} held-out prompts x {sweep['max_new_tokens']} tokens, "
+            f"{sweep['machine']['date']}): " + "; ".join(best) + ". Past that, only a draft "
+            "accepted more often helps: E(K) / (K c + 1) is Leviathan et al.'s formula with v = 1.")
+
+
 def all_tables(results: Path = RESULTS) -> dict[str, str]:
     out = dict(NOT_YET) | speedup_tables(results)
     for name, render in TABLES.items():
         data = _load(FILES[name], results)
         if data is not None and not data.get("dry_run"):
             out[name] = render(data)
-    for name, block in (("demo", demo_block(results)), ("speedup-hf", hf_table(results))):
+    for name, block in (("demo", demo_block(results)), ("speedup-hf", hf_table(results)),
+                        ("cpu-rule", cpu_block(results))):
         if block is not None:
             out[name] = block
     return out
@@ -383,7 +428,7 @@ def fill_readme(text: str, tables: dict[str, str]) -> tuple[str, list[str]]:
     return BLOCK.sub(replace, text), missing
 
 
-PAGES = [ROOT / "docs" / "measurements.md", ROOT / "docs" / "notebooks.md"]
+PAGES = [ROOT / "README.md", ROOT / "docs" / "measurements.md", ROOT / "docs" / "notebooks.md"]
 
 
 def main(argv=None) -> int:
@@ -391,7 +436,7 @@ def main(argv=None) -> int:
     parser.add_argument("--results", type=Path, default=RESULTS)
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--readme", type=Path, nargs="*", help="rewrite these pages' tables in place "
-                       "(none named: docs/measurements.md and docs/notebooks.md)")
+                       "(none named: README.md, docs/measurements.md and docs/notebooks.md)")
     group.add_argument("--check", type=Path, nargs="*", help="exit 1 if these pages' tables are stale")
     args = parser.parse_args(argv)
     tables = all_tables(args.results)

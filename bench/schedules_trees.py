@@ -111,7 +111,7 @@ def run(args) -> dict:
     speculate(pair, prompts[0], tree=configurations(0)[-1][3](pair, prompts[0])["tree"],
               max_new_tokens=8)
     results = {"machine": machine(), "device": str(pair.device),
-               "dtype": str(pair.dtype).removeprefix("torch."), "threads": torch.get_num_threads(),
+               "dtype": str(pair.dtype).removeprefix("torch."), "kernel": pair.kernel, "threads": torch.get_num_threads(),
                "prompts": len(prompts), "max_new_tokens": n, "rows": []}
     for temperature in args.temperatures:
         configs = configurations(temperature)

@@ -114,8 +114,8 @@ def _run(args, out: Path) -> int:
     for pair in pairs.values():  # warm-up: first calls pay for lazy initialisation
         run_sweep(pair, prompts[:1], [2], max_new_tokens=8)
     results = {"machine": machine(), "device": str(any_pair.device),
-               "dtype": str(any_pair.dtype).removeprefix("torch."), "threads": torch.get_num_threads(),
-               "prompt_set": args.prompt_set, "prompts": len(prompts), "repeats": args.repeats,
+               "dtype": str(any_pair.dtype).removeprefix("torch."), "kernel": any_pair.kernel,
+               "threads": torch.get_num_threads(), "prompt_set": args.prompt_set, "prompts": len(prompts), "repeats": args.repeats,
                "max_new_tokens": args.max_new_tokens, "runs": []}
     for temperature in args.temperatures:
         # K by K: the target alone is timed again just before each K's runs, so every speed-up

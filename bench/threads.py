@@ -85,7 +85,12 @@ def main(argv=None) -> int:
     steadiest = min(rows, key=lambda r: r["busy"]["t6"]["median"])
     print(f"specviz's default: {chosen} thread(s); fastest beside a busy process: "
           f"{steadiest['threads']} thread(s), {steadiest['policy']}")
+    import torch
+
+    from specviz.core.kernels import pick_kernel
+
     write("threads", {"machine": machine(), "repeats": args.repeats, "default_threads": chosen,
+                      "kernel": pick_kernel("cpu", torch.float32),   # the default pair's, by rule
                       "default_policy": "PASSIVE" if chosen > 1 else "default",
                       "fallback_threads": default_threads(cores, ""), "settings": rows})
     return 0

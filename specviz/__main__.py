@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default auto)")
     run.add_argument("--dtype", default=None,
                      help="float32, bfloat16 or float16 (default: float32 on CPUs, bfloat16 on GPUs)")
+    run.add_argument("--kernel", choices=("default", "prepacked"), default=None,
+                     help="linear-layer kernel on a CPU (default: prepacked where oneDNN runs it "
+                          "and the weights take at most 2 GB; specviz.core.kernels)")
     run.add_argument("--no-chat", action="store_true", help="encode the prompt as plain text")
     run.add_argument("--no-baseline", action="store_true", help="skip the target-only run")
     run.add_argument("--no-costs", action="store_true",
@@ -109,7 +112,8 @@ def main(argv=None) -> int:
             pair = load_pair(device="cpu")
             print(f"ready: {pair.target_name} + {pair.draft_name} ({pair.dtype}, {pair.device})")
             return 0
-        return _run(args, colour, load_pair(args.target, args.draft, args.device, args.dtype))
+        return _run(args, colour, load_pair(args.target, args.draft, args.device, args.dtype,
+                                            kernel=args.kernel))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -70,6 +70,7 @@ class Saved:
     date: str
     machine: str
     data: dict | None = None           # the numbers of an experiment that is not a K sweep
+    kernel: str | None = None          # the pairs' linear-layer kernel (None: not recorded)
 
     @property
     def points(self) -> list[SweepPoint]:
@@ -79,8 +80,9 @@ class Saved:
         return points
 
     def describe(self) -> str:
-        return (f"committed full run '{self.name}': {self.date} on {self.machine}, made with "
-                f"`{self.command}`")
+        kernel = f", {self.kernel} kernel" if self.kernel else ""
+        return (f"committed full run '{self.name}': {self.date} on {self.machine}{kernel}, made "
+                f"with `{self.command}`")
 
 
 def k_curve(pair, prompts, ks, max_new_tokens: int, temperature: float = 0.0, repeats: int = 1,
@@ -124,13 +126,14 @@ def drafter_curves(pairs: dict, base, prompt_sets: dict, ks, max_new_tokens: int
 # ---- committed results -------------------------------------------------------------------------
 
 def save(name: str, curves: dict, settings: dict, command: str, folder: Path | None = None,
-         data: dict | None = None) -> Path:
-    """Write a full run to ``folder`` (default :func:`results_folder`), atomically."""
+         data: dict | None = None, kernel: str | None = None) -> Path:
+    """Write a full run to ``folder`` (default :func:`results_folder`), atomically, with the
+    kernel its pairs ran (``ModelPair.kernel``)."""
     folder = results_folder() if folder is None else folder
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
     record = {"schema": SCHEMA, "name": name, "settings": settings, "command": command,
-              "date": datetime.date.today().isoformat(), "machine": _machine(),
+              "date": datetime.date.today().isoformat(), "machine": _machine(), "kernel": kernel,
               "curves": {s: {d: [p.to_dict() for p in points] for d, points in by.items()}
                          for s, by in curves.items()}}
     if data is not None:
@@ -154,7 +157,7 @@ def load(name: str, folder: Path | None = None) -> Saved:
     curves = {s: {d: [SweepPoint.from_dict(p) for p in points] for d, points in by.items()}
               for s, by in data["curves"].items()}
     return Saved(name, curves, data["settings"], data["command"], data["date"], data["machine"],
-                 data.get("data"))
+                 data.get("data"), data.get("kernel"))
 
 
 def _machine() -> str:
@@ -193,12 +196,14 @@ def full_k_curve(redo=None) -> Path:
         points = sorted([p for p in old.points if p.k not in redo] + fresh, key=lambda p: p.k)
         ks = " ".join(map(str, sorted(redo)))
         command = f"{old.command}, then {command} --redo {ks}"
-        return save("k-curve", {"held-out": {"draft model": points}}, _plain(s), command)
+        return save("k-curve", {"held-out": {"draft model": points}}, _plain(s), command,
+                    kernel=pair.kernel)
     homework = k_curve(pair, prompts, HOMEWORK_KS, baselines=baselines, **settings)
     rest = k_curve(pair, prompts, [k for k in s["ks"] if k not in HOMEWORK_KS],
                    baselines=baselines, **settings)
     points = sorted(homework + rest, key=lambda p: p.k)
-    return save("k-curve", {"held-out": {"draft model": points}}, _plain(s), command)
+    return save("k-curve", {"held-out": {"draft model": points}}, _plain(s), command,
+                    kernel=pair.kernel)
 
 
 def drafter_prompt_sets(n: int) -> dict:

@@ -27,7 +27,8 @@ def test_the_docs_tables_are_the_committed_results():
     blocks = [b for page in report.PAGES for b in report.BLOCK.findall(page.read_text())]
     assert {name for name, _ in blocks} >= {"threads", "pass-costs", "busy", "prompts", "demo",
                                             "speedup-summary", "speedup-draft", "speedup-hf",
-                                            "speedup-copy", "schedules", "trees", "notebooks"}
+                                            "speedup-copy", "schedules", "trees", "notebooks",
+                                            "cpu-rule"}
 
 
 def test_report_fills_marked_blocks_only_and_names_missing_results(tmp_path):
@@ -43,6 +44,16 @@ def test_every_committed_result_renders():
     tables = report.all_tables()
     for name in ("threads", "pass-costs", "busy", "prompts", "schedules", "trees"):
         assert name in tables and tables[name].startswith("|"), name
+
+
+def test_the_readme_states_the_cpu_rule_with_the_kernel_the_sweep_ran():
+    """The README's CPU block: both float32 kernels' verify costs from one profiling run, and
+    the best measured speed-up of the sweep, marked with the kernel the sweep recorded. Fails
+    if the block credits the speed-up to a kernel the sweep did not run."""
+    block = report.cpu_block(BENCH / "results")
+    sweep = json.loads((BENCH / "results" / "speedup.json").read_text())
+    assert f"{sweep['kernel']} (specviz on a CPU)" in block.splitlines()[0]
+    assert f"with the {sweep['kernel']} kernel" in block and block.count("**") == 4
 
 
 def test_the_notebook_prompts_are_the_chosen_ones():

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from specviz import ModelLoadError, load_pair, speculate
+from specviz.core.kernels import kernel_of
 from specviz.core.tokens import encode_prompt
 
 pytestmark = pytest.mark.slow
@@ -26,6 +27,10 @@ def test_default_pair_loads_offline(pair32):
     assert pair32.target_name == "SmolLM2-135M-Instruct" and pair32.draft_name == "specviz-draft"
     assert pair32.vocab_size == 49152 and pair32.tokenizer is not None
     assert pair32.device.type == "cpu" and pair32.dtype == torch.float32
+    # the kernel rule (specviz.core.kernels.pick_kernel): the pair's 0.6 GB of weights are
+    # prepacked wherever oneDNN runs, so the greedy checks below run on the default kernel
+    assert pair32.kernel == ("prepacked" if torch.backends.mkldnn.is_available() else "default")
+    assert kernel_of(pair32.draft) == pair32.kernel
     # the draft borrows the target's embedding instead of storing a copy
     assert pair32.draft.get_input_embeddings().weight.data_ptr() == \
         pair32.target.get_input_embeddings().weight.data_ptr()

@@ -99,6 +99,17 @@ def test_a_trace_saved_before_rounds_recorded_their_k_still_loads(trace, tmp_pat
     assert loaded == replace(trace, rounds=[replace(r, k=None) for r in trace.rounds])
 
 
+def test_a_trace_saved_before_it_recorded_the_kernel_loads_with_kernel_none(trace, tmp_path):
+    """specviz.trace/3 files do not say which kernel ran. Fails if the loader guesses one
+    (say "default") instead of saying it was not recorded, or refuses the old schema."""
+    data = json.loads(json.dumps(trace.to_dict()))
+    data["schema"] = "specviz.trace/3"
+    del data["kernel"]
+    loaded = Trace.from_json(write(tmp_path, json.dumps(data)))
+    assert loaded.kernel is None and loaded.schema == SCHEMA
+    assert loaded == replace(trace, kernel=None)
+
+
 def test_a_trace_file_written_by_specviz_0_1_still_loads(tmp_path):
     """tests/data/trace_specviz_0.1.json was saved by specviz 0.1 (schema /1: no round k; its
     last round drafted 3 tokens with one left in the budget). Fails if the loader reads only the

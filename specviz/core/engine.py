@@ -220,7 +220,8 @@ class _Run:
         return Trace(prompt=self.prompt, prompt_ids=self.prompt_ids, target_name=pair.target_name,
                      temperature=self.temperature, seed=self.seed,
                      device="+".join(str(d) for d in pair.devices),
-                     dtype=str(pair.dtype).removeprefix("torch."), output_ids=output,
+                     dtype=str(pair.dtype).removeprefix("torch."), kernel=pair.kernel,
+                     output_ids=output,
                      text=decode(pair.tokenizer, output),
                      token_texts=[text(t) for t in output], stop=stop, **kw)
 

@@ -77,10 +77,11 @@ def use_kernel(model: nn.Module, kernel: str) -> nn.Module:
         raise ValueError(f"unknown kernel {kernel!r}; choose one of {KERNELS}")
     if kernel == kernel_of(model):
         return model
-    device = next(model.parameters()).device
-    if not available(kernel, device):
-        raise ValueError(f"kernel {kernel!r} runs on a CPU with oneDNN; this model is on "
-                         f"{device}: use kernel='default'")
+    devices = {p.device.type for p in model.parameters()}
+    if kernel == "prepacked" and (devices != {"cpu"} or not available(kernel)):
+        where = " and ".join(sorted(devices))   # "meta": weights offloaded by a device map
+        raise ValueError(f"kernel {kernel!r} runs on a CPU with oneDNN, with every weight in "
+                         f"its memory; this model's weights are on {where}: use kernel='default'")
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             if kernel == "prepacked" and type(child) is nn.Linear:
@@ -94,13 +95,35 @@ def use_kernel(model: nn.Module, kernel: str) -> nn.Module:
     return model
 
 
-def pick_kernel(device: torch.device | str, dtype: torch.dtype) -> str:
+# A prepacked copy sits beside every original weight (the float32 path below PACKED_FROM rows and
+# tied embeddings read the original), so the linear layers take twice their memory. Up to this
+# many bytes of weights (the default pair: about 0.6 GB in float32) that is cheap; a bigger
+# model loaded on a laptop's CPU (a 1.7B target is 6.8 GB in float32) keeps the default kernel.
+PREPACK_UP_TO_BYTES = 2 * 1024**3
+
+
+def pick_kernel(device: torch.device | str, dtype: torch.dtype, weight_bytes: int = 0) -> str:
     """The kernel :func:`specviz.load_pair` uses unless told: a fixed rule, never a timing.
+
+    "prepacked" on a CPU whose PyTorch has oneDNN, for models whose weights take at most
+    :data:`PREPACK_UP_TO_BYTES` (the packed copy doubles them); "default" elsewhere (GPUs run
+    their own libraries' kernels). The same hardware and model always get the same kernel,
+    so the same command writes the same text. Why prepacked: on the 2-core Xeon the default
+    pair was measured on, a float32 verify pass over 6 tokens costs 1.35 one-token steps
+    with it against 1.59 with the default kernel, and the one-token step no more
+    (``bench/pass_profile.py``, ``docs/measurements.md``).
 
     >>> pick_kernel("cuda", torch.bfloat16)
     'default'
+    >>> pick_kernel("cpu", torch.float32, weight_bytes=540_000_000) == (
+    ...     "prepacked" if available("prepacked") else "default")
+    True
+    >>> pick_kernel("cpu", torch.float32, weight_bytes=6_800_000_000)
+    'default'
     """
-    return "default"
+    if not available("prepacked", device) or weight_bytes > PREPACK_UP_TO_BYTES:
+        return "default"
+    return "prepacked"
 
 
 def kernel_of(model: nn.Module) -> str:

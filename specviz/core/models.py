@@ -94,6 +94,13 @@ class ModelPair:
         return next(self.target.parameters()).dtype
 
     @property
+    def kernel(self) -> str:
+        """The kernel the target's linear layers multiply with (:mod:`specviz.core.kernels`)."""
+        from .kernels import kernel_of
+
+        return kernel_of(self.target)
+
+    @property
     def vocab_size(self) -> int:
         return vocab_size(self.target)
 
@@ -194,8 +201,10 @@ def load_pair(target: str | None = None, draft: str | None = None, device: str =
 
     ``kernel`` chooses how the linear layers multiply on a CPU (:mod:`specviz.core.kernels`):
     ``"default"`` (PyTorch's own) or ``"prepacked"`` (weights laid out once for oneDNN);
-    None applies :func:`specviz.core.kernels.pick_kernel`'s fixed rule. The target, the draft
-    and the drafter's own modules all run the same kernel.
+    None applies :func:`specviz.core.kernels.pick_kernel`'s fixed rule: "prepacked" on a CPU
+    with oneDNN for models up to 2 GB of weights, "default" elsewhere. The target, the draft
+    and the drafter's own modules all run the same kernel (``pair.kernel`` says which), and
+    a trace records it.
     """
     if str(drafter).partition(":")[0] not in DRAFTERS:
         raise ValueError(f"unknown drafter '{drafter}'; choose one of {DRAFTERS}")
@@ -231,11 +240,17 @@ def _with_kernel(pair: ModelPair, kernel: str | None, device: torch.device,
     """Every module of ``pair`` that runs a pass (target, draft, a drafter's head) on ``kernel``."""
     from .kernels import pick_kernel, use_kernel
 
-    kernel = pick_kernel(device, dtype) if kernel is None else kernel
     head = getattr(pair.drafter, "head", None)
-    for model in (pair.target, pair.draft, head):
-        if isinstance(model, torch.nn.Module):
-            use_kernel(model, kernel)
+    models = [m for m in (pair.target, pair.draft, head) if isinstance(m, torch.nn.Module)]
+    if kernel is None:
+        params = {id(p): p for m in models for p in m.parameters()}.values()
+        spread = {p.device.type for p in params} - {torch.device(device).type}
+        # a device map that put weights elsewhere (other devices, offloaded to "meta"): the
+        # rule's kernel is the default one, which runs wherever the weights are
+        kernel = "default" if spread else pick_kernel(
+            device, dtype, weight_bytes=sum(p.numel() * p.element_size() for p in params))
+    for model in models:
+        use_kernel(model, kernel)
     return pair
 
 

@@ -25,13 +25,14 @@ import os
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-SCHEMA = "specviz.trace/3"
+SCHEMA = "specviz.trace/4"
 # A timed call longer than this many times the median of its kind (baseline steps, draft calls,
 # verify passes) is a stall - a paused process, a page fault, a busy neighbour - not the model:
 # one such call in a 48-step baseline once read as a 44x speed-up.
 OUTLIER_FACTOR = 20
-# /1: the first; /2: rounds record their k; /3: token trees, why each round drafted its k
-READS = ("specviz.trace/1", "specviz.trace/2", SCHEMA)
+# /1: the first; /2: rounds record their k; /3: token trees, why each round drafted its k;
+# /4: the kernel the linear layers ran (older traces read as None: not recorded)
+READS = ("specviz.trace/1", "specviz.trace/2", "specviz.trace/3", SCHEMA)
 
 
 class TraceError(ValueError):
@@ -223,6 +224,9 @@ class Trace:
     seconds: float = field(default=0.0, compare=False)
     baseline: Baseline | None = None
     draft_plan: str | None = None    # how rounds drafted: a K schedule or a tree shape
+    # the linear layers' kernel (specviz.core.kernels): "default" or "prepacked"; None in a
+    # trace from before schema /4, which did not record it
+    kernel: str | None = None
     schema: str = SCHEMA
 
     def __post_init__(self):

@@ -45,6 +45,7 @@ class PassCosts:
     widths: tuple[int, ...]
     target_seconds: tuple[tuple[float, ...], ...]
     draft_seconds: tuple[float, ...]
+    kernel: str | None = None    # the linear layers' kernel (None: a file from before it was kept)
     schema: str = SCHEMA
 
     def median(self, n: int) -> float:
@@ -89,6 +90,7 @@ class PassCosts:
                              "specviz.measure.costs_measure.measure_pass_costs")
         if "qs" in data and "widths" not in data:      # written before the width was called n
             data = {("widths" if key == "qs" else key): value for key, value in data.items()}
+        data = {"kernel": None} | data                  # written before the kernel was kept
         names = {f.name for f in fields(cls)}
         if set(data) != names:
             raise ValueError(f"{source}: pass costs with fields {sorted(set(data) ^ names)} "
@@ -193,6 +195,7 @@ def measure_pass_costs(pair, widths=(1, 2, 4, 8, 16), context: int = 64, repeats
     shown.close()
     return PassCosts(target_name=pair.target_name, draft_name=getattr(drafter, "name", None),
                      device=str(pair.device), dtype=str(pair.dtype).removeprefix("torch."),
+                     kernel=pair.kernel,
                      threads=torch.get_num_threads() if pair.device.type == "cpu" else None,
                      context=context, widths=widths, target_seconds=tuple(tuple(timed[n]) for n in widths),
                      draft_seconds=tuple(drafts))

@@ -65,7 +65,8 @@ def summary(trace: Trace, pass_costs=None, device: str | None = GPU_PRESET) -> s
     """Acceptance, tokens per round, target calls and wall time, against the baseline if any;
     then why the speed-up is what it is (:func:`why`). Works for any trace, even an empty one."""
     lines = [f"target {trace.target_name}, draft {trace.draft_name}, k={trace.k}, "
-             f"temperature={trace.temperature}, seed={trace.seed}, {trace.device}/{trace.dtype}",
+             f"temperature={trace.temperature}, seed={trace.seed}, {trace.device}/{trace.dtype}"
+             + (f", {trace.kernel} kernel" if trace.kernel else ""),
              f"tokens generated      {len(trace.output_ids)} (stopped at {trace.stop})"]
     if not trace.output_ids:
         lines.append("nothing to compare: no tokens were generated (max_new_tokens was 0?)")

@@ -58,6 +58,7 @@ def plot_premise(measured, models=(), widths=range(1, 33), ax=None, relative: bo
         high = [measured.spread(n).q3 / t1 - m for n, m in zip(have, mid)]
         ax.errorbar(have, mid, yerr=[low, high], color=MEASURED_COLOUR, marker="o", capsize=3,
                     label=f"measured here ({measured.device}, {measured.dtype}"
+                          + (f", {measured.kernel} kernel" if measured.kernel else "")
                           + (f", {measured.threads} thread{'s' * (measured.threads != 1)})"
                              if measured.threads else ")"))
     if relative:
