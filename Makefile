@@ -103,9 +103,7 @@ bench: setup
 	$(BIN)/python bench/report.py
 
 # `make demo`, recorded for the README (bench/report.py replays it).
-bench-# K = 2: near the top of the default pair's measured K curve on a 2-core CPU (docs/measurements.md,
-# speed-up per K); K = 5 pays for drafts a CPU's verify pass does not check for free.
-demo: setup
+bench-demo: setup
 	$(BIN)/python -m specviz run --k 2 --max-new-tokens 48 --temperature 0 --no-color \
 		--json bench/results/demo_trace.json --costs-json bench/results/demo_pass_costs.json
 
