@@ -107,3 +107,29 @@ def test_prepacking_refuses_weights_that_are_not_all_in_cpu_memory():
     with pytest.raises(ValueError, match="weights are on cpu and meta: use kernel='default'"):
         use_kernel(pair.target, "prepacked")
     assert kernel_of(pair.target) == "default"
+
+
+def test_a_prepacked_model_copies_trains_and_follows_its_weights():
+    """Notebook 06 deep-copies the default draft and fine-tunes the copy. A prepacked layer
+    could not be copied (oneDNN's packed tensor has no storage), would give the weight no
+    gradient (the packed product has none), and after an optimizer step would multiply with
+    the stale packed copy. Each of the three fails this test."""
+    import copy
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(16, 8))
+    use_kernel(model, "prepacked")
+    twin = copy.deepcopy(model)
+    assert isinstance(twin[0], PrepackedLinear) and twin[0].weight is not model[0].weight
+    x = torch.randn(6, 16)                       # 6 rows: the packed product in float32
+    with torch.no_grad():
+        torch.testing.assert_close(twin(x), model(x))
+    opt = torch.optim.SGD(twin.parameters(), lr=0.5)
+    twin(x).pow(2).sum().backward()
+    assert twin[0].weight.grad is not None and twin[0].weight.grad.abs().sum() > 0
+    opt.step()
+    with torch.no_grad():
+        after = twin(x)
+        torch.testing.assert_close(after, torch.nn.functional.linear(x, twin[0].weight, twin[0].bias),
+                                   rtol=1e-5, atol=1e-5)
+        assert not torch.allclose(after, model(x))

@@ -1,6 +1,7 @@
 """Loading pairs: vocabulary checks on real tokenizers, models saved to folders."""
 
 import pytest
+import torch
 
 from specviz import ModelLoadError, ModelPair, load_pair, speculate
 from test_engine import hf_greedy
@@ -60,6 +61,10 @@ def test_unreachable_hub_id_gets_a_clear_error_without_touching_the_network(monk
     assert any("outgoing traffic has been disabled" in message for message in chain), chain
 
 
+def plain_kernel() -> str:
+    return "prepacked" if torch.backends.mkldnn.is_available() else "default"
+
+
 @pytest.mark.parametrize("device_map, max_memory, placed", [
     ("cpu", None, None),                                   # one device: loaded as usual
     # the embedding fits in 40 KB of "CPU memory", the layers and the head go to disk
@@ -79,7 +84,10 @@ def test_a_target_placed_by_accelerate_runs_as_on_one_device(tmp_path, device_ma
     draft = save(tmp_path / "draft", tiny_llama(vocab=16, seed=1))
     spread = load_pair(target, draft, device="cpu", dtype="float32", device_map=device_map,
                        max_memory=max_memory)
-    plain = load_pair(target, draft, device="cpu", dtype="float32")
+    # the kernel rule keeps the default kernel for weights a device map placed elsewhere; the
+    # plainly loaded pair runs the same kernel, so the two compute the same numbers
+    assert spread.kernel == ("default" if placed else plain_kernel())
+    plain = load_pair(target, draft, device="cpu", dtype="float32", kernel=spread.kernel)
     assert set(getattr(spread.target, "hf_device_map", {}).values() or [None]) == (placed or {None})
     prompt = "the cat sat on the mat and"
     greedy = speculate(spread, prompt, k=3, max_new_tokens=10, temperature=0)

@@ -31,6 +31,8 @@ True
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
@@ -44,20 +46,40 @@ PACKED_FROM = {torch.float32: 4}
 
 class PrepackedLinear(nn.Module):
     """``nn.Linear`` with its weight laid out once for oneDNN. Keeps the original ``weight``
-    (tied embeddings and ``state_dict`` still see it) and adds the packed copy beside it."""
+    (tied embeddings and ``state_dict`` still see it) and adds the packed copy beside it.
+
+    The packed copy follows the weight: a weight changed in place since it was packed (an
+    optimizer step, ``load_state_dict``) or replaced is packed again before the next packed
+    product. With gradients on, the layer multiplies with the weight itself, so training
+    sees the true autograd graph (the packed product has no gradient for the weight)."""
 
     def __init__(self, linear: nn.Linear):
         super().__init__()
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.weight, self.bias = linear.weight, linear.bias
         self.packed_from = PACKED_FROM.get(linear.weight.dtype, 1) * linear.in_features
+        self._pack()
+
+    def _pack(self) -> None:
         with torch.no_grad():
-            self.packed = torch.ops.mkldnn._reorder_linear_weight(linear.weight.detach(), PACKED_ROWS)
+            self.packed = torch.ops.mkldnn._reorder_linear_weight(self.weight.detach(), PACKED_ROWS)
+        self.packed_for = (self.weight.data_ptr(), self.weight._version)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.numel() < self.packed_from:     # a few float32 rows: the default kernel's vector
-            return nn.functional.linear(x, self.weight, self.bias)   # routine is as fast
+        if x.numel() < self.packed_from or (torch.is_grad_enabled() and self.weight.requires_grad):
+            # a few float32 rows: the default kernel's vector routine is as fast; or training
+            return nn.functional.linear(x, self.weight, self.bias)
+        if self.packed_for != (self.weight.data_ptr(), self.weight._version):
+            self._pack()                      # the weight changed since it was packed
         return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "")
+
+    def __deepcopy__(self, memo):
+        # oneDNN's packed tensor has no storage to copy: copy the weights, pack the copy
+        plain = nn.Linear(self.in_features, self.out_features, bias=self.bias is not None,
+                          device="meta")
+        plain.weight = copy.deepcopy(self.weight, memo)
+        plain.bias = copy.deepcopy(self.bias, memo)
+        return PrepackedLinear(plain)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, prepacked"
