@@ -224,7 +224,8 @@ def full_drafters() -> Path:
              for name, kind in DRAFTER_NAMES.items()}
     curves = drafter_curves(pairs, base, drafter_prompt_sets(s["prompts"]), s["ks"],
                             s["max_new_tokens"], s["temperature"])
-    return save("drafters", curves, _plain(s), "python -m specviz.experiments drafters")
+    return save("drafters", curves, _plain(s), "python -m specviz.experiments drafters",
+                kernel=base.kernel)
 
 
 def finetune_sets(pair, prompts, eval_prompts, max_new_tokens: int, seed: int) -> dict:
@@ -269,7 +270,7 @@ def full_finetune() -> Path:
                        tokens_per_step=s["tokens_per_step"], seed=s["seed"])
     after = {name: evaluate(tuned.draft, data, to_head) for name, data in sets.items()}
     return save("finetune", {}, _plain(s), "python -m specviz.experiments finetune",
-                data={"before": before, "after": after, "history": history})
+                data={"before": before, "after": after, "history": history}, kernel=pair.kernel)
 
 
 def full_early_exit() -> Path:
@@ -299,7 +300,8 @@ def full_early_exit() -> Path:
     progress.close()
     layers = range(1, pair.target.config.num_hidden_layers + 1)
     return save("early-exit", curves, _plain(s), "python -m specviz.experiments early-exit",
-                data={"teacher_forced": exit_agreement(pair.target, texts, layers, pair.draft)})
+                data={"teacher_forced": exit_agreement(pair.target, texts, layers, pair.draft)},
+                kernel=pair.kernel)
 
 
 def _plain(settings: dict) -> dict:

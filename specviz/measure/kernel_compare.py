@@ -72,8 +72,7 @@ def machine_roofline(dtype: str = "float32", size: int = 2048, read_bytes: int =
 
 def roofline_v(shape: ModelShape, dev: Device, n: int, context: int = CONTEXT) -> float:
     """v(n) = t(n) / t(1) on the bare roofline of ``dev``."""
-    model = Roofline(shape, None, dev)
-    return model.target_seconds(n, context) / model.target_seconds(1, context)
+    return Roofline(shape, None, dev).v(n, context)
 
 
 @dataclass
