@@ -437,3 +437,21 @@ def test_collect_records_the_shards_the_run_read_not_what_the_folder_holds_later
         pass                                   # the table of a toy log; the copy is what counts
     record = json.loads((out / "eagle-r-train.json").read_text())
     assert record["data"] == {"shards": 63, "answer_tokens": 595149}
+
+
+def test_the_readme_quotes_the_ttt4_78_run_as_recorded():
+    """The prose bullet on ttt4-78 quotes its last held-out record, its data and its start's
+    numbers: fails when the run is collected again further on and the text is left behind."""
+    import json
+
+    from specviz.distill import report
+
+    run = json.loads((report.RESULTS_DIR / "eagle-ttt4-78-train.json").read_text())
+    start = json.loads((report.RESULTS_DIR / "eagle-ttt4-20-train.json").read_text())["log"][-1]
+    last = run["log"][-1]
+    readme = " ".join((report.RESULTS_DIR.parent / "README.md").read_text().split())
+    alphas = lambda r: ", ".join(f"{r[f'held_out_alpha_{i}']:.3f}" for i in range(1, 5))  # noqa: E731
+    assert (f"all 78 task shards ({run['data']['answer_tokens']:,} answer tokens)" in readme
+            and run["data"]["shards"] == 78)
+    assert f"to {alphas(last)} at step {last['step']} (ttt4-20: {alphas(start)})" in readme
+    assert f"lifted to {last['held_out_alpha_1']:.3f} by step {last['step']} (ttt4-78)" in readme
