@@ -216,11 +216,11 @@ def test_packed_ids_rebuild_the_same_teacher_shards(tmp_path):
 
 # ---- the EAGLE-style head, trained the way it drafts ----
 
-def _random_eagle(target, seed=0):
+def _random_eagle(target, seed=0, fuse_layers=()):
     """A head whose every trained tensor is random (make_head starts as the identity)."""
     from specviz.distill.eagle_train import make_head
 
-    eagle = make_head(target, torch.arange(VOCAB))
+    eagle = make_head(target, torch.arange(VOCAB), fuse_layers=fuse_layers)
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for p in eagle.parameters():
@@ -230,22 +230,25 @@ def _random_eagle(target, seed=0):
 
 
 @torch.no_grad()
-@pytest.mark.parametrize("anchor", [1, 5])
-def test_unrolled_training_computes_what_the_live_head_drafts(anchor):
+@pytest.mark.parametrize("anchor,fuse", [(1, ()), (5, ()), (5, (1,))])
+def test_unrolled_training_computes_what_the_live_head_drafts(anchor, fuse):
     """Step s of `unroll` must give the distribution the drafter proposes its s-th token from.
 
     Fails if training feeds true features at steps > 1 (EAGLE-1 training), puts the chain
-    entries at the wrong positions, lets them see other anchors' entries or not each other.
+    entries at the wrong positions, lets them see other anchors' entries or not each other;
+    with fused features (EAGLE-3), if training fuses other layers than the engine hands over.
     """
+    from specviz.core.kvcache import cached_forward, new_cache
+
     import random
 
     from specviz.distill.eagle_train import unroll
     from specviz.core.eagle import EagleDrafter
 
     target = tiny_llama(vocab=VOCAB, seed=0, sharpness=0.5)
-    eagle = _random_eagle(target)
+    eagle = _random_eagle(target, fuse_layers=fuse)
     seq = torch.randint(1, VOCAB, (12,), generator=torch.Generator().manual_seed(1))
-    feats = target.model(input_ids=seq[None]).last_hidden_state[0]
+    _, feats = cached_forward(target, new_cache(target), seq.tolist(), keep=1, features=fuse or True)
     committed = seq[:anchor + 2].tolist()             # true features f_0 .. f_anchor
     drafter = EagleDrafter(eagle)
     drafter.start(committed, feats[:len(committed) - 1])
@@ -318,6 +321,74 @@ def test_eagle_training_unrolled_runs_and_resumes(tmp_path):
     warm = json.loads((tmp_path / "warm" / "log.jsonl").read_text().splitlines()[0])
     assert warm["step"] == 0
     assert warm["held_out_alpha_1"] == pytest.approx(records[-1]["held_out_alpha_1"], abs=0.01)  # bf16
+
+
+def test_a_fused_head_trains_exports_and_drafts_exactly(tmp_path, monkeypatch):
+    """EAGLE-3's fused features end to end on a tiny target: features of layer 1 and the last
+    one, a warm start from an unfused head (same held-out numbers at step 0), two steps, the
+    export loaded as the default head, and greedy speculation equal to the target's own."""
+    import json
+
+    from specviz.core import models
+    from specviz.distill.eagle_train import EagleConfig, extract_features, load_trained, train_eagle, write_eagle
+    from test_engine import hf_greedy
+
+    target = tiny_llama(vocab=VOCAB, seed=0, sharpness=1.0)
+    data = _tiny_teacher_data(target)
+    plain_feats = extract_features(target, data, progress=False)
+    feats = extract_features(target, data, progress=False, layers=(1,))
+    assert feats[0].shape[-1] == 2 * target.config.hidden_size
+    assert all(torch.equal(f[:, -32:], p) for f, p in zip(feats, plain_feats))
+    cfg = EagleConfig(head_size=VOCAB, steps=2, eval_every=2, warmup_steps=1, tokens_per_step=16, depth=2)
+    train_eagle(target, data, plain_feats, data, plain_feats, torch.arange(VOCAB), cfg, tmp_path / "plain")
+    write_eagle(load_trained(target, tmp_path / "plain" / "checkpoint.pt"), tmp_path / "plain-head",
+                {"training": "", "metrics": ""})
+    cfg.init, cfg.fuse_layers = str(tmp_path / "plain-head" / "model.safetensors"), (1,)
+    train_eagle(target, data, feats, data, feats, torch.arange(VOCAB), cfg, tmp_path / "fused")
+    records = [json.loads(line) for line in (tmp_path / "fused" / "log.jsonl").read_text().splitlines()]
+    plain = [json.loads(line) for line in (tmp_path / "plain" / "log.jsonl").read_text().splitlines()]
+    assert records[0]["held_out_alpha_1"] == pytest.approx(plain[-1]["held_out_alpha_1"], abs=0.01)
+    head = load_trained(target, tmp_path / "fused" / "checkpoint.pt")
+    assert head.fuse_layers == (1,) and not torch.equal(head.fuse.weight[:, :32], torch.zeros(32, 32))
+    monkeypatch.setattr(models, "EAGLE_DIR", tmp_path / "export")
+    write_eagle(head, tmp_path / "export", {"training": "", "metrics": ""})
+    drafter = models.load_default_eagle(target)
+    assert drafter.needs_target_features == (1,)
+    pair = ModelPair(target, None, target_name="tiny", drafter=drafter)
+    trace = speculate(pair, [1, 2, 3], k=3, max_new_tokens=16, temperature=0)
+    assert trace.output_ids == hf_greedy(target, [1, 2, 3], 16)
+
+
+def test_a_resumed_eagle_run_keeps_the_shards_it_started_with(tmp_path):
+    """The data job may add shards while a run is stopped; resuming must not train on them
+    (the run's curve would mix two datasets). Fails if `eagle` takes the folder's shards."""
+    import json
+
+    from specviz.distill.__main__ import _run_shards
+
+    work, run = tmp_path, tmp_path / "r"
+    for split, n in (("train_tasks", 2), ("train_self", 1)):
+        (work / split).mkdir()
+        for i in range(n):
+            (work / split / f"shard-{i:05d}.pt").write_bytes(b"")
+    run.mkdir()
+    assert len(_run_shards(work, run, None)) == 3                     # a new run: all of them
+    assert len(_run_shards(work, run, 2)) == 2                        # --max-shards
+    assert len(_run_shards(work, run, None, ("train_tasks",))) == 2   # --splits train_tasks
+    (run / "checkpoint.pt").write_bytes(b"")
+    (run / "data.json").write_text(json.dumps({"shards": 2, "answer_tokens": 10,
+                                               "files": ["train_tasks/shard-00000.pt", "train_tasks/shard-00001.pt"]}))
+    assert _run_shards(work, run, None) == [work / "train_tasks/shard-00000.pt", work / "train_tasks/shard-00001.pt"]
+    (work / "train_tasks/shard-00001.pt").rename(work / "kept.pt")
+    with pytest.raises(SystemExit, match="missing: .*shard-00001.pt"):
+        _run_shards(work, run, None)
+    (work / "kept.pt").rename(work / "train_tasks/shard-00001.pt")
+    # an older record: the count, in the folder's order (`eagle` then checks the answer tokens)
+    (run / "data.json").write_text(json.dumps({"shards": 2, "answer_tokens": 10}))
+    assert _run_shards(work, run, None) == [work / "train_tasks/shard-00000.pt", work / "train_tasks/shard-00001.pt"]
+    (run / "data.json").write_text(json.dumps({"shards": 4, "answer_tokens": 10}))
+    with pytest.raises(SystemExit, match="the work folder has only 3"):
+        _run_shards(work, run, None)
 
 
 def test_read_log_keeps_one_record_per_step(tmp_path):

@@ -144,17 +144,21 @@ def bigram_llama(table: torch.Tensor, eos: int | None = None) -> LlamaForCausalL
     return model.to(DEVICE)
 
 
-def tiny_eagle(vocab: int = 16, seed: int = 0, sharpness: float = 0.5):
+def tiny_eagle(vocab: int = 16, seed: int = 0, sharpness: float = 0.5, fuse_layers: tuple[int, ...] = ()):
     """A tiny target and an EAGLE-style drafter with a random head over the target's features;
-    returns (pair, drafter)."""
+    returns (pair, drafter). With ``fuse_layers`` (EAGLE-3's fused features) the target has 4
+    layers and the head's Fuse is random too, so every part of a fused feature counts."""
     from specviz.core.draft_model import PrunedHead
     from specviz.core.eagle import EagleDrafter, EagleHead
 
-    target = tiny_llama(vocab=vocab, seed=seed, sharpness=sharpness)
+    target = tiny_llama(vocab=vocab, seed=seed, sharpness=sharpness, layers=4 if fuse_layers else 2)
     ids = torch.arange(vocab, device=DEVICE)
     head = PrunedHead(target.lm_head.weight.detach().clone(), ids, vocab)
     torch.manual_seed(seed + 1)
-    eagle = EagleHead(target.config, target.get_input_embeddings().weight.detach(), head).to(DEVICE)
+    eagle = EagleHead(target.config, target.get_input_embeddings().weight.detach(), head, fuse_layers)
+    if eagle.fuse is not None:
+        torch.nn.init.normal_(eagle.fuse.weight, std=eagle.fuse.in_features ** -0.5)
+    eagle = eagle.to(DEVICE)
     drafter = EagleDrafter(eagle)
     return ModelPair(target, None, target_name="tiny", drafter=drafter), drafter
 
@@ -168,7 +172,12 @@ def eagle_draft_distribution(target, head, committed, proposals, temperature: fl
     from specviz.core.rule import distribution
 
     ids = torch.tensor([list(committed)], device=DEVICE)
-    feats = target.model(input_ids=ids).last_hidden_state[0, :-1]     # f_0 .. f_{L-2}
+    out = target.model(input_ids=ids, output_hidden_states=True)
+    feats = out.last_hidden_state[0, :-1]                           # f_0 .. f_{L-2}
+    if head.fuse_layers:  # EAGLE-3: Fuse([rms(h entering layer i) ... ; f]), written out here
+        rms = [out.hidden_states[i][0, :-1] for i in head.fuse_layers]
+        rms = [h / h.pow(2).mean(-1, keepdim=True).add(1e-6).sqrt() for h in rms]
+        feats = head.fuse(torch.cat(rms + [feats], -1))
     nxt = list(committed[1:])
     predicted = head(feats[None], torch.tensor([nxt], device=DEVICE))[0, -1]
     for token in proposals:                                          # (f^, x) entries, chained

@@ -34,8 +34,10 @@ class Drafter(Protocol):
 
     name: str
     #: True for a feature-level drafter (EAGLE): the engine then passes the target's last hidden
-    #: states to ``start`` and ``observe``.
-    needs_target_features: bool = False
+    #: states to ``start`` and ``observe``. A tuple of layer numbers (EAGLE-3's fused features)
+    #: asks for the hidden states entering those decoder layers too, concatenated before the
+    #: last one: rows of ``(len(layers) + 1) * d``.
+    needs_target_features: bool | tuple[int, ...] = False
 
     def start(self, prompt_ids: list[int], features: torch.Tensor | None = None) -> None:
         """Prepare for a new generation (e.g. prefill a KV cache with the prompt).

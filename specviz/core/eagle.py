@@ -11,6 +11,15 @@ where x_{t+1} is the token sampled after position t. Drafting k tokens chains pr
 features for the committed tokens, and predicted ones are discarded.
 
 Everything but FC and one decoder layer is the target's: embedding and (pruned) output head.
+
+EAGLE-3's fused features (Li et al. 2025), optional: the true feature of a position is then
+built from the hidden states entering some lower decoder layers and the last hidden state,
+
+    f_t = Fuse([rms(h^low_t) ; rms(h^mid_t) ; h_t])          (3 d -> d, no bias)
+
+while the head's own predictions (steps 2..k of a round) stay d wide. ``rms`` divides a
+vector by its root mean square: the residual stream's scale grows with depth, the last hidden
+state is already normalised. Fuse starts as [0 0 I], the unfused head exactly.
 """
 
 from __future__ import annotations
@@ -30,7 +39,8 @@ from .rule import distribution, sample
 class EagleHead(nn.Module):
     """FC over [feature ; next token's embedding] and one Llama decoder layer."""
 
-    def __init__(self, target_config, embedding: torch.Tensor, head: PrunedHead):
+    def __init__(self, target_config, embedding: torch.Tensor, head: PrunedHead,
+                 fuse_layers: tuple[int, ...] = ()):
         super().__init__()
         d = target_config.hidden_size
         cfg = LlamaConfig(**{k: v for k, v in target_config.to_dict().items() if k in LlamaConfig().to_dict()})
@@ -41,16 +51,45 @@ class EagleHead(nn.Module):
         self.layer = LlamaModel(cfg)
         self.embedding = nn.Parameter(embedding, requires_grad=False)  # the target's, shared
         self.head = head
+        self.fuse_layers = tuple(fuse_layers)
+        n = target_config.num_hidden_layers
+        if any(not 0 < i < n for i in self.fuse_layers):
+            raise ValueError(f"fuse layers {self.fuse_layers}: each must be 1 .. {n - 1}, "
+                             f"a decoder layer of the target")
+        self.fuse = None
+        if self.fuse_layers:
+            width = len(self.fuse_layers) + 1
+            self.fuse = nn.Linear(width * d, d, bias=False)
+            with torch.no_grad():  # [0 .. 0 I]: the last hidden state alone, as unfused
+                self.fuse.weight.zero_()
+                self.fuse.weight[:, -d:].copy_(torch.eye(d))
+
+    @property
+    def feature_request(self) -> bool | tuple[int, ...]:
+        """What the engine must hand over (``Drafter.needs_target_features``)."""
+        return self.fuse_layers or True
+
+    def feature_in(self, features: torch.Tensor) -> torch.Tensor:
+        """True features as the target gave them -> d wide (fused); predicted ones pass as they are."""
+        d = self.fc.out_features
+        if self.fuse is None or features.shape[-1] == d:
+            return features
+        parts = list(features.split(d, dim=-1))
+        lower = [h * torch.rsqrt(h.float().pow(2).mean(-1, keepdim=True) + 1e-6).to(h.dtype)
+                 for h in parts[:-1]]
+        return self.fuse(torch.cat(lower + parts[-1:], dim=-1))
 
     def forward(self, features: torch.Tensor, next_tokens: torch.Tensor, cache=None) -> torch.Tensor:
         """Predicted features, shape [batch, seq, d]; position j uses (f_j, x_{j+1})."""
-        fused = self.fc(torch.cat([features, self.embedding[next_tokens]], dim=-1))
+        fused = self.fc(torch.cat([self.feature_in(features), self.embedding[next_tokens]], dim=-1))
         return self.layer(inputs_embeds=fused, cache=cache, use_cache=cache is not None).last_hidden_state
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         state = {k: v for k, v in self.state_dict().items()
                  if not k.startswith(("embedding", "head.", "layer.embed_tokens"))}
         state["head.ids"] = self.head.ids.to(torch.int32)
+        if self.fuse_layers:
+            state["fuse.layers"] = torch.tensor(self.fuse_layers, dtype=torch.int32)
         return state
 
 
@@ -62,10 +101,9 @@ class EagleDrafter(Drafter):
     rolled back once the verify pass supplies the true ones.
     """
 
-    needs_target_features = True
-
     def __init__(self, head: EagleHead, name: str = "eagle-head"):
         self.head, self.name = head.eval(), name
+        self.needs_target_features = head.feature_request
         self.features: list[torch.Tensor] = []  # true target feature of every position we know
         self.cache = None
         self.n_true = 0  # cache entries built on true features (the rest are guesses)

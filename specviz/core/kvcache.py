@@ -47,22 +47,43 @@ def cached_forward(model, cache: DynamicCache, ids: list[int], keep: int, featur
 
     ``features=True`` also returns the last hidden state of every fed position (what the LM
     head reads; an EAGLE-style drafter drafts from it): ``(logits, hidden [len(ids), d])``.
+    ``features=(2, 15)``, layer numbers, puts the hidden states entering those decoder layers
+    before it (EAGLE-3's low- and mid-level features): ``hidden [len(ids), 3 d]``.
     It calls the decoder and the head separately, which is the same computation for
     Llama-style models (the only ones such a drafter is built for).
     """
     device = input_device(model)
+    layers = feature_layers(model, features)
     if not ids:
         empty = torch.empty(0, model.config.vocab_size, device=device)
-        return (empty, torch.empty(0, model.config.hidden_size, device=device)) if features else empty
+        width = (len(layers) + 1) * model.config.hidden_size
+        return (empty, torch.empty(0, width, device=device)) if features else empty
     before = cache.get_seq_length()
     x = torch.tensor([ids], device=device)
     if not features:
         out = model(input_ids=x, cache=cache, use_cache=True, logits_to_keep=max(1, keep)).logits[0].float()
     else:
-        hidden = model.model(input_ids=x, cache=cache, use_cache=True).last_hidden_state[0]
-        out = (model.lm_head(hidden[-max(1, keep):]).float(), hidden)
+        result = model.model(input_ids=x, cache=cache, use_cache=True, output_hidden_states=bool(layers))
+        last = result.last_hidden_state[0]
+        # hidden_states[i] enters decoder layer i (0: the embeddings); a device map may put
+        # layers on different devices, so everything joins the last one's
+        hidden = torch.cat([result.hidden_states[i][0].to(last.device) for i in layers] + [last], -1)
+        out = (model.lm_head(last[-max(1, keep):]).float(), hidden)
     _check_growth(cache, before, len(ids))
     return out
+
+
+def feature_layers(model, features: bool | tuple[int, ...]) -> tuple[int, ...]:
+    """The layer numbers ``features`` names (none for True/False), checked against the model."""
+    if isinstance(features, bool) or features is None:
+        return ()
+    layers = tuple(int(i) for i in features)
+    n = model.config.num_hidden_layers
+    bad = [i for i in layers if not 0 < i < n]
+    if bad:
+        raise ValueError(f"feature layers {bad} are not inside the target's {n} decoder layers: "
+                         f"name layers 1 .. {n - 1} (the hidden state entering that layer)")
+    return layers
 
 
 def _check_growth(cache: DynamicCache, before: int, fed: int) -> None:
@@ -127,9 +148,10 @@ class CachedModel:
         """Positions the cache holds."""
         return self.cache.get_seq_length()
 
-    def extend(self, ids: list[int], keep: int, features: bool = False):
+    def extend(self, ids: list[int], keep: int, features: bool | tuple[int, ...] = False):
         """Logits of the last ``keep`` fed positions and, with ``features``, the hidden states of
-        every fed position (else None): ``(logits [keep, vocab], hidden [len(ids), d] | None)``."""
+        every fed position (else None): ``(logits [keep, vocab], hidden [len(ids), d] | None)``
+        (``features`` as in :func:`cached_forward`)."""
         out = cached_forward(self.model, self.cache, ids, keep, features=features)
         if not self._checked and self.length > 0:
             self._check_croppable()

@@ -453,8 +453,9 @@ def load_default_eagle(target):
     state = load_file(weights)
     param = next(target.parameters())
     ids = state.pop("head.ids").long().to(param.device)
+    layers = tuple(state.pop("fuse.layers").tolist()) if "fuse.layers" in state else ()
     head = PrunedHead(target.lm_head.weight.detach()[ids], ids, vocab_size(target))
-    eagle = EagleHead(target.config, target.get_input_embeddings().weight.detach(), head)
+    eagle = EagleHead(target.config, target.get_input_embeddings().weight.detach(), head, layers)
     missing, unexpected = eagle.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.startswith(("embedding", "head.", "layer.embed_tokens"))]
     if missing or unexpected:

@@ -196,24 +196,33 @@ def cmd_eagle(args) -> None:
     work = Path(args.work)
     run = work / args.run
     model, tokenizer = _target()
-    shards = _shards(work / "train_tasks") + _shards(work / "train_self")
-    if args.max_shards and args.max_shards < len(shards):
-        shards = [shards[i * len(shards) // args.max_shards] for i in range(args.max_shards)]
+    shards = _run_shards(work, run, args.max_shards, args.splits)
     train_data = TeacherData.from_shards(shards)
     held_shards = _shards(work / "held_out")[:2]
     held = TeacherData.from_shards(held_shards)
     print(f"EAGLE head: training on {len(train_data)} answers ({train_data.n_answer_tokens:,} "
           f"answer tokens) from {len(shards)} shards")
-    # what this run reads, for `report --collect` (the work folder may hold more shards by then)
+    # what this run reads, for `report --collect` and for resuming it (the work folder may hold
+    # more shards by then: a resumed run must keep its data, or its curve mixes two datasets)
+    info = {"shards": len(shards), "answer_tokens": train_data.n_answer_tokens,
+            "files": [str(p.relative_to(work)) for p in shards]}
+    data_file = run / "data.json"
+    if data_file.exists():
+        before = json.loads(data_file.read_text())
+        if before["answer_tokens"] != info["answer_tokens"]:
+            raise SystemExit(f"{run} was started on {before['shards']} shards ({before['answer_tokens']:,} "
+                             f"answer tokens), these are {len(shards)} ({info['answer_tokens']:,}): a shard "
+                             f"changed since; start a new --run instead of resuming this one")
     run.mkdir(parents=True, exist_ok=True)
-    (run / "data.json").write_text(json.dumps({"shards": len(shards),
-                                               "answer_tokens": train_data.n_answer_tokens}) + "\n")
-    feats = shard_features(model, shards, work / "eagle_features")
-    held_feats = shard_features(model, held_shards, work / "eagle_features")
+    data_file.write_text(json.dumps(info) + "\n")
+    layers = tuple(args.fuse_layers)
+    feats = shard_features(model, shards, work / "eagle_features", layers)
+    held_feats = shard_features(model, held_shards, work / "eagle_features", layers)
     head_ids = head_ids_by_mass(train_data, args.head_size, always=[tokenizer.eos_token_id])
     cfg = EagleConfig(head_size=args.head_size, steps=args.steps, seed=args.seed, depth=args.depth,
                       depth_decay=args.depth_decay, lr=args.lr, tokens_per_step=args.tokens_per_step,
-                      warmup_steps=args.warmup_steps, init=args.init, eval_every=args.eval_every)
+                      warmup_steps=args.warmup_steps, init=args.init, eval_every=args.eval_every,
+                      fuse_layers=layers)
     ckpt = train_eagle(model, train_data, feats, held, held_feats, head_ids, cfg, run)
     if args.no_export:
         return
@@ -236,11 +245,38 @@ def cmd_eagle(args) -> None:
         (out / "live.json").write_text(json.dumps(live, indent=2) + "\n")
 
 
+def _run_shards(work: Path, run: Path, max_shards: int | None,
+                splits: tuple[str, ...] = ("train_tasks", "train_self")) -> list[Path]:
+    """The answer shards an EAGLE run trains on.
+
+    A new run takes every shard of the work folder's ``splits`` (task answers, then self-instruct
+    answers), or ``max_shards`` of them spread evenly. A run being resumed takes the shards it started
+    with, named in its ``data.json``: the data job may have added shards since.
+    """
+    data_file = run / "data.json"
+    if (run / "checkpoint.pt").exists() and data_file.exists():
+        info = json.loads(data_file.read_text())
+        if "files" in info:
+            shards = [work / f for f in info["files"]]
+        else:   # recorded by an older version: the count, and the order of _shards below
+            shards = (_shards(work / "train_tasks") + _shards(work / "train_self"))[:info["shards"]]
+        missing = [str(p) for p in shards if not p.exists()]
+        if missing or len(shards) != info["shards"]:
+            lost = f"missing: {', '.join(missing)}" if missing else f"the work folder has only {len(shards)}"
+            raise SystemExit(f"{run} trains on {info['shards']} shards named in {data_file}; "
+                             f"{lost}. Restore them or start a new --run")
+        return shards
+    shards = [p for split in splits for p in _shards(work / split)]
+    if max_shards and max_shards < len(shards):
+        shards = [shards[i * len(shards) // max_shards] for i in range(max_shards)]
+    return shards
+
+
 def _eagle_training_md(train_data, shards, state, cfg, log, start: str | None = None) -> str:
     depths = sorted(int(k.rsplit("_", 1)[1]) for k in log[-1] if k.startswith("held_out_alpha_"))
     start = start or (f"from the weights in `{cfg.init}`, " if cfg.init else "from the identity, ")
     return (f"{len(train_data):,} of the draft's target-written answers ({train_data.n_answer_tokens:,} "
-            f"answer tokens, {len(shards)} shards), the target's last hidden state at every position "
+            f"answer tokens, {len(shards)} shards), {_features_md(cfg.fuse_layers)} at every position "
             f"cached once; {start}{state['step']} steps of {cfg.tokens_per_step} tokens, each "
             f"unrolled {cfg.depth} step(s) deep (training-time test; loss weight of step s: "
             f"{cfg.depth_decay:g}^(s-1)), lr {cfg.lr:g}, seed {cfg.seed}, {log[-1]['seconds'] / 60:.0f} min "
@@ -251,6 +287,14 @@ def _eagle_training_md(train_data, shards, state, cfg, log, start: str | None = 
             + "---|" * len(depths) + "\n" + "\n".join(
                 f"| {r['step']} | {r.get('tokens_seen', 0):,} | " + " | ".join(
                     f"{r[f'held_out_alpha_{d}']:.3f}" for d in depths) + " |" for r in log))
+
+
+def _features_md(layers) -> str:
+    if not layers:
+        return "the target's last hidden state"
+    named = ", ".join(str(i) for i in layers)
+    return (f"the target's hidden states entering its decoder layers {named} and its last hidden "
+            f"state (EAGLE-3's fused features)")
 
 
 def _eagle_metrics_md(last: dict, live: list[dict]) -> str:
@@ -319,6 +363,7 @@ def cmd_report(args) -> None:
         work = run_dir.parent
         if (run_dir / "data.json").exists():    # written by `eagle` when the run started
             info = json.loads((run_dir / "data.json").read_text())
+            info = {k: info[k] for k in ("shards", "answer_tokens")}   # not the file list
         else:                                     # an older run: what the work folder holds now
             shards = _shards(work / "train_tasks") + _shards(work / "train_self")
             info = {"shards": len(shards), "answer_tokens": TeacherData.from_shards(shards).n_answer_tokens}
@@ -378,6 +423,12 @@ def _eagle_args(p) -> None:
     p.add_argument("--max-shards", type=int, default=None,
                    help="train on at most this many shards, spread evenly over the data (the "
                         "target's features cost one forward pass per token: ~15 s per shard on 2 cores)")
+    p.add_argument("--splits", nargs="+", default=["train_tasks", "train_self"],
+                   choices=["train_tasks", "train_self"], help="answer shards a new run trains on "
+                   "(default both: task answers, then self-instruct answers)")
+    p.add_argument("--fuse-layers", type=int, nargs="*", default=[],
+                   help="EAGLE-3's fused features: also read the hidden states entering these "
+                        "decoder layers (e.g. 2 15: low and mid level of the 30-layer target)")
 
 
 def _live_args(p) -> None:

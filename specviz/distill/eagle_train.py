@@ -15,6 +15,10 @@
    weighted ``depth_decay ** (s - 1)``. ``depth=1`` is EAGLE-1's teacher-forced training.
    (Training feeds the data's next token x_{a+s}, a sample of the target, where the live head
    feeds its own accepted draft token.)
+3. Optionally EAGLE-3's fused features (``fuse_layers``): the true input feature is built from
+   the hidden states entering those decoder layers and the last one (:class:`EagleHead`); the
+   features cached per shard are then that wide, and the regression target stays the last
+   hidden state (the part the target's LM head reads).
 """
 
 from __future__ import annotations
@@ -51,11 +55,15 @@ class EagleConfig:
     save_every: int = 25         # checkpoints between evaluations (a killed run loses less)
     seed: int = 0
     init: str | None = None      # start from these head weights (a shipped model.safetensors)
+    fuse_layers: tuple[int, ...] = ()  # EAGLE-3: also the hidden states entering these layers
 
 
 @torch.no_grad()
-def extract_features(target, data: TeacherData, batch_size: int = 16, progress: bool = True) -> list[torch.Tensor]:
-    """The target's last hidden state at every position of every sequence (bfloat16, CPU)."""
+def extract_features(target, data: TeacherData, batch_size: int = 16, progress: bool = True,
+                     layers: tuple[int, ...] = ()) -> list[torch.Tensor]:
+    """The target's last hidden state at every position of every sequence (bfloat16, CPU);
+    with ``layers``, the hidden states entering those decoder layers before it (as the engine
+    hands them to a fused head, ``cached_forward``)."""
     out = []
     device = next(target.parameters()).device
     for start in tqdm(range(0, len(data), batch_size), desc="target features", disable=not progress):
@@ -64,24 +72,30 @@ def extract_features(target, data: TeacherData, batch_size: int = 16, progress: 
         x = torch.zeros((len(idx), width), dtype=torch.long)
         for r, i in enumerate(idx):
             x[r, :len(data.seqs[i])] = data.seqs[i]
-        hidden = target.model(input_ids=x.to(device)).last_hidden_state  # right padding: causal, no mask
+        # right padding: causal, no mask needed
+        result = target.model(input_ids=x.to(device), output_hidden_states=bool(layers))
+        hidden = torch.cat([result.hidden_states[i] for i in layers] + [result.last_hidden_state], -1)
         out += [hidden[r, :len(data.seqs[i])].to(torch.bfloat16).cpu() for r, i in enumerate(idx)]
     return out
 
 
-def shard_features(target, shards: list[Path], folder: Path) -> list[torch.Tensor]:
+def shard_features(target, shards: list[Path], folder: Path, layers: tuple[int, ...] = ()) -> list[torch.Tensor]:
     """Features of every sequence of ``shards``, extracted once per shard and cached in ``folder``.
 
-    A cached file is used only if it holds one feature row per token of its shard's sequences.
+    A cached file is used only if it holds one feature row per token of its shard's sequences,
+    as wide as ``layers`` asks.
     """
     folder.mkdir(parents=True, exist_ok=True)
     feats = []
+    width = (len(layers) + 1) * target.config.hidden_size
+    suffix = "".join(f"-{i}" for i in layers)
     for shard in tqdm(shards, desc="feature shards", unit="shard"):
         data = TeacherData.from_shards([shard])
-        path = folder / f"{shard.parent.name}-{shard.stem}.pt"
+        path = folder / f"{shard.parent.name}-{shard.stem}{'-layers' + suffix if layers else ''}.pt"
         cached = torch.load(path, weights_only=True) if path.exists() else None
-        if cached is None or [len(f) for f in cached] != [len(s) for s in data.seqs]:
-            cached = extract_features(target, data, progress=False)
+        if (cached is None or [len(f) for f in cached] != [len(s) for s in data.seqs]
+                or cached[0].shape[-1] != width):
+            cached = extract_features(target, data, progress=False, layers=layers)
             tmp = path.with_suffix(".tmp")
             torch.save(cached, tmp)
             tmp.replace(path)
@@ -89,11 +103,11 @@ def shard_features(target, shards: list[Path], folder: Path) -> list[torch.Tenso
     return feats
 
 
-def make_head(target, head_ids: torch.Tensor, seed: int = 0) -> EagleHead:
+def make_head(target, head_ids: torch.Tensor, seed: int = 0, fuse_layers: tuple[int, ...] = ()) -> EagleHead:
     embedding = target.get_input_embeddings().weight.detach()
     head = PrunedHead(target.lm_head.weight.detach()[head_ids].clone(), head_ids, target.config.vocab_size)
     torch.manual_seed(seed)
-    eagle = EagleHead(target.config, embedding, head)
+    eagle = EagleHead(target.config, embedding, head, fuse_layers)
     eagle.layer.embed_tokens.weight.requires_grad_(False)  # a 1-token stub, never used nor stored
     with torch.no_grad():  # start as "the feature stays as it is": FC copies f_j, the layer adds 0
         d = target.config.hidden_size
@@ -111,12 +125,18 @@ def load_head_weights(eagle: EagleHead, path: Path) -> None:
     """Load a saved head's own tensors (``write_eagle``'s file) into ``eagle``, strictly.
 
     The saved token ids of its pruned head are ignored: the head rows are the target's, so the
-    trained layers work with any choice of rows.
+    trained layers work with any choice of rows. A head saved without fused features starts a
+    fused one (its Fuse stays [0 .. 0 I], so the fused head starts as the saved one).
     """
     from safetensors.torch import load_file
 
     state = load_file(str(path))
     state.pop("head.ids", None)
+    saved = tuple(state.pop("fuse.layers").tolist()) if "fuse.layers" in state else ()
+    if saved and saved != eagle.fuse_layers:
+        raise ValueError(f"{path} fuses layers {saved}, this head {eagle.fuse_layers or 'none'}")
+    if eagle.fuse is not None and not saved:
+        state["fuse.weight"] = eagle.fuse.weight.detach()
     load_own_state(eagle, {k: v.float() for k, v in state.items()}, path)
 
 
@@ -153,7 +173,8 @@ def unroll(eagle: EagleHead, f_in: torch.Tensor, nxt: torch.Tensor, depth: int) 
     causal = torch.ones(width, width, dtype=torch.bool, device=f_in.device).tril()
     feats, outs, chain = f_in, [], []
     for s in range(depth):
-        h = eagle.fc(torch.cat([feats, eagle.embedding[nxt[:, s:s + width]]], dim=-1))
+        # step 0 reads the target's (fused) features, later steps the head's own
+        h = eagle.fc(torch.cat([eagle.feature_in(feats), eagle.embedding[nxt[:, s:s + width]]], dim=-1))
         q, k, v = _qkv(eagle, h, positions + s)
         if s == 0:
             true_k, true_v = k, v
@@ -172,15 +193,18 @@ def unroll(eagle: EagleHead, f_in: torch.Tensor, nxt: torch.Tensor, depth: int) 
     return outs
 
 
-def batch(data: TeacherData, feats: list[torch.Tensor], indices: list[int], depth: int = 1):
+def batch(data: TeacherData, feats: list[torch.Tensor], indices: list[int], depth: int = 1,
+          d_out: int | None = None):
     """Inputs (true features, next tokens) and, for every unrolled step, its anchors and targets.
 
     Step s (0-based) at anchor a predicts f_j, j = a + s + 1, which drafts x_{j+1}; it counts
     where x_{j+1} is an answer token (j = plen-1 .. L-2) and the anchor is where live drafting
-    can start (a >= plen - 2: the last prompt feature or later).
+    can start (a >= plen - 2: the last prompt feature or later). The feature target is the last
+    ``d_out`` columns of a feature row (the last hidden state of a fused row; default: all).
     """
     width = max(len(data.seqs[i]) for i in indices) - 1
     d = feats[0].shape[-1]
+    d_out = d_out or d
     f_in = torch.zeros((len(indices), width, d))
     nxt = torch.zeros((len(indices), width + depth - 1), dtype=torch.long)
     steps = [([], [], [], []) for _ in range(depth)]
@@ -194,7 +218,7 @@ def batch(data: TeacherData, feats: list[torch.Tensor], indices: list[int], dept
             rows, cols, f_true, teacher = steps[s]
             rows.append(torch.full((len(a),), r))
             cols.append(a)
-            f_true.append(f[j])
+            f_true.append(f[j, d - d_out:])
             teacher.append(data.rows[i] + j - (plen - 1))
     targets = []
     for rows, cols, f_true, teacher in steps:
@@ -207,9 +231,10 @@ def batch(data: TeacherData, feats: list[torch.Tensor], indices: list[int], dept
 def losses(eagle: EagleHead, b, to_head, noise: float = 0.0) -> list[tuple]:
     """(SmoothL1, CE, alpha, positions) of every unrolled step."""
     f_in, nxt, targets = b
-    if noise:
-        scale = f_in.pow(2).mean().sqrt()
-        f_in = f_in + (torch.rand_like(f_in) - 0.5) * 2 * noise * scale
+    if noise:  # relative to each part's own scale (a fused row's parts differ)
+        d = eagle.fc.out_features
+        f_in = torch.cat([part + (torch.rand_like(part) - 0.5) * 2 * noise * part.pow(2).mean().sqrt()
+                          for part in f_in.split(d, dim=-1)], dim=-1)
     outs = unroll(eagle, f_in, nxt, len(targets))
     result = []
     for pred_all, (rows, cols, f_true, t_ids, t_probs) in zip(outs, targets):
@@ -234,7 +259,7 @@ def evaluate(eagle, data, feats, to_head, depth: int = 1) -> dict:
     eagle.eval()
     sums = {}
     for start in range(0, len(data), 32):
-        b = batch(data, feats, list(range(start, min(start + 32, len(data)))), depth)
+        b = batch(data, feats, list(range(start, min(start + 32, len(data)))), depth, eagle.fc.out_features)
         for s, (reg, ce, alpha, m) in enumerate(losses(eagle, b, to_head), start=1):
             for key, v in (("reg", reg), ("ce", ce), ("alpha", alpha)):
                 total = sums.setdefault(f"{key}_{s}", [0.0, 0])
@@ -250,7 +275,7 @@ def train_eagle(target, data, feats, held, held_feats, head_ids, cfg: EagleConfi
     """Train (or resume) the head; checkpoint and JSON-lines log in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt, log = out_dir / "checkpoint.pt", out_dir / "log.jsonl"
-    eagle = make_head(target, head_ids, cfg.seed)
+    eagle = make_head(target, head_ids, cfg.seed, tuple(cfg.fuse_layers))
     if cfg.init:
         load_head_weights(eagle, Path(cfg.init))
     to_head = vocab_to_head(head_ids, target.config.vocab_size)
@@ -271,13 +296,15 @@ def train_eagle(target, data, feats, held, held_feats, head_ids, cfg: EagleConfi
         record = {"step": 0, "tokens_seen": 0, "lr": 0.0, "seconds": 0.0, "train_alpha": None}
         record |= {f"held_out_{k}": v for k, v in
                    evaluate(eagle, held, held_feats, to_head, max(cfg.depth, 4)).items()}
-        checkpoint(ckpt, log, record, eagle, opt, rng, step=0, seen=0, head_ids=head_ids, seconds=0.0)
+        checkpoint(ckpt, log, record, eagle, opt, rng, step=0, seen=0, head_ids=head_ids, seconds=0.0,
+                   fuse_layers=eagle.fuse_layers)
     bar = tqdm(total=cfg.steps, initial=step, desc="eagle", unit="step")
     while step < cfg.steps:
         lr = lr_at(step, cfg)
         for g in opt.param_groups:
             g["lr"] = lr
-        per_step = losses(eagle, batch(data, feats, next(batches), cfg.depth), to_head, cfg.noise)
+        b = batch(data, feats, next(batches), cfg.depth, eagle.fc.out_features)
+        per_step = losses(eagle, b, to_head, cfg.noise)
         loss = sum(w * (reg + cfg.token_loss_weight * (ce + (1 - alpha)))
                    for w, (reg, ce, alpha, _) in zip(weights, per_step)) / sum(weights[:len(per_step)])
         opt.zero_grad(set_to_none=True)
@@ -294,11 +321,11 @@ def train_eagle(target, data, feats, held, held_feats, head_ids, cfg: EagleConfi
             record |= {f"held_out_{k}": v for k, v in
                        evaluate(eagle, held, held_feats, to_head, max(cfg.depth, 4)).items()}
             checkpoint(ckpt, log, record, eagle, opt, rng, step=step, seen=seen, head_ids=head_ids,
-                       seconds=record["seconds"])
+                       seconds=record["seconds"], fuse_layers=eagle.fuse_layers)
             bar.write(json.dumps(record))
         elif step % cfg.save_every == 0:
             checkpoint(ckpt, log, None, eagle, opt, rng, step=step, seen=seen, head_ids=head_ids,
-                       seconds=time.time() - t0)
+                       seconds=time.time() - t0, fuse_layers=eagle.fuse_layers)
     bar.close()
     return ckpt
 
@@ -306,14 +333,14 @@ def train_eagle(target, data, feats, held, held_feats, head_ids, cfg: EagleConfi
 def load_trained(target, ckpt: Path) -> EagleHead:
     """The head saved in a training checkpoint, loaded strictly."""
     state = torch.load(ckpt, weights_only=False)
-    eagle = make_head(target, state["head_ids"])
+    eagle = make_head(target, state["head_ids"], fuse_layers=tuple(state.get("fuse_layers", ())))
     load_own_state(eagle, state["model"], ckpt)
     return eagle.eval()
 
 
 EAGLE_CARD = """# specviz-eagle: an EAGLE-style draft head for SmolLM2-135M-Instruct
 
-Drafts from the target's own last hidden state (Li et al. 2024, EAGLE): an FC layer over
+Drafts from {drafts_from}: an FC layer over
 [target feature ; next token's embedding] and one Llama decoder layer predict the next feature,
 which the target's own output head (pruned to {head_size:,} tokens) turns into p_draft.
 Embedding and head rows are the target's, taken at load time; stored here: {n_params:,}
@@ -335,7 +362,11 @@ def write_eagle(eagle: EagleHead, out_dir: Path, card_fields: dict) -> Path:
     state = {k: (v.to(torch.bfloat16) if v.is_floating_point() else v).contiguous()
              for k, v in eagle.trainable_state_dict().items()}
     save_file(state, str(out_dir / "model.safetensors"), metadata={"format": "pt"})
-    fields = dict(head_size=len(eagle.head.ids),
+    layers = ", ".join(str(i) for i in eagle.fuse_layers)
+    drafts_from = ("the target's own last hidden state (Li et al. 2024, EAGLE)" if not layers else
+                   f"the target's hidden states entering its decoder layers {layers} and its last "
+                   "hidden state, fused by one more FC layer (Li et al. 2025, EAGLE-3)")
+    fields = dict(head_size=len(eagle.head.ids), drafts_from=drafts_from,
                   n_params=sum(v.numel() for v in state.values() if v.is_floating_point()),
                   size_mb=(out_dir / "model.safetensors").stat().st_size / 1e6) | card_fields
     (out_dir / "README.md").write_text(EAGLE_CARD.format(**fields))
