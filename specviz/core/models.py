@@ -244,11 +244,8 @@ def _with_kernel(pair: ModelPair, kernel: str | None, device: torch.device,
     models = [m for m in (pair.target, pair.draft, head) if isinstance(m, torch.nn.Module)]
     if kernel is None:
         params = {id(p): p for m in models for p in m.parameters()}.values()
-        spread = {p.device.type for p in params} - {torch.device(device).type}
-        # a device map that put weights elsewhere (other devices, offloaded to "meta"): the
-        # rule's kernel is the default one, which runs wherever the weights are
-        kernel = "default" if spread else pick_kernel(
-            device, dtype, weight_bytes=sum(p.numel() * p.element_size() for p in params))
+        kernel = pick_kernel(device, dtype, weight_bytes=sum(p.numel() * p.element_size() for p in params),
+                             weight_devices={p.device.type for p in params})
     for model in models:
         use_kernel(model, kernel)
     return pair
