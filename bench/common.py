@@ -24,14 +24,9 @@ def machine() -> dict:
     """Where a result was measured: CPU model, cores, torch and the threads in use."""
     import torch
 
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from specviz.measure.hardware import cpu_model
+
+    model = cpu_model()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {"cpu": model, "cores": cores, "torch": torch.__version__,
             "threads": torch.get_num_threads(), "python": platform.python_version(),

@@ -24,7 +24,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,15 +162,9 @@ def load(name: str, folder: Path | None = None) -> Saved:
 def _machine() -> str:
     import os
 
-    model = platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores"
+    from .measure.hardware import cpu_model
+
+    return f"{cpu_model()}, {os.cpu_count()} cores"
 
 
 # ---- the full runs -----------------------------------------------------------------------------

@@ -295,3 +295,18 @@ def ridge_batch(shape: ModelShape, dev: Device, k: int, context: int = 0) -> flo
     per_sequence = shape.flops(n, context) / dev.flops \
         - d * shape.kv_values_per_token() * (context + n) / dev.bandwidth
     return weights / per_sequence if per_sequence > 0 else math.inf
+
+
+def cpu_model() -> str:
+    """This machine's CPU as ``/proc/cpuinfo`` names it (elsewhere: what ``platform`` knows);
+    recorded beside every timing, which means nothing without it."""
+    import platform
+    from pathlib import Path
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
