@@ -526,3 +526,18 @@ def test_the_readme_quotes_the_ttt4_78_run_as_recorded():
             and run["data"]["shards"] == 78)
     assert f"to {alphas(last)} at step {last['step']} (ttt4-20: {alphas(start)})" in readme
     assert f"lifted to {last['held_out_alpha_1']:.3f} by step {last['step']} (ttt4-78)" in readme
+
+
+@pytest.mark.parametrize("splits", [["train_self"], ["held_out", "train_tasks"], None])
+def test_data_makes_only_the_splits_asked_for(tmp_path, monkeypatch, splits):
+    """Two processes given different --splits must not write the same shards."""
+    import specviz.distill.__main__ as cli
+    from specviz.distill import data
+
+    made = []
+    monkeypatch.setattr(cli, "_target", lambda: (None, None))
+    monkeypatch.setattr(data, "rebuild_shards", lambda model, packed, out, **kw: made.append(out.name))
+    monkeypatch.setattr(data, "write_shards", lambda *a, **kw: made.append(a[3].name))
+    monkeypatch.setattr(data, "self_instruct", lambda *a, **kw: ["Write a haiku about rain."])
+    cli.main(["data", "--work", str(tmp_path)] + (["--splits", *splits] if splits else []))
+    assert sorted(set(made)) == sorted(splits or ["held_out", "train_tasks", "train_self"])

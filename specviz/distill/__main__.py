@@ -54,14 +54,18 @@ def cmd_data(args) -> None:
 
     # 1. held-out answers first: evaluation needs them from the start
     held = prompts.held_out_prompts(args.held_out)
-    split("held_out", held, args.seed + 1, "held-out answers")
+    if "held_out" in args.splits:
+        split("held_out", held, args.seed + 1, "held-out answers")
     # 2. answers to the written task prompts (training topics only); shard i is always the
     #    same prompts, so --shards N writes the first N shards of the full run
-    tasks = prompts.training_prompts(seed=args.seed)
-    if args.shards is not None and args.shards * args.batch_size < len(tasks):
-        split("train_tasks", tasks[:args.shards * args.batch_size], args.seed, "task answers")
+    if "train_tasks" in args.splits:
+        tasks = prompts.training_prompts(seed=args.seed)
+        if args.shards is not None and args.shards * args.batch_size < len(tasks):
+            split("train_tasks", tasks[:args.shards * args.batch_size], args.seed, "task answers")
+            return
+        split("train_tasks", tasks, args.seed, "task answers")
+    if "train_self" not in args.splits:
         return
-    split("train_tasks", tasks, args.seed, "task answers")
     # 3. the target's own requests (committed), then its answers to them
     own_file = work / "self_instruct.txt"
     if not own_file.exists() and (DATA_DIR / "self_instruct.txt").exists():
@@ -384,6 +388,9 @@ def _data_args(p) -> None:
     p.add_argument("--self-instruct", type=int, default=4000, help="self-written prompts to make")
     p.add_argument("--shards", type=int, default=None, help="stop after this many shards of task "
                    "answers (the rest can follow later: rerun without it)")
+    p.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS),
+                   help="which answers to make (default: all three, in order); two one-thread "
+                   "processes given different splits share the work")
 
 
 def _train_args(p) -> None:
