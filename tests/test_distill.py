@@ -541,3 +541,30 @@ def test_data_makes_only_the_splits_asked_for(tmp_path, monkeypatch, splits):
     monkeypatch.setattr(data, "self_instruct", lambda *a, **kw: ["Write a haiku about rain."])
     cli.main(["data", "--work", str(tmp_path)] + (["--splits", *splits] if splits else []))
     assert sorted(set(made)) == sorted(splits or ["held_out", "train_tasks", "train_self"])
+
+
+def test_a_kept_head_drafts_as_its_checkpoint_did(tmp_path):
+    """`report --keep-head`'s file (bfloat16) loads as the run's head: same tensors to bfloat16
+    rounding, its fused layers kept, and speculation with it still the target's greedy output."""
+    from specviz.distill.eagle_train import EagleConfig, extract_features, load_trained, save_head, train_eagle
+    from test_engine import hf_greedy
+
+    target = tiny_llama(vocab=VOCAB, seed=0, sharpness=1.0)
+    data = _tiny_teacher_data(target)
+    feats = extract_features(target, data, progress=False, layers=(1,))
+    cfg = EagleConfig(head_size=VOCAB - 4, steps=2, eval_every=2, warmup_steps=1, tokens_per_step=16,
+                      depth=2, fuse_layers=(1,))
+    train_eagle(target, data, feats, data, feats, torch.arange(4, VOCAB), cfg, tmp_path / "run")
+    trained = load_trained(target, tmp_path / "run" / "checkpoint.pt")
+    save_head(trained, tmp_path / "kept.safetensors")
+    kept = load_trained(target, tmp_path / "kept.safetensors")
+    assert kept.fuse_layers == (1,) and torch.equal(kept.head.ids, trained.head.ids)
+    want, got = trained.trainable_state_dict(), kept.trainable_state_dict()
+    assert want.keys() == got.keys()
+    for name in want:
+        assert torch.equal(got[name], want[name].to(torch.bfloat16).to(got[name].dtype)), name
+    from specviz.core.eagle import EagleDrafter
+
+    pair = ModelPair(target, None, target_name="tiny", drafter=EagleDrafter(kept))
+    trace = speculate(pair, [1, 2, 3], k=3, max_new_tokens=16, temperature=0)
+    assert trace.output_ids == hf_greedy(target, [1, 2, 3], 16)

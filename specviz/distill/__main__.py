@@ -372,6 +372,13 @@ def cmd_report(args) -> None:
             shards = _shards(work / "train_tasks") + _shards(work / "train_self")
             info = {"shards": len(shards), "answer_tokens": TeacherData.from_shards(shards).n_answer_tokens}
         print(f"collected {report.collect(run_dir, name, start, info, out)}")
+        if args.keep_head:   # the weights too: a new machine measures or continues the run from them
+            from .eagle_train import load_trained, save_head
+
+            target, _ = _target()
+            kept = out / "heads" / f"eagle-{name}.safetensors"
+            save_head(load_trained(target, run_dir / "checkpoint.pt"), kept)
+            print(f"kept its head in {kept}")
     print(report.table(out) + "\n\n" + report.curve(out))
 
 
@@ -441,7 +448,7 @@ def _eagle_args(p) -> None:
 def _live_args(p) -> None:
     p.add_argument("--drafter", choices=("draft", "eagle"), default="eagle")
     p.add_argument("--checkpoint", default=None, help="a training run's folder (draft: the work "
-                   "folder) or checkpoint.pt (eagle); default: the shipped model")
+                   "folder) or checkpoint.pt or a kept head's .safetensors (eagle); default: the shipped model")
     p.add_argument("--k", type=int, default=4)
     p.add_argument("--temperature", type=float, nargs="+", default=[1.0, 0.0])
     p.add_argument("--prompts", type=int, default=32, help="held-out prompts to speculate on")
@@ -456,6 +463,9 @@ def _report_args(p) -> None:
                    help="first copy a finished run (its folder inside a work folder) into the results "
                         "as NAME, started from the run START")
     p.add_argument("--out", default=None, help="results folder (default: specviz/data/distill/results)")
+    p.add_argument("--keep-head", action="store_true",
+                   help="also keep each collected run's head (heads/eagle-NAME.safetensors, bfloat16, "
+                        "about 10 MB): `live --checkpoint` and `eagle --init` read it on a new machine")
 
 
 def _out_arg(p) -> None:

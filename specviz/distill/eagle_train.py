@@ -331,7 +331,15 @@ def train_eagle(target, data, feats, held, held_feats, head_ids, cfg: EagleConfi
 
 
 def load_trained(target, ckpt: Path) -> EagleHead:
-    """The head saved in a training checkpoint, loaded strictly."""
+    """The head saved in a training checkpoint (or by :func:`save_head`), loaded strictly."""
+    if Path(ckpt).suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        saved = load_file(str(ckpt))
+        layers = tuple(saved["fuse.layers"].tolist()) if "fuse.layers" in saved else ()
+        eagle = make_head(target, saved["head.ids"].long(), fuse_layers=layers)
+        load_head_weights(eagle, ckpt)
+        return eagle.eval()
     state = torch.load(ckpt, weights_only=False)
     eagle = make_head(target, state["head_ids"], fuse_layers=tuple(state.get("fuse_layers", ())))
     load_own_state(eagle, state["model"], ckpt)
@@ -354,14 +362,22 @@ parameters in bfloat16 ({size_mb:.1f} MB). Load with `specviz.load_pair(drafter=
 """
 
 
-def write_eagle(eagle: EagleHead, out_dir: Path, card_fields: dict) -> Path:
-    """Save the head's own tensors (bfloat16) and its model card."""
+def save_head(eagle: EagleHead, path: Path) -> dict:
+    """Write the head's own tensors (bfloat16, with its head's token ids and fused layers) to
+    ``path``: what ``--init``, :func:`load_trained` and the default loader read. Returns them."""
     from safetensors.torch import save_file
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     state = {k: (v.to(torch.bfloat16) if v.is_floating_point() else v).contiguous()
              for k, v in eagle.trainable_state_dict().items()}
-    save_file(state, str(out_dir / "model.safetensors"), metadata={"format": "pt"})
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(path), metadata={"format": "pt"})
+    return state
+
+
+def write_eagle(eagle: EagleHead, out_dir: Path, card_fields: dict) -> Path:
+    """Save the head's own tensors (bfloat16) and its model card."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = save_head(eagle, out_dir / "model.safetensors")
     layers = ", ".join(str(i) for i in eagle.fuse_layers)
     drafts_from = ("the target's own last hidden state (Li et al. 2024, EAGLE)" if not layers else
                    f"the target's hidden states entering its decoder layers {layers} and its last "
