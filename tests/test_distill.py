@@ -445,12 +445,12 @@ def test_results_table_rows_follow_their_starts(tmp_path):
     _result(tmp_path, "b", "a", 4, [0.5, 0.4, 0.3, 0.2], live=[0.5, 0.5, 0.5, 0.5])
     _result(tmp_path, "a", "scratch", 1, [0.4, 0.3, 0.2, 0.1])
     lines = report.table(tmp_path).splitlines()
-    assert len(lines) == 4 and lines[2].startswith("| a | scratch | 1 | 8 (74,252) | 200 (409,600) |")
+    assert len(lines) == 4 and lines[2].startswith("| a | scratch | 1 | last | 8 (74,252) | 200 (409,600) |")
     assert lines[2].endswith("| – | – | – | – | – |")        # no live results: dashes, not zeros
-    assert lines[3] == ("| b | a | 4 | 8 (74,252) | 200 (409,600) | 0.500, 0.400, 0.300, 0.200 | **0.500** "
+    assert lines[3] == ("| b | a | 4 | last | 8 (74,252) | 200 (409,600) | 0.500, 0.400, 0.300, 0.200 | **0.500** "
                         "| 0.500, 0.500, 0.500, 0.500 | 1.50 | – | – |")
     curve = report.curve(tmp_path).splitlines()           # b continues a's 409,600 tokens
-    assert curve[2:] == ["| b | 4 | 200 | 819,200 | 0.500 | 0.400 | 0.300 | 0.200 |"]
+    assert curve[2:] == ["| b | 4 | last | 200 | 819,200 | 0.500 | 0.400 | 0.300 | 0.200 |"]
     (tmp_path / "eagle-c-train.json").write_text("{}")
     with pytest.raises(ValueError, match="eagle-c-train.json: not a training result"):
         report.table(tmp_path)

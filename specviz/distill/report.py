@@ -13,8 +13,9 @@ Each run is a pair of files in ``specviz/data/distill/results/``:
   (``live --skip 288 --prompts 64``), for the head chosen and the one it replaces: the chosen
   head's lead measured again without the luck of being picked.
 
-Worked example of one row: a run with start "v1", depth 4, 200 steps of 2048 tokens on
-8 shards gives "| ttt4 | v1 | 4 | 8 (74,252) | 200 (329,766) | 0.416, 0.352, 0.331, 0.321 | ...".
+Worked example of one row: a run with start "v1", depth 4, drafting from the target's last hidden
+state, 200 steps of 2048 tokens on 8 shards gives
+"| ttt4 | v1 | 4 | last | 8 (74,252) | 200 (329,766) | 0.416, 0.352, 0.331, 0.321 | ...".
 ``python -m specviz.distill report`` prints the table (``--collect`` first copies a finished
 run's config and log into the results folder).
 """
@@ -70,23 +71,34 @@ def runs(folder: Path = RESULTS_DIR) -> list[dict]:
     return ordered
 
 
+def features(config: dict) -> str:
+    """What the head drafts from: the target's last hidden state, or EAGLE-3's fusion of it with
+    the hidden states entering the named decoder layers.
+
+    >>> features({"depth": 4}), features({"fuse_layers": [2, 15]})
+    ('last', 'layers 2, 15 + last')
+    """
+    layers = config.get("fuse_layers") or []
+    return "last" if not layers else "layers " + ", ".join(map(str, layers)) + " + last"
+
+
 def _f(x) -> str:
     return "–" if x is None else f"{x:.3f}"
 
 
 def table(folder: Path = RESULTS_DIR) -> str:
     """The markdown table of every run (see the module docstring for its columns)."""
-    lines = ["| head | starts from | unroll depth | shards (answer tokens) | steps (tokens seen) "
-             "| self-fed alpha, steps 1-4 | live alpha, T = 1 | positions 1-4, T = 1 "
+    lines = ["| head | starts from | unroll depth | target features | shards (answer tokens) "
+             "| steps (tokens seen) | self-fed alpha, steps 1-4 | live alpha, T = 1 | positions 1-4, T = 1 "
              "| tokens / round, T = 1 | live alpha, T = 0 | live alpha, T = 1, 64 other prompts |",
-             "|" + "---|" * 11]
+             "|" + "---|" * 12]
     for r in runs(folder):
         last, live1, live0, cfg = r["last"], r["live_t1"], r["live_t0"], r["config"]
         confirm = r["confirm_t1"]
         seen = last.get("tokens_seen")
         steps = f"{last['step']:,}" + (f" ({seen:,})" if seen else "")
         lines.append(
-            f"| {r['run']} | {r['start']} | {cfg['depth']} | {r['data']['shards']} "
+            f"| {r['run']} | {r['start']} | {cfg['depth']} | {features(cfg)} | {r['data']['shards']} "
             f"({r['data']['answer_tokens']:,}) | {steps} | "
             + ", ".join(_f(last.get(f"held_out_alpha_{s}")) for s in STEPS) + " | "
             + (f"**{live1['alpha']:.3f}** | " + ", ".join(f"{p['alpha']:.3f}" for p in live1["per_position"])
@@ -107,14 +119,14 @@ def curve(folder: Path = RESULTS_DIR) -> str:
         start = by_name.get(r["start"])
         return 0 if start is None else before(start) + (start["last"].get("tokens_seen") or 0)
 
-    lines = ["| head | unroll depth | step | answer tokens seen | " + " | ".join(f"step {s}" for s in STEPS)
-             + " |", "|" + "---|" * (4 + len(STEPS))]
+    lines = ["| head | unroll depth | target features | step | answer tokens seen | "
+             + " | ".join(f"step {s}" for s in STEPS) + " |", "|" + "---|" * (5 + len(STEPS))]
     for r in found:
         if r["start"] not in by_name:      # a first run: its own log is not committed
             continue
         offset = before(r)
         for rec in r["log"][1:]:           # record 0 is the start's last record
-            lines.append(f"| {r['run']} | {r['depth']} | {rec['step']} | "
+            lines.append(f"| {r['run']} | {r['depth']} | {features(r['config'])} | {rec['step']} | "
                          f"{offset + rec['tokens_seen']:,} | "
                          + " | ".join(_f(rec.get(f"held_out_alpha_{s}")) for s in STEPS) + " |")
     return "\n".join(lines)
