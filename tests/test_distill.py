@@ -485,6 +485,9 @@ def test_the_data_readme_states_what_is_packed():
     row = re.search(r"^\| `train_tasks.npz` \|(.*)$", readme, flags=re.M)[1]
     shards = "all 78 of its shards" if tasks["shards"] == 78 else f"the first {tasks['shards']} of its 78 shards"
     assert f"{shards}, {tasks['answer_tokens']:,} answer tokens" in row, row
+    requests = (DATA_DIR / "self_instruct.txt").read_text().splitlines()
+    row = re.search(r"^\| `self_instruct.txt` \|(.*)$", readme, flags=re.M)[1]
+    assert row.strip().startswith(f"{len(requests):,} requests") and len(set(requests)) == len(requests)
 
 
 def test_collect_records_the_shards_the_run_read_not_what_the_folder_holds_later(tmp_path):
