@@ -571,3 +571,29 @@ def test_a_kept_head_drafts_as_its_checkpoint_did(tmp_path):
     pair = ModelPair(target, None, target_name="tiny", drafter=EagleDrafter(kept))
     trace = speculate(pair, [1, 2, 3], k=3, max_new_tokens=16, temperature=0)
     assert trace.output_ids == hf_greedy(target, [1, 2, 3], 16)
+
+
+def test_rebuilt_shards_bring_their_eagle_features_from_the_same_pass(tmp_path, monkeypatch):
+    """`data --eagle-features 1`: the features written while rebuilding are the ones `eagle`
+    would extract (to bfloat16 rounding) and `eagle` reads them instead of a second pass."""
+    from specviz.distill import eagle_train
+    from specviz.distill.data import pack_ids, rebuild_shards
+    from specviz.distill.eagle_train import extract_features, shard_features
+
+    target = tiny_llama(vocab=VOCAB, seed=0, sharpness=0.3)
+    shards = []
+    for i, prompts in enumerate(([[1, 2], [3, 4, 5]], [[6], [7, 8, 9, 10]])):
+        shards.append(tmp_path / "gen" / f"shard-{i:05d}.pt")
+        shards[-1].parent.mkdir(exist_ok=True)
+        sample_batch(target, prompts, [1.0, 0.0], 7, set(), top_k=8,
+                     generator=torch.Generator().manual_seed(i)).save(shards[-1])
+    pack_ids(shards, tmp_path / "ids.npz")
+    rebuild_shards(target, tmp_path / "ids.npz", tmp_path / "train_tasks", top_k=8,
+                   feature_dir=tmp_path / "eagle_features", feature_layers=(1,))
+    rebuilt = sorted((tmp_path / "train_tasks").glob("shard-*.pt"))
+    want = extract_features(target, TeacherData.from_shards(rebuilt), progress=False, layers=(1,))
+    monkeypatch.setattr(eagle_train, "extract_features", lambda *a, **kw: pytest.fail("extracted again"))
+    got = shard_features(target, rebuilt, tmp_path / "eagle_features", (1,))
+    assert [f.shape for f in got] == [f.shape for f in want] and want[0].shape[-1] == 2 * 32
+    for g, w in zip(got, want):
+        assert torch.allclose(g.float(), w.float(), atol=2e-2, rtol=1e-2)

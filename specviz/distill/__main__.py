@@ -49,7 +49,10 @@ def cmd_data(args) -> None:
     def split(name, prompt_list, seed, desc):
         packed = DATA_DIR / f"{name}.npz"
         if packed.exists():  # committed token ids: only the teacher's logits are recomputed
-            data.rebuild_shards(model, packed, work / name, top_k=args.top_k, desc=f"{desc} (teacher)")
+            features = {} if args.eagle_features is None else dict(
+                feature_dir=work / "eagle_features", feature_layers=tuple(args.eagle_features))
+            data.rebuild_shards(model, packed, work / name, top_k=args.top_k, desc=f"{desc} (teacher)",
+                                **features)
         data.write_shards(model, tokenizer, prompt_list, work / name, seed=seed, desc=desc, **kw)
 
     # 1. held-out answers first: evaluation needs them from the start
@@ -398,6 +401,10 @@ def _data_args(p) -> None:
     p.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS),
                    help="which answers to make (default: all three, in order); two one-thread "
                    "processes given different splits share the work")
+    p.add_argument("--eagle-features", type=int, nargs="*", default=None, metavar="LAYER",
+                   help="while rebuilding committed answers, also cache the EAGLE head's features "
+                   "from the same target pass (no LAYER: the last hidden state; `2 15`: as "
+                   "`eagle --fuse-layers 2 15` reads them)")
 
 
 def _train_args(p) -> None:

@@ -74,9 +74,27 @@ def extract_features(target, data: TeacherData, batch_size: int = 16, progress: 
             x[r, :len(data.seqs[i])] = data.seqs[i]
         # right padding: causal, no mask needed
         result = target.model(input_ids=x.to(device), output_hidden_states=bool(layers))
-        hidden = torch.cat([result.hidden_states[i] for i in layers] + [result.last_hidden_state], -1)
-        out += [hidden[r, :len(data.seqs[i])].to(torch.bfloat16).cpu() for r, i in enumerate(idx)]
+        out += features_of(result, layers, [len(data.seqs[i]) for i in idx])
     return out
+
+
+def features_of(result, layers: tuple[int, ...], lengths: list[int]) -> list[torch.Tensor]:
+    """One row's features per sequence (bfloat16, CPU) from a right-padded target forward pass
+    (``result``: the base model's output, with ``output_hidden_states`` when ``layers``)."""
+    hidden = torch.cat([result.hidden_states[i] for i in layers] + [result.last_hidden_state], -1)
+    return [hidden[r, :n].to(torch.bfloat16).cpu() for r, n in enumerate(lengths)]
+
+
+def feature_file(folder: Path, shard: Path, layers: tuple[int, ...] = ()) -> Path:
+    """Where :func:`shard_features` caches the features of ``shard``."""
+    suffix = "-layers" + "".join(f"-{i}" for i in layers) if layers else ""
+    return Path(folder) / f"{shard.parent.name}-{shard.stem}{suffix}.pt"
+
+
+def save_features(feats: list[torch.Tensor], path: Path) -> None:
+    tmp = path.with_suffix(".tmp")   # a killed write leaves no half file under the real name
+    torch.save(feats, tmp)
+    tmp.replace(path)
 
 
 def shard_features(target, shards: list[Path], folder: Path, layers: tuple[int, ...] = ()) -> list[torch.Tensor]:
@@ -88,17 +106,14 @@ def shard_features(target, shards: list[Path], folder: Path, layers: tuple[int, 
     folder.mkdir(parents=True, exist_ok=True)
     feats = []
     width = (len(layers) + 1) * target.config.hidden_size
-    suffix = "".join(f"-{i}" for i in layers)
     for shard in tqdm(shards, desc="feature shards", unit="shard"):
         data = TeacherData.from_shards([shard])
-        path = folder / f"{shard.parent.name}-{shard.stem}{'-layers' + suffix if layers else ''}.pt"
+        path = feature_file(folder, shard, layers)   # or written by `data --eagle-features`
         cached = torch.load(path, weights_only=True) if path.exists() else None
         if (cached is None or [len(f) for f in cached] != [len(s) for s in data.seqs]
                 or cached[0].shape[-1] != width):
             cached = extract_features(target, data, progress=False, layers=layers)
-            tmp = path.with_suffix(".tmp")
-            torch.save(cached, tmp)
-            tmp.replace(path)
+            save_features(cached, path)
         feats += cached
     return feats
 
