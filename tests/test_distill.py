@@ -485,7 +485,14 @@ def test_the_data_readme_states_what_is_packed():
     row = re.search(r"^\| `train_tasks.npz` \|(.*)$", readme, flags=re.M)[1]
     shards = "all 78 of its shards" if tasks["shards"] == 78 else f"the first {tasks['shards']} of its 78 shards"
     assert f"{shards}, {tasks['answer_tokens']:,} answer tokens" in row, row
+    own = summary["train_self"]
+    with np.load(DATA_DIR / "train_self.npz") as packed:
+        assert len(packed["shard_sizes"]) == own["shards"] and len(packed["seq_lens"]) == own["sequences"]
+        assert int(packed["seq_lens"].sum() - packed["prompt_lens"].sum()) == own["answer_tokens"]
+    row = re.search(r"^\| `train_self.npz` \|(.*)$", readme, flags=re.M)[1]
+    assert f"all {own['shards']} of its shards, {own['answer_tokens']:,} answer tokens" in row, row
     requests = (DATA_DIR / "self_instruct.txt").read_text().splitlines()
+    assert own["sequences"] == len(requests)   # all of them: none was a held-out prompt
     row = re.search(r"^\| `self_instruct.txt` \|(.*)$", readme, flags=re.M)[1]
     assert row.strip().startswith(f"{len(requests):,} requests") and len(set(requests)) == len(requests)
 
