@@ -604,3 +604,26 @@ def test_rebuilt_shards_bring_their_eagle_features_from_the_same_pass(tmp_path, 
     assert [f.shape for f in got] == [f.shape for f in want] and want[0].shape[-1] == 2 * 32
     for g, w in zip(got, want):
         assert torch.allclose(g.float(), w.float(), atol=2e-2, rtol=1e-2)
+
+
+def test_the_readme_quotes_the_fused_run_against_its_control():
+    """fuse-78 is ttt4-78 with EAGLE-3's fused features: the prose quotes both at the last step
+    they share (same tokens seen) and their common start; fails when either is collected
+    further on and the text is left behind."""
+    import json
+
+    from specviz.distill import report
+
+    fused = json.loads((report.RESULTS_DIR / "eagle-fuse-78-train.json").read_text())
+    plain = json.loads((report.RESULTS_DIR / "eagle-ttt4-78-train.json").read_text())
+    assert fused["config"]["fuse_layers"] and not plain["config"].get("fuse_layers")
+    assert {k: v for k, v in fused["config"].items() if k != "fuse_layers"} == plain["config"]
+    both = {r["step"]: r for r in plain["log"]}
+    step = max(r["step"] for r in fused["log"] if r["step"] in both)
+    a, b = next(r for r in fused["log"] if r["step"] == step), both[step]
+    assert a["tokens_seen"] == b["tokens_seen"]            # the same batches, in the same order
+    readme = " ".join((report.RESULTS_DIR.parent / "README.md").read_text().split())
+    alphas = lambda r: ", ".join(f"{r[f'held_out_alpha_{i}']:.3f}" for i in range(1, 5))  # noqa: E731
+    assert f"(step 0: {alphas(fused['log'][0])}, as ttt4-78's: {alphas(plain['log'][0])})" in readme
+    assert f"at step {step}, {alphas(a)} against ttt4-78's {alphas(b)}" in readme
+    assert f"stopped at step {fused['log'][-1]['step']} of {fused['config']['steps']:,}" in readme
