@@ -438,15 +438,23 @@ def load_default_draft(device="cpu", dtype=torch.float32, target=None):
 
 def load_default_eagle(target):
     """specviz's EAGLE-style head for the default target, around the target's own tensors."""
-    from safetensors.torch import load_file
-
-    from .draft_model import PrunedHead
-    from .eagle import EagleDrafter, EagleHead
+    from .eagle import EagleDrafter
 
     weights = EAGLE_DIR / "model.safetensors"
     if not weights.exists():
         raise ModelLoadError(f"the EAGLE-style head is missing ({weights}); build it with "
                              "`python -m specviz.distill eagle`")
+    return EagleDrafter(load_eagle_head(target, weights))
+
+
+def load_eagle_head(target, weights):
+    """An EAGLE-style head saved by ``distill.eagle_train.save_head``, around ``target``'s own
+    embedding and output rows, on the target's device and dtype."""
+    from safetensors.torch import load_file
+
+    from .draft_model import PrunedHead
+    from .eagle import EagleHead
+
     state = load_file(weights)
     param = next(target.parameters())
     ids = state.pop("head.ids").long().to(param.device)
@@ -458,4 +466,4 @@ def load_default_eagle(target):
     if missing or unexpected:
         raise ModelLoadError(f"{weights} does not fit the EAGLE head: missing {missing}, "
                              f"unexpected {unexpected}")
-    return EagleDrafter(eagle.to(device=param.device, dtype=param.dtype))
+    return eagle.to(device=param.device, dtype=param.dtype)

@@ -348,13 +348,9 @@ def train_eagle(target, data, feats, held, held_feats, head_ids, cfg: EagleConfi
 def load_trained(target, ckpt: Path) -> EagleHead:
     """The head saved in a training checkpoint (or by :func:`save_head`), loaded strictly."""
     if Path(ckpt).suffix == ".safetensors":
-        from safetensors.torch import load_file
+        from ..core.models import load_eagle_head
 
-        saved = load_file(str(ckpt))
-        layers = tuple(saved["fuse.layers"].tolist()) if "fuse.layers" in saved else ()
-        eagle = make_head(target, saved["head.ids"].long(), fuse_layers=layers)
-        load_head_weights(eagle, ckpt)
-        return eagle.eval()
+        return load_eagle_head(target, str(ckpt)).eval()
     state = torch.load(ckpt, weights_only=False)
     eagle = make_head(target, state["head_ids"], fuse_layers=tuple(state.get("fuse_layers", ())))
     load_own_state(eagle, state["model"], ckpt)
