@@ -359,6 +359,34 @@ def test_a_fused_head_trains_exports_and_drafts_exactly(tmp_path, monkeypatch):
     assert trace.output_ids == hf_greedy(target, [1, 2, 3], 16)
 
 
+def test_a_second_draft_run_trains_evaluates_and_loads_from_its_own_folder(tmp_path, monkeypatch):
+    """`train/eval --run NAME`: a warm start on more data goes to <work>/NAME and leaves the
+    first run's folder alone; `live --checkpoint <work>/NAME` rebuilds that run's draft; a run
+    that was never trained is refused with the command that makes it."""
+    import json
+    from types import SimpleNamespace
+
+    import specviz.distill.__main__ as cli
+
+    target = tiny_llama(vocab=VOCAB, seed=0, sharpness=1.0)
+    monkeypatch.setattr(cli, "_target", lambda: (target, SimpleNamespace(eos_token_id=0)))
+    for i, split in enumerate(("held_out", "train_tasks", "train_self")):
+        (tmp_path / split).mkdir()
+        sample_batch(target, [[1, 2], [3, 4, 5]], [1.0, 0.0], 8, set(), top_k=8,
+                     generator=torch.Generator().manual_seed(i)).save(tmp_path / split / "shard-00000.pt")
+    small = ["--layers", "1", "--head-size", str(VOCAB), "--tokens-per-step", "16", "--warmup-steps", "1"]
+    cli.main(["train", "--work", str(tmp_path), "--run", "warm", "--steps", "2", *small])
+    assert (tmp_path / "warm" / "checkpoint.pt").exists() and not (tmp_path / "draft").exists()
+    cli.main(["eval", "--work", str(tmp_path), "--run", "warm", "--no-costs"])
+    result = json.loads((tmp_path / "warm" / "eval.json").read_text())
+    assert result["train_step"] == 2 and 0 < result["alpha_t1"] < 1
+    draft, cfg, state = cli._load_run(tmp_path / "warm", target)
+    saved = torch.load(tmp_path / "warm" / "checkpoint.pt", weights_only=False)["model"]
+    assert cfg.n_layers == 1 and all(torch.equal(draft.state_dict()[k], v) for k, v in saved.items())
+    with pytest.raises(SystemExit, match="train --run draft"):
+        cli.main(["eval", "--work", str(tmp_path), "--no-costs"])
+
+
 def test_a_resumed_eagle_run_keeps_the_shards_it_started_with(tmp_path):
     """The data job may add shards while a run is stopped; resuming must not train on them
     (the run's curve would mix two datasets). Fails if `eagle` takes the folder's shards."""

@@ -72,6 +72,27 @@ def test_fused_features_are_the_states_entering_the_named_layers():
         cached_forward(target, new_cache(target), ids, keep=1, features=(4,))
 
 
+def test_training_features_are_the_ones_the_engine_drafts_from():
+    """What a fused head is trained on (``extract_features``, and so ``data --eagle-features``)
+    must be what ``cached_forward`` hands it while speculating, row for row: a layer off by one
+    in either place trains the head on states it never sees live."""
+    from specviz.core.kvcache import cached_forward, new_cache
+    from specviz.distill.eagle_train import extract_features
+    from specviz.distill.train import TeacherData
+
+    pair, _ = tiny_eagle(fuse_layers=(1, 2))
+    seqs = [[1, 2, 3, 4, 5], [6, 7, 8]]   # padded together in one batch, as in training
+    data = TeacherData.__new__(TeacherData)
+    data.seqs = [torch.tensor(s) for s in seqs]
+    trained_on = extract_features(pair.target, data, progress=False, layers=(1, 2))
+    for ids, feats in zip(seqs, trained_on):
+        _, live = cached_forward(pair.target, new_cache(pair.target), ids, keep=1, features=(1, 2))
+        assert feats.shape == live.shape
+        # the cache is bfloat16: about 0.1% mean error; the neighbouring layer's states differ ~2%
+        error = (feats.float() - live.float()).abs().mean() / live.float().abs().mean()
+        assert error < 5e-3, f"training features differ from the live ones by {error:.2%}"
+
+
 @torch.no_grad()
 def test_a_fused_head_starts_as_the_head_it_is_warm_started_from(tmp_path):
     """Fuse starts as [0 0 I]: loaded with an unfused head's weights, the fused head drafts

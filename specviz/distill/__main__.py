@@ -103,14 +103,15 @@ def _shards(folder: Path) -> list[Path]:
     return sorted(folder.glob("shard-*.pt"))
 
 
-def _load_run(work: Path, target):
-    """The trained draft of a run, rebuilt from its checkpoint and training config."""
+def _load_run(run_dir: Path, target):
+    """The trained draft of a run (``<work>/<--run>``), rebuilt from its checkpoint and config."""
     from .train import TrainConfig, load_own_state, make_draft
 
-    ckpt = work / "draft" / "checkpoint.pt"
+    ckpt = run_dir / "checkpoint.pt"
     if not ckpt.exists():
-        raise SystemExit(f"no checkpoint at {ckpt}: run `python -m specviz.distill train` first")
-    cfg = TrainConfig(**json.loads((work / "draft" / "config.json").read_text()))
+        raise SystemExit(f"no checkpoint at {ckpt}: run `python -m specviz.distill train "
+                         f"--run {run_dir.name}` first (or name a run folder that has one)")
+    cfg = TrainConfig(**json.loads((run_dir / "config.json").read_text()))
     state = torch.load(ckpt, weights_only=False)
     draft = make_draft(target, cfg, state["head_ids"])
     load_own_state(draft, state["model"], ckpt)
@@ -129,7 +130,7 @@ def cmd_train(args) -> None:
                       steps=args.steps, tokens_per_step=args.tokens_per_step, lr=args.lr,
                       tv_weight=args.tv_weight, seed=args.seed, init=args.init,
                       warmup_steps=args.warmup_steps)
-    train(model, train_data, held_out, cfg, work / "draft", eos_id=tokenizer.eos_token_id)
+    train(model, train_data, held_out, cfg, work / args.run, eos_id=tokenizer.eos_token_id)
 
 
 def cmd_eval(args) -> None:
@@ -143,7 +144,7 @@ def cmd_eval(args) -> None:
 
         draft, state, out = load_default_draft(target=model), {"step": None}, work / "eval-shipped.json"
     else:
-        (draft, _, state), out = _load_run(work, model), work / "eval.json"
+        (draft, _, state), out = _load_run(work / args.run, model), work / args.run / "eval.json"
     result = evaluate.acceptance(model, draft, TeacherData.from_shards(_shards(work / "held_out")))
     if not args.no_costs:
         result |= evaluate.costs(model, draft)
@@ -159,9 +160,12 @@ def cmd_export(args) -> None:
 
     work = Path(args.work)
     model, _ = _target()
-    draft, cfg, state = _load_run(work, model)
-    ev = json.loads((work / "eval.json").read_text())
-    log = read_log(work / "draft" / "log.jsonl")
+    draft, cfg, state = _load_run(work / args.run, model)
+    if not (work / args.run / "eval.json").exists():
+        raise SystemExit(f"no {work / args.run / 'eval.json'}: run `python -m specviz.distill eval "
+                         f"--run {args.run}` first (the model card's numbers come from it)")
+    ev = json.loads((work / args.run / "eval.json").read_text())
+    log = read_log(work / args.run / "log.jsonl")
     fields = json.loads((work / "card.json").read_text()) if (work / "card.json").exists() else {}
     fields.setdefault("data", f"See `specviz/distill/prompts.py`; work folder {work}.")
     fields.setdefault("training", f"{state['step']} steps, {state['seen']:,} answer tokens seen, "
@@ -420,6 +424,11 @@ def _train_args(p) -> None:
                    "specviz/assets/draft/model.safetensors)")
 
 
+def _draft_run_arg(p) -> None:
+    p.add_argument("--run", default="draft", help="the draft's training folder inside --work "
+                   "(default: draft); a second run, e.g. a warm start on more data, takes another name")
+
+
 def _eval_args(p) -> None:
     p.add_argument("--shipped", action="store_true", help="evaluate the shipped draft instead of "
                    "the run's checkpoint (written to eval-shipped.json)")
@@ -454,8 +463,8 @@ def _eagle_args(p) -> None:
 
 def _live_args(p) -> None:
     p.add_argument("--drafter", choices=("draft", "eagle"), default="eagle")
-    p.add_argument("--checkpoint", default=None, help="a training run's folder (draft: the work "
-                   "folder) or checkpoint.pt or a kept head's .safetensors (eagle); default: the shipped model")
+    p.add_argument("--checkpoint", default=None, help="a training run's folder (draft: e.g. "
+                   "runs/distill/draft) or checkpoint.pt or a kept head's .safetensors (eagle); default: the shipped model")
     p.add_argument("--k", type=int, default=4)
     p.add_argument("--temperature", type=float, nargs="+", default=[1.0, 0.0])
     p.add_argument("--prompts", type=int, default=32, help="held-out prompts to speculate on")
@@ -485,10 +494,10 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     commands = {
         "data": (cmd_data, "sample the target's answers and cache its top-k logits", [_data_args]),
-        "train": (cmd_train, "distil the draft from the cached teacher logits", [_train_args]),
-        "eval": (cmd_eval, "exact alpha on held-out answers, and c", [_eval_args]),
-        "export": (cmd_export, "write the draft and its model card into specviz/assets/draft", [_out_arg]),
-        "all": (cmd_all, "data, train, eval and export in a row", [_data_args, _train_args, _eval_args, _out_arg]),
+        "train": (cmd_train, "distil the draft from the cached teacher logits", [_train_args, _draft_run_arg]),
+        "eval": (cmd_eval, "exact alpha on held-out answers, and c", [_eval_args, _draft_run_arg]),
+        "export": (cmd_export, "write the draft and its model card into specviz/assets/draft", [_out_arg, _draft_run_arg]),
+        "all": (cmd_all, "data, train, eval and export in a row", [_data_args, _train_args, _eval_args, _out_arg, _draft_run_arg]),
         "eagle": (cmd_eagle, "train and export the EAGLE-style head (after `data`)", [_eagle_args, _out_arg]),
         "live": (cmd_live, "live alpha per draft position while speculating on held-out prompts", [_live_args]),
         "report": (cmd_report, "the EAGLE-head experiments as one table (from committed results)", [_report_args]),
