@@ -385,6 +385,24 @@ def test_a_second_draft_run_trains_evaluates_and_loads_from_its_own_folder(tmp_p
     assert cfg.n_layers == 1 and all(torch.equal(draft.state_dict()[k], v) for k, v in saved.items())
     with pytest.raises(SystemExit, match="train --run draft"):
         cli.main(["eval", "--work", str(tmp_path), "--no-costs"])
+    # collected with its eval, and kept: the kept draft is the run's draft to bfloat16 rounding
+    from specviz.core.models import load_default_draft
+    from test_engine import hf_greedy
+
+    results = tmp_path / "results"
+    cli.main(["report", "--out", str(results), "--keep-head",
+              "--collect-draft", "warm", str(tmp_path / "warm"), "shipped"])
+    record = json.loads((results / "draft-warm-train.json").read_text())
+    assert record["start"] == "shipped" and record["eval"] == result and record["log"][-1]["step"] == 2
+    assert record["data"]["shards"] == 2
+    kept = load_default_draft(target=target, folder=results / "heads" / "draft-warm")
+    own = trainable_state_dict(draft)             # the rest is the target's, shared as it is
+    for name, value in draft.state_dict().items():
+        want = value.to(torch.bfloat16).float() if name in own else value
+        assert torch.equal(kept.state_dict()[name], want), name
+    trace = speculate(ModelPair(target, kept, target_name="tiny"), [1, 2, 3], k=3, max_new_tokens=12,
+                      temperature=0)
+    assert trace.output_ids == hf_greedy(target, [1, 2, 3], 12)
 
 
 def test_a_resumed_eagle_run_keeps_the_shards_it_started_with(tmp_path):

@@ -399,11 +399,12 @@ def _load_hf(name: str, device, dtype, with_tokenizer: bool | str, spread: dict 
     return model.eval(), tokenizer
 
 
-def load_default_draft(device="cpu", dtype=torch.float32, target=None):
+def load_default_draft(device="cpu", dtype=torch.float32, target=None, folder=None):
     """specviz's distilled draft, assembled around the default target's embedding.
 
     ``target`` - the loaded default target, whose embedding is then shared (saves ~60 MB);
-    otherwise the embedding is read from the cached target folder.
+    otherwise the embedding is read from the cached target folder. ``folder`` - another draft
+    written the same way (a kept training run, ``report --collect-draft --keep-head``).
     """
     from safetensors import safe_open
     from safetensors.torch import load_file
@@ -411,11 +412,12 @@ def load_default_draft(device="cpu", dtype=torch.float32, target=None):
 
     from .draft_model import build_draft
 
-    weights = DRAFT_DIR / "model.safetensors"
+    folder = Path(folder) if folder is not None else DRAFT_DIR
+    weights = folder / "model.safetensors"
     if not weights.exists():
         raise ModelLoadError(f"the default draft is missing ({weights}); build it with "
                              "`python -m specviz.distill all` or pass draft=<hub id or folder>.")
-    config = LlamaConfig.from_dict(json.loads((DRAFT_DIR / "config.json").read_text()))
+    config = LlamaConfig.from_dict(json.loads((folder / "config.json").read_text()))
     state = load_file(weights)
     if target is not None:
         embedding = target.get_input_embeddings().weight.detach()

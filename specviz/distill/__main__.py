@@ -345,7 +345,11 @@ def cmd_live(args) -> None:
             drafter = pair.with_drafter("eagle").drafter
     else:
         draft = pair.draft
-        if args.checkpoint:
+        if args.checkpoint and (Path(args.checkpoint) / "model.safetensors").exists():  # a kept draft
+            from ..core.models import load_default_draft
+
+            draft = load_default_draft(target=pair.target, folder=args.checkpoint)
+        elif args.checkpoint:
             draft, _, _ = _load_run(Path(args.checkpoint), pair.target)
         drafter = ModelDrafter(draft, name="specviz-draft")
     # held-out topics; the first `--skip` prompts are the held-out *answers* used for model selection
@@ -386,6 +390,17 @@ def cmd_report(args) -> None:
             kept = out / "heads" / f"eagle-{name}.safetensors"
             save_head(load_trained(target, run_dir / "checkpoint.pt"), kept)
             print(f"kept its head in {kept}")
+    for name, run_dir, start in args.collect_draft:   # a classic draft's run (`train --run`)
+        run_dir = Path(run_dir)
+        shards = _shards(run_dir.parent / "train_tasks") + _shards(run_dir.parent / "train_self")
+        info = {"shards": len(shards), "answer_tokens": TeacherData.from_shards(shards).n_answer_tokens}
+        print(f"collected {report.collect(run_dir, name, start, info, out, kind='draft')}")
+        if args.keep_head:
+            from .export import write_draft
+
+            target, _ = _target()
+            kept = write_draft(_load_run(run_dir, target)[0], out / "heads" / f"draft-{name}", None)
+            print(f"kept the draft in {kept} (`live --drafter draft --checkpoint` and `train --init` read it)")
     print(report.table(out) + "\n\n" + report.curve(out))
 
 
@@ -464,7 +479,7 @@ def _eagle_args(p) -> None:
 def _live_args(p) -> None:
     p.add_argument("--drafter", choices=("draft", "eagle"), default="eagle")
     p.add_argument("--checkpoint", default=None, help="a training run's folder (draft: e.g. "
-                   "runs/distill/draft) or checkpoint.pt or a kept head's .safetensors (eagle); default: the shipped model")
+                   "runs/distill/draft, or a kept draft's folder) or checkpoint.pt or a kept head's .safetensors (eagle); default: the shipped model")
     p.add_argument("--k", type=int, default=4)
     p.add_argument("--temperature", type=float, nargs="+", default=[1.0, 0.0])
     p.add_argument("--prompts", type=int, default=32, help="held-out prompts to speculate on")
@@ -478,10 +493,14 @@ def _report_args(p) -> None:
     p.add_argument("--collect", nargs=3, action="append", default=[], metavar=("NAME", "RUN_DIR", "START"),
                    help="first copy a finished run (its folder inside a work folder) into the results "
                         "as NAME, started from the run START")
+    p.add_argument("--collect-draft", nargs=3, action="append", default=[], metavar=("NAME", "RUN_DIR", "START"),
+                   help="the same for a classic draft's run (`train --run`): draft-NAME-train.json, "
+                        "with its eval.json when measured")
     p.add_argument("--out", default=None, help="results folder (default: specviz/data/distill/results)")
     p.add_argument("--keep-head", action="store_true",
                    help="also keep each collected run's head (heads/eagle-NAME.safetensors, bfloat16, "
-                        "about 10 MB): `live --checkpoint` and `eagle --init` read it on a new machine")
+                        "about 10 MB; a draft: heads/draft-NAME/, 14 MB): `live --checkpoint` and "
+                        "`eagle --init` / `train --init` read it on a new machine")
 
 
 def _out_arg(p) -> None:

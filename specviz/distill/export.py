@@ -40,8 +40,9 @@ See docs/measurements.md in the repository for the wall-clock speed-ups measured
 """
 
 
-def write_draft(draft, out_dir: Path, card_fields: dict) -> Path:
-    """Save ``draft``'s own tensors (bfloat16) and config, and render the model card."""
+def write_draft(draft, out_dir: Path, card_fields: dict | None) -> Path:
+    """Save ``draft``'s own tensors (bfloat16) and config, and render the model card (none when
+    ``card_fields`` is None: a kept run, which ``load_default_draft(folder=...)`` reads as well)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     state = trainable_state_dict(draft)
     if not draft.lm_head.weight.requires_grad:
@@ -53,6 +54,8 @@ def write_draft(draft, out_dir: Path, card_fields: dict) -> Path:
     config = draft.config.to_dict()
     config.pop("dtype", None)
     (out_dir / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    if card_fields is None:
+        return out_dir
     n_params = sum(v.numel() for v in state.values() if v.is_floating_point())
     c = draft.config
     fields = dict(n_layers=c.num_hidden_layers, hidden=c.hidden_size, heads=c.num_attention_heads,

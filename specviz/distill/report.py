@@ -31,12 +31,17 @@ RESULTS_DIR = Path(__file__).resolve().parent.parent / "data" / "distill" / "res
 STEPS = (1, 2, 3, 4)
 
 
-def collect(run_dir: Path, name: str, start: str, data: dict, out_dir: Path = RESULTS_DIR) -> Path:
-    """Write ``eagle-<name>-train.json`` from a training folder (its config.json and log.jsonl)."""
+def collect(run_dir: Path, name: str, start: str, data: dict, out_dir: Path = RESULTS_DIR,
+            kind: str = "eagle") -> Path:
+    """Write ``<kind>-<name>-train.json`` from a training folder (its config.json and log.jsonl;
+    a draft run's eval.json too, when `eval --run` has measured it)."""
     run_dir = Path(run_dir)
     record = {"run": name, "start": start, "config": json.loads((run_dir / "config.json").read_text()),
               "data": data, "log": read_log(run_dir / "log.jsonl")}
-    out = Path(out_dir) / f"eagle-{name}-train.json"
+    if (run_dir / "eval.json").exists():
+        record["eval"] = json.loads((run_dir / "eval.json").read_text())
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    out = Path(out_dir) / f"{kind}-{name}-train.json"
     out.write_text(json.dumps(record, indent=1) + "\n")
     return out
 
