@@ -405,6 +405,44 @@ def test_a_second_draft_run_trains_evaluates_and_loads_from_its_own_folder(tmp_p
     assert trace.output_ids == hf_greedy(target, [1, 2, 3], 12)
 
 
+def test_the_self_written_requests_are_extended_not_remade(tmp_path):
+    """`data --self-instruct N` on a file of fewer requests keeps them, in order, and adds new
+    ones none of which repeats an old one; a file of enough is read as it is."""
+    from types import SimpleNamespace
+
+    from specviz.distill.data import self_instruct
+
+    target = tiny_llama(vocab=VOCAB, seed=0, sharpness=0.3)
+    tokenizer = SimpleNamespace(
+        apply_chat_template=lambda messages, tokenize: "<user>" + messages[0]["content"],
+        encode=lambda text, add_special_tokens: [1, 2], decode=lambda ids: " ".join(f"w{i}" for i in ids),
+        eos_token_id=3, pad_token_id=0)
+    kw = dict(batch_size=8, max_new_tokens=12)
+    first = self_instruct(target, tokenizer, 5, tmp_path / "a.txt", **kw)
+    assert len(first) == 5 and self_instruct(target, tokenizer, 5, tmp_path / "b.txt", **kw) == first
+    more = self_instruct(target, tokenizer, 12, tmp_path / "a.txt", **kw)
+    assert more[:5] == first and len(more) == 12 and len({m.lower() for m in more}) == 12
+    assert (tmp_path / "a.txt").read_text().splitlines() == more
+    assert self_instruct(target, tokenizer, 3, tmp_path / "a.txt", **kw) == more
+
+
+def test_a_short_shard_left_behind_by_a_longer_list_is_reported(tmp_path, capsys):
+    """The list's last shard was half full; the list then grew. The shard is kept (rebuilds
+    read it as it is), and the prompts it lacks are named instead of silently skipped."""
+    from types import SimpleNamespace
+
+    from specviz.distill.data import write_shards
+
+    target = tiny_llama(vocab=VOCAB, seed=0, sharpness=0.3)
+    tokenizer = SimpleNamespace(eos_token_id=3, pad_token_id=0)
+    prompts = [[1 + i % 20, 2] for i in range(20)]
+    write_shards(target, tokenizer, prompts[:12], tmp_path, batch_size=8, max_new_tokens=4)
+    write_shards(target, tokenizer, prompts, tmp_path, batch_size=8, max_new_tokens=4)
+    said = capsys.readouterr()
+    assert "shard-00001.pt holds 4 answers" in said.out + said.err and "prompts 12..15" in said.out + said.err
+    assert sorted(p.name for p in tmp_path.glob("shard-*.pt"))[-1] == "shard-00002.pt"
+
+
 def test_a_resumed_eagle_run_keeps_the_shards_it_started_with(tmp_path):
     """The data job may add shards while a run is stopped; resuming must not train on them
     (the run's curve would mix two datasets). Fails if `eagle` takes the folder's shards."""

@@ -126,9 +126,15 @@ def write_shards(model, tokenizer, prompts: list, out_dir: Path, batch_size: int
     for i in tqdm(list(starts), desc=desc, unit="batch"):
         path = out_dir / f"shard-{i // batch_size:05d}.pt"
         paths.append(path)
-        if path.exists():
-            continue
         chunk = prompts[i:i + batch_size]
+        if path.exists():
+            if len(chunk) == batch_size and i + batch_size < len(prompts):
+                held = len(Batch.load(path).seq_lens)   # the list's last shard once, then extended
+                if held < len(chunk):
+                    tqdm.write(f"{path.name} holds {held} answers, written when the list ended there; "
+                               f"prompts {i + held}..{i + len(chunk) - 1} stay unanswered (delete the "
+                               "shard to answer all of its prompts)")
+            continue
         ids = [p if isinstance(p, list) else encode_prompt(tokenizer, p, chat) for p in chunk]
         gen = torch.Generator().manual_seed(seed * 1_000_003 + i)
         batch = sample_batch(model, ids, temps[i:i + batch_size], max_new_tokens, eos, top_k, gen,
@@ -143,16 +149,25 @@ def self_instruct(model, tokenizer, n: int, out_file: Path, batch_size: int = 64
 
     Generation starts right after the user header of the chat template, so the model completes
     what a user would ask. Requests that do not finish, or are shorter than 3 words, are dropped.
+    A file with fewer than ``n`` requests is extended (new ones after the old, none repeated);
+    its batches then draw from seeds past any the shorter run could have used. The file is
+    rewritten after every batch, so a stopped run keeps what it made.
     """
-    if out_file.exists():
-        return [line for line in out_file.read_text().splitlines() if line.strip()]
+    found = ([line for line in out_file.read_text().splitlines() if line.strip()]
+             if out_file.exists() else [])
+    if found and len(found) >= n:
+        return found
     header = tokenizer.apply_chat_template([{"role": "user", "content": "\x00"}], tokenize=False)
     header = header[:header.index("\x00")]
     prefix = tokenizer.encode(header, add_special_tokens=False)
-    found, seen, attempt = [], set(), 0
+    seen = {text.lower() for text in found}
+    # a run asked for m requests tries at most 50 * (m // batch_size) batches: start past them
+    first = 50 * max(1, len(found) // batch_size) if found else 0
+    attempt = first
     eos = {tokenizer.eos_token_id}
-    with tqdm(total=n, desc="self-instruct prompts") as bar:
-        while len(found) < n and attempt < 50 * max(1, n // batch_size):
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    with tqdm(total=n, initial=len(found), desc="self-instruct prompts") as bar:
+        while len(found) < n and attempt - first < 50 * max(1, n // batch_size):
             gen = torch.Generator().manual_seed(seed * 7919 + attempt)
             batch = sample_batch(model, [prefix] * batch_size, [1.0] * batch_size, max_new_tokens,
                                  eos, 1, gen, pad_id=tokenizer.pad_token_id or 0)
@@ -168,9 +183,10 @@ def self_instruct(model, tokenizer, n: int, out_file: Path, batch_size: int = 64
                     seen.add(text.lower())
                     found.append(text)
                     bar.update(1)
-    found = found[:n]
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    out_file.write_text("\n".join(found) + "\n")
+            found = found[:n]
+            tmp = out_file.with_suffix(".tmp")   # never half a file under the real name
+            tmp.write_text("\n".join(found) + "\n")
+            tmp.replace(out_file)
     return found
 
 
