@@ -705,9 +705,59 @@ def test_the_readme_quotes_the_fused_run_against_its_control():
     both = {r["step"]: r for r in plain["log"]}
     step = max(r["step"] for r in fused["log"] if r["step"] in both)
     a, b = next(r for r in fused["log"] if r["step"] == step), both[step]
-    assert a["tokens_seen"] == b["tokens_seen"]            # the same batches, in the same order
+    # the same shards and steps; each run was stopped and resumed, which reshuffles (after step
+    # 400 the batches differ): the tokens seen still agree to a ten-thousandth
+    assert abs(a["tokens_seen"] - b["tokens_seen"]) < 1e-4 * b["tokens_seen"]
     readme = " ".join((report.RESULTS_DIR.parent / "README.md").read_text().split())
     alphas = lambda r: ", ".join(f"{r[f'held_out_alpha_{i}']:.3f}" for i in range(1, 5))  # noqa: E731
     assert f"(step 0: {alphas(fused['log'][0])}, as ttt4-78's: {alphas(plain['log'][0])})" in readme
     assert f"at step {step}, {alphas(a)} against ttt4-78's {alphas(b)}" in readme
-    assert f"stopped at step {fused['log'][-1]['step']} of {fused['config']['steps']:,}" in readme
+    last, steps = fused["log"][-1], fused["config"]["steps"]
+    if last["step"] < steps:
+        assert f"stopped at step {last['step']} of {steps:,}" in readme
+    else:   # ran to its end: the flat stretch quoted is the last records' own
+        flat = [r for r in fused["log"] if alphas(r) == alphas(last)]
+        said = ", ".join(f"{r['step']:,}" for r in flat[:-1]) + f" and {last['step']:,}"
+        assert f"It ran to its end (step {steps:,}" in readme and f"{alphas(last)} at steps {said} alike" in readme
+        assert f"EAGLE-3's fused features to {last['held_out_alpha_1']:.3f}, where the curve is flat from " \
+               f"step {flat[0]['step']} to {last['step']:,} (fuse-78)" in readme
+
+
+def test_the_readme_quotes_the_live_runs_and_the_draft_runs_it_tabulates():
+    """Every live and draft number in the prose of the results README is its result file's: the
+    fused head against the shipped head and the shipped draft, and all-141 against the shipped
+    draft (rounded as the tables show them). Fails when a file is re-measured and the text is not."""
+    import json
+
+    from specviz.distill import report
+
+    readme = " ".join((report.RESULTS_DIR.parent / "README.md").read_text().split())
+    assert report.draft_table() in (report.RESULTS_DIR.parent / "README.md").read_text(), \
+        "rerun `python -m specviz.distill report` and paste its draft table"
+    live = lambda name: json.loads((report.RESULTS_DIR / f"{name}.json").read_text())[0]  # noqa: E731
+    a = lambda name: f"{live(name)['alpha']:.3f}"                                          # noqa: E731
+    tpr = lambda name: f"{live(name)['tokens_per_round']:.2f}"                             # noqa: E731
+    f, s = "eagle-fuse-78", "eagle-ttt4-20"
+    assert (f"scores {a(f + '-confirm-t1')} at T = 1 against the shipped ttt4-20's {a(s + '-confirm-t1')} "
+            f"({tpr(f + '-confirm-t1')} against {tpr(s + '-confirm-t1')} tokens per round)") in readme
+    assert (f"{a(f + '-live-t1')} against {a(s + '-live-t1')} at T = 1 and {a(f + '-live-t0')} against "
+            f"{a(s + '-live-t0')} at T = 0") in readme
+    assert (f"scores {a('draft-confirm-t1')} at T = 1 (`draft-confirm-t1.json`), fuse-78 {a(f + '-confirm-t1')}; "
+            f"on the 32 prompts the draft model scores {a('draft-live-t1')} at T = 1 and {a('draft-live-t0')} "
+            f"at T = 0 (`draft-live-*.json`), fuse-78 {a(f + '-live-t1')} and {a(f + '-live-t0')}") in readme
+    run = json.loads((report.RESULTS_DIR / "draft-all-141-train.json").read_text())
+    shipped = json.loads((report.RESULTS_DIR / "draft-shipped-eval.json").read_text())
+    gain = lambda key: float(f"{run['eval'][key]:.3f}") - float(f"{shipped[key]:.3f}")  # noqa: E731
+    assert (f"alpha at T = 1 by {gain('alpha_t1'):.3f}, to {run['eval']['alpha_t1']:.3f} (the issue asks for "
+            f"0.45), at T = 0.7 by {gain('alpha_t07'):.3f} and greedy agreement by "
+            f"{gain('greedy_agreement'):.3f}") in readme
+    log = run["log"]
+    assert (f"rose from {log[0]['held_out_alpha']:.3f} at step {log[0]['step']} to "
+            f"{log[-1]['held_out_alpha']:.3f} at step {log[-1]['step']:,}") in readme
+    card = (report.RESULTS_DIR.parents[2] / "assets" / "draft" / "README.md").read_text()
+    ended = card.strip().split("| held-out alpha |")[1].split("\n## ")[0].strip().splitlines()[-1]
+    assert f"(the shipped draft ended at {ended.split('|')[3].strip()} there)" in readme
+    d = "draft-all-141"
+    assert (f"the 32 prompts favour all-141 ({a(d + '-live-t1')} against {a('draft-live-t1')} at T = 1, "
+            f"{a(d + '-live-t0')} against {a('draft-live-t0')} at T = 0), but the 64 prompts no choice was "
+            f"made on show no difference ({a(d + '-confirm-t1')} against {a('draft-confirm-t1')};") in readme

@@ -401,7 +401,7 @@ def cmd_report(args) -> None:
             target, _ = _target()
             kept = write_draft(_load_run(run_dir, target)[0], out / "heads" / f"draft-{name}", None)
             print(f"kept the draft in {kept} (`live --drafter draft --checkpoint` and `train --init` read it)")
-    print(report.table(out) + "\n\n" + report.curve(out))
+    print(report.table(out) + "\n\n" + report.curve(out) + "\n\n" + report.draft_table(out))
 
 
 def cmd_all(args) -> None:

@@ -1,4 +1,5 @@
-"""The EAGLE-head experiments of issue 12 as one table, rendered from committed results.
+"""The EAGLE-head experiments of issues 12 and 23 as one table, rendered from committed results
+(and the classic draft's runs of issue 23 as another: :func:`draft_table`).
 
 Each run is a pair of files in ``specviz/data/distill/results/``:
 
@@ -136,3 +137,44 @@ def curve(folder: Path = RESULTS_DIR) -> str:
                          + " | ".join(_f(rec.get(f"held_out_alpha_{s}")) for s in STEPS) + " |")
     return "\n".join(lines)
 
+
+
+def _first(path: Path) -> dict | None:
+    return json.loads(path.read_text())[0] if path.exists() else None
+
+
+def draft_table(folder: Path = RESULTS_DIR) -> str:
+    """The classic draft's runs (issue 23) beside the shipped draft, as one markdown table.
+
+    Rows: "shipped" (``draft-shipped-eval.json``: ``eval --shipped``; ``draft-live-t1/-t0``,
+    ``draft-confirm-t1``) and every ``draft-<name>-train.json`` (its ``eval`` and
+    ``draft-<name>-live-t1/-t0``, ``-confirm-t1``). Teacher-forced alpha is exact, over all 256
+    held-out answers; live alpha is ``live`` at K = 4 (32 prompts ``[256:288]``; 64 ``[288:352]``).
+    """
+    folder = Path(folder)
+    rows = []
+    if (folder / "draft-shipped-eval.json").exists():
+        rows.append(("shipped", "–", None, json.loads((folder / "draft-shipped-eval.json").read_text()), "draft"))
+    for path in sorted(folder.glob("draft-*-train.json")):
+        record = json.loads(path.read_text())
+        if "eval" not in record:
+            raise ValueError(f"{path}: no eval; run `python -m specviz.distill eval --run ...` and "
+                             "collect it again with `report --collect-draft`")
+        rows.append((record["run"], record["start"], record, record["eval"], f"draft-{record['run']}"))
+    lines = ["| draft | starts from | shards (answer tokens) | steps (tokens seen) | teacher-forced alpha, T = 1 "
+             "| T = 0.7 | greedy agreement | live alpha, T = 1 | tokens / round, T = 1 | live alpha, T = 0 "
+             "| live alpha, T = 1, 64 other prompts |", "|" + "---|" * 11]
+    for name, start, record, ev, prefix in rows:
+        live1, live0 = _first(folder / f"{prefix}-live-t1.json"), _first(folder / f"{prefix}-live-t0.json")
+        confirm = _first(folder / f"{prefix}-confirm-t1.json")
+        data = (f"{record['data']['shards']} ({record['data']['answer_tokens']:,})" if record else "–")
+        steps = (f"{record['log'][-1]['step']:,} ({record['log'][-1]['tokens_seen']:,})" if record else "–")
+        lines.append(f"| {name} | {start} | {data} | {steps} | **{ev['alpha_t1']:.3f}** | {ev['alpha_t07']:.3f} "
+                     f"| {ev['greedy_agreement']:.3f} | {_f(live1 and live1['alpha'])} "
+                     f"| {_tpr(live1)} "
+                     f"| {_f(live0 and live0['alpha'])} | {_f(confirm and confirm['alpha'])} |")
+    return "\n".join(lines)
+
+
+def _tpr(live: dict | None) -> str:
+    return "–" if live is None else f"{live['tokens_per_round']:.2f}"
