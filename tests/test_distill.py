@@ -742,7 +742,7 @@ def test_the_readme_quotes_the_live_runs_and_the_draft_runs_it_tabulates():
     a = lambda name: f"{live(name)['alpha']:.3f}"                                          # noqa: E731
     tpr = lambda name: f"{live(name)['tokens_per_round']:.2f}"                             # noqa: E731
     f, s = "eagle-fuse-78", "eagle-ttt4-20"
-    assert (f"scores {a(f + '-confirm-t1')} at T = 1 against the shipped ttt4-20's {a(s + '-confirm-t1')} "
+    assert (f"scores {a(f + '-confirm-t1')} at T = 1 against ttt4-20's {a(s + '-confirm-t1')} "
             f"({tpr(f + '-confirm-t1')} against {tpr(s + '-confirm-t1')} tokens per round)") in readme
     assert (f"{a(f + '-live-t1')} against {a(s + '-live-t1')} at T = 1 and {a(f + '-live-t0')} against "
             f"{a(s + '-live-t0')} at T = 0") in readme

@@ -122,7 +122,9 @@ MODELS = {shape.name: shape for shape in [
 ]}
 # specviz's own proposers for SmolLM2-135M (specviz/assets/*/README.md): the distilled draft,
 # 2 layers with the target's width and an output head pruned to 8,192 tokens; the EAGLE-style
-# head, one layer behind a 2d -> d input projection, with the same pruned head.
+# head, one layer behind a 2d -> d input projection, with the same pruned head. (Its EAGLE-3
+# Fuse layer, 3d -> d, runs once a round on the verified tokens' features, not once a draft
+# step, so it is not in the per-step parameters.)
 MODELS["specviz-draft"] = replace(MODELS["SmolLM2-135M"], name="specviz-draft", layers=2,
                                   tied=False, head_rows=8192)
 MODELS["eagle-head"] = replace(MODELS["SmolLM2-135M"], name="eagle-head", layers=1, tied=False,

@@ -104,8 +104,9 @@ def rows(folder: Path = RESULTS) -> list[Method]:
                "yes: p_S is a point mass, so x passes with probability p_T(x)",
                *measured("prompt lookup")),
         Method("EAGLE-style head", "Li et al. 2024, EAGLE and EAGLE-2; EAGLE-3, 2025", '`drafter="eagle"`',
-               "a fully connected layer and one decoder layer on the target's last hidden state and "
-               "the next token's embedding, then the target's own (pruned) LM head", "K passes of the head + 1 target pass",
+               "a fully connected layer and one decoder layer on the target's hidden states (its "
+               "last and two lower ones, fused as in EAGLE-3) and the next token's embedding, then "
+               "the target's own (pruned) LM head", "K passes of the head + 1 target pass",
                "yes (EAGLE verifies with speculative sampling; here the same rule)",
                *measured("EAGLE head")),
         Method("early exit (self-speculative)",
