@@ -370,7 +370,6 @@ def cmd_live(args) -> None:
 def cmd_report(args) -> None:
     """Copy finished runs into the committed results (``--collect``), then print the table."""
     from . import report
-    from .train import TeacherData
 
     out = Path(args.out or report.RESULTS_DIR)
     for name, run_dir, start in args.collect:
@@ -380,8 +379,7 @@ def cmd_report(args) -> None:
             info = json.loads((run_dir / "data.json").read_text())
             info = {k: info[k] for k in ("shards", "answer_tokens")}   # not the file list
         else:                                     # an older run: what the work folder holds now
-            shards = _shards(work / "train_tasks") + _shards(work / "train_self")
-            info = {"shards": len(shards), "answer_tokens": TeacherData.from_shards(shards).n_answer_tokens}
+            info = _training_data_now(work)
         print(f"collected {report.collect(run_dir, name, start, info, out)}")
         if args.keep_head:   # the weights too: a new machine measures or continues the run from them
             from .eagle_train import load_trained, save_head
@@ -392,8 +390,7 @@ def cmd_report(args) -> None:
             print(f"kept its head in {kept}")
     for name, run_dir, start in args.collect_draft:   # a classic draft's run (`train --run`)
         run_dir = Path(run_dir)
-        shards = _shards(run_dir.parent / "train_tasks") + _shards(run_dir.parent / "train_self")
-        info = {"shards": len(shards), "answer_tokens": TeacherData.from_shards(shards).n_answer_tokens}
+        info = _training_data_now(run_dir.parent)   # `train` reads every shard of both splits
         print(f"collected {report.collect(run_dir, name, start, info, out, kind='draft')}")
         if args.keep_head:
             from .export import write_draft
@@ -402,6 +399,14 @@ def cmd_report(args) -> None:
             kept = write_draft(_load_run(run_dir, target)[0], out / "heads" / f"draft-{name}", None)
             print(f"kept the draft in {kept} (`live --drafter draft --checkpoint` and `train --init` read it)")
     print(report.table(out) + "\n\n" + report.curve(out) + "\n\n" + report.draft_table(out))
+
+
+def _training_data_now(work: Path) -> dict:
+    """Shards and answer tokens of the work folder's training splits, as they are now."""
+    from .train import TeacherData
+
+    shards = _shards(work / "train_tasks") + _shards(work / "train_self")
+    return {"shards": len(shards), "answer_tokens": TeacherData.from_shards(shards).n_answer_tokens}
 
 
 def cmd_all(args) -> None:

@@ -47,9 +47,13 @@ def collect(run_dir: Path, name: str, start: str, data: dict, out_dir: Path = RE
     return out
 
 
-def _live(folder: Path, name: str, kind: str) -> dict | None:
-    path = folder / f"eagle-{name}-{kind}.json"
+def _first(path: Path) -> dict | None:
+    """The first result of a ``live`` file (one per temperature), or None if not measured."""
     return json.loads(path.read_text())[0] if path.exists() else None
+
+
+def _live(folder: Path, name: str, kind: str) -> dict | None:
+    return _first(folder / f"eagle-{name}-{kind}.json")
 
 
 def runs(folder: Path = RESULTS_DIR) -> list[dict]:
@@ -136,11 +140,6 @@ def curve(folder: Path = RESULTS_DIR) -> str:
                          f"{offset + rec['tokens_seen']:,} | "
                          + " | ".join(_f(rec.get(f"held_out_alpha_{s}")) for s in STEPS) + " |")
     return "\n".join(lines)
-
-
-
-def _first(path: Path) -> dict | None:
-    return json.loads(path.read_text())[0] if path.exists() else None
 
 
 def draft_table(folder: Path = RESULTS_DIR) -> str:
