@@ -45,7 +45,6 @@ def budget(name: str) -> float:
 def run_notebook(path: Path, small: bool = False, timeout: int = 900) -> dict:
     """Execute one notebook in a fresh kernel; its wall time and its slow cells."""
     import nbformat
-    from nbclient import NotebookClient
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "notebooks"
@@ -56,8 +55,8 @@ def run_notebook(path: Path, small: bool = False, timeout: int = 900) -> dict:
         os.environ.update(env)
         try:
             nb = nbformat.read(work / path.name, as_version=4)
-            client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                    resources={"metadata": {"path": str(work)}})
+            client = _watching_client(nb, timeout=timeout, kernel_name="python3",
+                                      resources={"metadata": {"path": str(work)}})
             start = time.perf_counter()
             client.execute()
             seconds = time.perf_counter() - start
@@ -72,13 +71,35 @@ def run_notebook(path: Path, small: bool = False, timeout: int = 900) -> dict:
         t = _cell_seconds(cell)
         if t is not None and t > SLOW_CELL:
             cells.append({"cell": i + 1, "seconds": round(t, 1),
-                          "progress": any(map(_shows_progress, cell.outputs)),
+                          "progress": id(cell) in client.showed_progress
+                                      or any(map(_shows_progress, cell.outputs)),
                           "first_line": cell.source.splitlines()[0][:60] if cell.source else ""})
     errors = [o.get("ename") for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     if errors:
         raise RuntimeError(f"{path.name} raised {errors}")
     return {"seconds": round(seconds, 1), "slow_cells": cells}
+
+
+def _watching_client(nb, **kwargs):
+    """An nbclient runner that notes every cell that displayed a progress bar while it ran."""
+    from nbclient import NotebookClient
+
+    class WatchingClient(NotebookClient):
+        """specviz's own bars are transient (gone when the work ends: `specviz.progress.auto_bar`),
+        so the saved outputs alone would call those cells silent."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.showed_progress: set[int] = set()
+
+        def process_message(self, msg, cell, cell_index):
+            if msg["msg_type"] in ("display_data", "update_display_data", "stream") \
+                    and _shows_progress(msg["content"]):
+                self.showed_progress.add(id(cell))
+            return super().process_message(msg, cell, cell_index)
+
+    return WatchingClient(nb, **kwargs)
 
 
 def _shows_progress(output) -> bool:

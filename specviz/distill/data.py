@@ -43,6 +43,12 @@ class Batch:
     def load(cls, path: Path) -> "Batch":
         return cls(**torch.load(path, weights_only=True))
 
+    @staticmethod
+    def count(path: Path) -> int:
+        """How many answers the shard at ``path`` holds, without reading its logits from disk
+        (memory-mapped: only the pages of ``seq_lens`` are touched)."""
+        return len(torch.load(path, weights_only=True, mmap=True)["seq_lens"])
+
 
 @torch.no_grad()
 def sample_batch(model, prompts: list[list[int]], temperatures: list[float], max_new_tokens: int,
@@ -129,7 +135,7 @@ def write_shards(model, tokenizer, prompts: list, out_dir: Path, batch_size: int
         chunk = prompts[i:i + batch_size]
         if path.exists():
             if len(chunk) == batch_size and i + batch_size < len(prompts):
-                held = len(Batch.load(path).seq_lens)   # the list's last shard once, then extended
+                held = Batch.count(path)   # the list's last shard once, then extended
                 if held < len(chunk):
                     tqdm.write(f"{path.name} holds {held} answers, written when the list ended there; "
                                f"prompts {i + held}..{i + len(chunk) - 1} stay unanswered (delete the "
