@@ -765,3 +765,92 @@ def test_the_readme_quotes_the_live_runs_and_the_draft_runs_it_tabulates():
     assert (f"the 32 prompts favour all-141 ({a(d + '-live-t1')} against {a('draft-live-t1')} at T = 1, "
             f"{a(d + '-live-t0')} against {a('draft-live-t0')} at T = 0), but the 64 prompts no choice was "
             f"made on show no difference ({a(d + '-confirm-t1')} against {a('draft-confirm-t1')};") in readme
+
+
+def test_gap_measures_a_drafter_as_its_training_log_does_on_seen_and_new_answers(tmp_path, monkeypatch):
+    """`gap`: a draft's alpha on the held-out shard is its run's own logged held-out alpha (the
+    same measurement, so the seen/new numbers beside it compare); a draft trained on one shard
+    scores higher on it than on new answers of the same kind (memorised); an EAGLE head's gap
+    reproduces its log's first-position alpha; the table shows the sets and seen - new; a set
+    naming a shard the work folder lacks is refused with the command that samples it."""
+    import json
+    from types import SimpleNamespace
+
+    import specviz.distill.__main__ as cli
+    from specviz.distill import report
+    from specviz.distill.eagle_train import EagleConfig, shard_features, train_eagle
+
+    target = tiny_llama(vocab=VOCAB, seed=0, sharpness=1.0)
+    monkeypatch.setattr(cli, "_target", lambda: (target, SimpleNamespace(eos_token_id=0)))
+
+    def shard(split, index, seed):
+        (tmp_path / split).mkdir(exist_ok=True)
+        prompts = [[1 + (seed + i) % 30, 2 + (seed * 7 + i) % 29] for i in range(8)]
+        sample_batch(target, prompts, [1.0] * 8, 12, set(), top_k=8,
+                     generator=torch.Generator().manual_seed(seed)).save(tmp_path / split / f"shard-{index:05d}.pt")
+
+    shard("held_out", 0, 100)
+    shard("train_tasks", 0, 1)
+    cli.main(["train", "--work", str(tmp_path), "--run", "d", "--steps", "300", "--lr", "1e-2", "--layers", "1",
+              "--head-size", str(VOCAB), "--tokens-per-step", "64", "--warmup-steps", "1"])
+    shard("train_tasks", 1, 2)   # after training: answers of the same kind it never saw
+    out = tmp_path / "results" / "gap-draft-d.json"
+    sets = ["seen=train_tasks:0", "new=train_tasks:1", "held-out=held_out:0"]
+    cli.main(["gap", "--work", str(tmp_path), "--checkpoint", str(tmp_path / "d"), "--name", "d",
+              "--sets", *sets, "--out", str(out)])
+    got = {row["set"]: row for row in json.loads(out.read_text())["sets"]}
+    log = [json.loads(line) for line in (tmp_path / "d" / "log.jsonl").read_text().splitlines()]
+    assert got["held-out"]["alpha"] == pytest.approx(log[-1]["held_out_alpha"], abs=1e-6)
+    assert got["seen"]["alpha"] > got["new"]["alpha"] + 0.02 and got["seen"]["answers"] == 8
+    # an EAGLE head, evaluated from the features `gap` caches for it
+    data = TeacherData.from_shards([tmp_path / "held_out" / "shard-00000.pt"])
+    feats = shard_features(target, [tmp_path / "held_out" / "shard-00000.pt"], tmp_path / "eagle_features")
+    cfg = EagleConfig(head_size=VOCAB, steps=2, eval_every=2, warmup_steps=1, tokens_per_step=16, depth=2)
+    train_eagle(target, data, feats, data, feats, torch.arange(VOCAB), cfg, tmp_path / "h")
+    head_out = tmp_path / "results" / "gap-eagle-h.json"
+    cli.main(["gap", "--work", str(tmp_path), "--drafter", "eagle", "--checkpoint", str(tmp_path / "h" / "checkpoint.pt"),
+              "--name", "h", "--sets", "held-out=held_out:0", "other=train_tasks:1", "--out", str(head_out)])
+    head_log = [json.loads(line) for line in (tmp_path / "h" / "log.jsonl").read_text().splitlines()]
+    head = {row["set"]: row for row in json.loads(head_out.read_text())["sets"]}
+    assert head["held-out"]["alpha"] == pytest.approx(head_log[-1]["held_out_alpha_1"], abs=1e-6)
+    table = report.gap_table(tmp_path / "results")
+    seen, new = round(got["seen"]["alpha"], 3), round(got["new"]["alpha"], 3)
+    assert (f"| draft model | d | {seen:.3f} (train_tasks 0) | {new:.3f} (train_tasks 1) | – | "
+            f"{got['held-out']['alpha']:.3f} (held_out 0) | {seen - new:.3f} |") in table
+    assert f"| EAGLE head | h | – | – | {head['other']['alpha']:.3f} (train_tasks 1) |" in table
+    with pytest.raises(SystemExit, match="no shard .*shard-00007.pt .*data --splits train_self"):
+        cli.main(["gap", "--work", str(tmp_path), "--name", "d", "--sets", "new=train_self:7"])
+    with pytest.raises(SystemExit, match="NAME=SPLIT:I,J"):
+        cli.main(["gap", "--work", str(tmp_path), "--name", "d", "--sets", "train_self:7"])
+
+
+def test_the_readme_quotes_the_seen_against_new_measurements_it_tabulates():
+    """The gap table and every number of its prose are the `gap` result files' (rounded as the
+    table shows them). Fails when a file is re-measured and the text is not."""
+    import json
+
+    from specviz.distill import report
+
+    text = (report.RESULTS_DIR.parent / "README.md").read_text()
+    assert report.gap_table() in text, "rerun `python -m specviz.distill report` and paste its gap table"
+    readme = " ".join(text.split())
+    a = {name: {row["set"]: round(row["alpha"], 3) for row in
+                json.loads((report.RESULTS_DIR / f"gap-{name}.json").read_text())["sets"]}
+         for name in ("draft-all-141", "eagle-ttt4-20", "eagle-fuse-78")}
+    d, t, f = a["draft-all-141"], a["eagle-ttt4-20"], a["eagle-fuse-78"]
+    assert (f"all-141 scores {d['seen']:.3f} on self-instruct answers it trained on and {d['new']:.3f} on new "
+            f"ones") in readme
+    assert f"ttt4-20 scores {t['seen']:.3f} on task answers it trained on and {t['new']:.3f} on task answers" in readme
+    assert (f"score only {d['new'] - d['held-out']:.3f} (all-141) and {t['new'] - t['held-out']:.3f} (ttt4-20) "
+            "above the held-out topics") in readme
+    # fuse-78's "seen" shards are ttt4-20's "new" ones: the same answers before and after training on them
+    fuse = json.loads((report.RESULTS_DIR / "gap-eagle-fuse-78.json").read_text())["sets"]
+    ttt4 = json.loads((report.RESULTS_DIR / "gap-eagle-ttt4-20.json").read_text())["sets"]
+    assert [r["shards"] for r in fuse if r["set"] == "seen"] == [r["shards"] for r in ttt4 if r["set"] == "new"]
+    lift, held = f["seen"] - t["new"], f["held-out"] - t["held-out"]
+    assert round(lift / held) == 2 and "twice as much as on held-out topics" in readme
+    assert (f"scores {f['seen']:.3f} on them against ttt4-20's {t['new']:.3f} (+{lift:.3f}), and "
+            f"{f['held-out']:.3f} against {t['held-out']:.3f} on held-out topics (+{held:.3f}); on "
+            f"self-instruct answers, which neither trained on, {f['other']:.3f} against {t['other']:.3f}") in readme
+    gaps = sorted([d["seen"] - d["new"], t["seen"] - t["new"]])
+    assert f"the {gaps[0]:.2f}-{gaps[1]:.2f} gap to the answers they trained on" in readme

@@ -327,6 +327,47 @@ def _eagle_metrics_md(last: dict, live: list[dict]) -> str:
     return text
 
 
+def _load_drafter(kind: str, checkpoint: str | None, target, shipped_draft=None):
+    """The draft model or EAGLE head that ``--drafter`` and ``--checkpoint`` name: a training
+    run's folder or checkpoint.pt, a kept draft's folder or head's .safetensors, or (no
+    checkpoint) the shipped one."""
+    if kind == "eagle":
+        from .eagle_train import load_trained
+
+        if checkpoint:
+            return load_trained(target, Path(checkpoint))
+        from ..core.models import load_default_eagle
+
+        return load_default_eagle(target).head
+    from ..core.models import load_default_draft
+
+    if checkpoint and (Path(checkpoint) / "model.safetensors").exists():  # a kept draft
+        return load_default_draft(target=target, folder=checkpoint)
+    if checkpoint:
+        return _load_run(Path(checkpoint), target)[0]
+    return shipped_draft if shipped_draft is not None else load_default_draft(target=target)
+
+
+def cmd_gap(args) -> None:
+    """A drafter's alpha on answer sets named by ``--sets`` (seen, new, held-out), as JSON."""
+    from . import gap
+
+    work = Path(args.work)
+    sets = [gap.parse_set(text, work) for text in args.sets]
+    target, _ = _target()
+    drafter = _load_drafter(args.drafter, args.checkpoint, target)
+    rows = []
+    for name, split, shards in sets:
+        result = (gap.head_alpha(target, drafter, shards, work / "eagle_features") if args.drafter == "eagle"
+                  else gap.draft_alpha(drafter, shards))
+        rows.append({"set": name, "split": split, "shards": [int(p.stem.split("-")[1]) for p in shards]} | result)
+        print(json.dumps(rows[-1]))
+    record = {"drafter": args.drafter, "name": args.name, "source": args.checkpoint or "shipped", "sets": rows}
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
+
+
 def cmd_live(args) -> None:
     """Live alpha per draft position while speculating on held-out prompts (JSON)."""
     from ..core.drafters import ModelDrafter
@@ -336,22 +377,12 @@ def cmd_live(args) -> None:
 
     pair = load_pair(device="cpu", dtype="float32")
     if args.drafter == "eagle":
-        if args.checkpoint:
-            from ..core.eagle import EagleDrafter
-            from .eagle_train import load_trained
+        from ..core.eagle import EagleDrafter
 
-            drafter = EagleDrafter(load_trained(pair.target, Path(args.checkpoint)), name="eagle-head")
-        else:
-            drafter = pair.with_drafter("eagle").drafter
+        drafter = EagleDrafter(_load_drafter("eagle", args.checkpoint, pair.target), name="eagle-head")
     else:
-        draft = pair.draft
-        if args.checkpoint and (Path(args.checkpoint) / "model.safetensors").exists():  # a kept draft
-            from ..core.models import load_default_draft
-
-            draft = load_default_draft(target=pair.target, folder=args.checkpoint)
-        elif args.checkpoint:
-            draft, _, _ = _load_run(Path(args.checkpoint), pair.target)
-        drafter = ModelDrafter(draft, name="specviz-draft")
+        drafter = ModelDrafter(_load_drafter("draft", args.checkpoint, pair.target, pair.draft),
+                               name="specviz-draft")
     # held-out topics; the first `--skip` prompts are the held-out *answers* used for model selection
     chosen = prompts.held_out_prompts()[args.skip:args.skip + args.prompts]
     results = []
@@ -398,7 +429,8 @@ def cmd_report(args) -> None:
             target, _ = _target()
             kept = write_draft(_load_run(run_dir, target)[0], out / "heads" / f"draft-{name}", None)
             print(f"kept the draft in {kept} (`live --drafter draft --checkpoint` and `train --init` read it)")
-    print(report.table(out) + "\n\n" + report.curve(out) + "\n\n" + report.draft_table(out))
+    print(report.table(out) + "\n\n" + report.curve(out) + "\n\n" + report.draft_table(out)
+          + "\n\n" + report.gap_table(out))
 
 
 def _training_data_now(work: Path) -> dict:
@@ -494,6 +526,16 @@ def _live_args(p) -> None:
     p.add_argument("--out", default=None, help="JSON file for the results")
 
 
+def _gap_args(p) -> None:
+    p.add_argument("--drafter", choices=("draft", "eagle"), default="draft")
+    p.add_argument("--checkpoint", default=None, help="as for `live` (default: the shipped one)")
+    p.add_argument("--name", required=True, help="the drafter's name in the results (e.g. all-141)")
+    p.add_argument("--sets", nargs="+", required=True, metavar="NAME=SPLIT:I,J",
+                   help="answer sets, each a name and shards of one split of --work, e.g. "
+                        "seen=train_self:0,30 new=train_self:63,64 held-out=held_out:0,1")
+    p.add_argument("--out", default=None, help="JSON file for the results")
+
+
 def _report_args(p) -> None:
     p.add_argument("--collect", nargs=3, action="append", default=[], metavar=("NAME", "RUN_DIR", "START"),
                    help="first copy a finished run (its folder inside a work folder) into the results "
@@ -524,6 +566,7 @@ def main(argv=None) -> int:
         "all": (cmd_all, "data, train, eval and export in a row", [_data_args, _train_args, _eval_args, _out_arg, _draft_run_arg]),
         "eagle": (cmd_eagle, "train and export the EAGLE-style head (after `data`)", [_eagle_args, _out_arg]),
         "live": (cmd_live, "live alpha per draft position while speculating on held-out prompts", [_live_args]),
+        "gap": (cmd_gap, "alpha on answers a drafter trained on, on new ones, on held-out topics", [_gap_args]),
         "report": (cmd_report, "the EAGLE-head experiments as one table (from committed results)", [_report_args]),
         "pack": (cmd_pack, "write the answers' token ids into specviz/data/distill", [_out_arg]),
     }

@@ -1,5 +1,6 @@
 """The EAGLE-head experiments of issues 12 and 23 as one table, rendered from committed results
-(and the classic draft's runs of issue 23 as another: :func:`draft_table`).
+(and the classic draft's runs of issue 23 as another: :func:`draft_table`; seen against new
+answers as a third: :func:`gap_table`).
 
 Each run is a pair of files in ``specviz/data/distill/results/``:
 
@@ -177,3 +178,34 @@ def draft_table(folder: Path = RESULTS_DIR) -> str:
 
 def _tpr(live: dict | None) -> str:
     return "–" if live is None else f"{live['tokens_per_round']:.2f}"
+
+
+GAP_SETS = (("seen", "answers it trained on"), ("new", "new answers, same kind of prompt"),
+            ("other", "answers to another kind of prompt"), ("held-out", "held-out topics"))
+
+
+def gap_table(folder: Path = RESULTS_DIR) -> str:
+    """``python -m specviz.distill gap`` results (``gap-<kind>-<name>.json``) as one table:
+    teacher-forced alpha (T = 1, top-64) of each drafter on the answer sets it was measured on,
+    and seen - new (what it has memorised) where it has both.
+
+    Worked example: a draft with seen 0.561 and new 0.436 on 128 answers each gives the row
+    "| draft | all-141 | 0.561 (train_self 0, 31) | 0.436 (train_self 63, 64) | – | ... | 0.125 |".
+    """
+    lines = ["| drafter | name | " + " | ".join(title for _, title in GAP_SETS) + " | seen - new |",
+             "|" + "---|" * (len(GAP_SETS) + 3)]
+    for path in sorted(Path(folder).glob("gap-*.json")):
+        record = json.loads(path.read_text())
+        by_set = {row["set"]: row for row in record["sets"]}
+        unknown = set(by_set) - {key for key, _ in GAP_SETS}
+        if unknown:
+            raise ValueError(f"{path}: sets {sorted(unknown)}; name them {[key for key, _ in GAP_SETS]}")
+        cells = [f"{by_set[key]['alpha']:.3f} ({by_set[key]['split']} "
+                 f"{', '.join(map(str, by_set[key]['shards']))})" if key in by_set else "–"
+                 for key, _ in GAP_SETS]
+        both = "seen" in by_set and "new" in by_set   # the difference of the rounded cells shown
+        gap = f"{round(by_set['seen']['alpha'], 3) - round(by_set['new']['alpha'], 3):.3f}" if both else "–"
+        kind = "draft model" if record["drafter"] == "draft" else "EAGLE head"
+        lines.append(f"| {kind} | {record['name']} | " + " | ".join(cells) + f" | {gap} |")
+    return "\n".join(lines)
+
