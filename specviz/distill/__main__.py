@@ -7,8 +7,9 @@
     python -m specviz.distill all    --work runs/distill    # the four in a row
     python -m specviz.distill eagle  --work runs/distill    # the EAGLE-style head (after data)
     python -m specviz.distill live   --drafter eagle        # live alpha per draft position
+    python -m specviz.distill gap    --name N --sets ...    # alpha on seen, new, held-out answers
     python -m specviz.distill pack   --work runs/distill    # commit the answers' token ids
-    python -m specviz.distill report                        # the EAGLE-head experiments' table
+    python -m specviz.distill report                        # the experiments' tables
 
 Every step is seeded and resumable: rerunning a step skips what is already on disk. The token
 ids of the target's answers are committed (``specviz/data/distill``): ``data`` then only
