@@ -267,6 +267,20 @@ def test_unrolled_training_computes_what_the_live_head_drafts(anchor, fuse):
         assert torch.allclose(longer[s][0, anchor], outs[s][0, anchor], atol=1e-5)
 
 
+def test_answers_shorter_than_the_unroll_depth_train_beside_longer_ones():
+    """A one-token answer (the target stopped at once; the self-instruct answers have some) has no
+    anchor from step 2 on. It once stopped a depth-4 run at step 341 with an arange error."""
+    from specviz.distill.eagle_train import batch, extract_features
+
+    target = tiny_llama(vocab=VOCAB, seed=0, sharpness=0.3)
+    long, short = (sample_batch(target, prompts, [1.0, 1.0], n, set(), top_k=8,
+                                generator=torch.Generator().manual_seed(0))
+                   for prompts, n in (([[1, 2], [3, 4]], 9), ([[5, 6], [7, 8]], 1)))
+    data = TeacherData([long, short])
+    _, _, targets = batch(data, extract_features(target, data, progress=False), [0, 1, 2, 3], depth=4)
+    assert [len(rows) for rows, *_ in targets] == [2 * 9 + 2 * 1, 2 * 8, 2 * 7, 2 * 6]
+
+
 @torch.no_grad()
 def test_unrolled_targets_line_up_with_the_teacher():
     """With a perfect prediction (the true next feature) every step's alpha is 1 and its CE the

@@ -228,7 +228,8 @@ def batch(data: TeacherData, feats: list[torch.Tensor], indices: list[int], dept
         f_in[r, :len(seq) - 1] = f[:-1]
         nxt[r, :len(seq) - 1] = seq[1:]
         for s in range(depth):
-            a = torch.arange(max(plen - 2, 0), len(seq) - 2 - s)
+            first = max(plen - 2, 0)   # an answer shorter than s + 1 tokens has no anchor for step s
+            a = torch.arange(first, max(first, len(seq) - 2 - s))
             j = a + s + 1
             rows, cols, f_true, teacher = steps[s]
             rows.append(torch.full((len(a),), r))
