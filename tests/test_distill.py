@@ -868,3 +868,11 @@ def test_the_readme_quotes_the_seen_against_new_measurements_it_tabulates():
             f"self-instruct answers, which neither trained on, {f['other']:.3f} against {t['other']:.3f}") in readme
     gaps = sorted([d["seen"] - d["new"], t["seen"] - t["new"]])
     assert f"the {gaps[0]:.2f}-{gaps[1]:.2f} gap to the answers they trained on" in readme
+    # fuse-141, continuing fuse-78 on the self-instruct answers too: its start and latest record
+    run = json.loads((report.RESULTS_DIR / "eagle-fuse-141-train.json").read_text())
+    alphas = lambda r: ", ".join(f"{r[f'held_out_alpha_{i}']:.3f}" for i in range(1, 5))  # noqa: E731
+    first, last = run["log"][0], run["log"][-1]
+    assert f"from {alphas(first)} at its start (fuse-78's end) to {alphas(last)} at step {last['step']}" in readme
+    if last["step"] < run["config"]["steps"]:
+        assert f"stopped at step {last['step']} of {run['config']['steps']:,}" in readme
+
