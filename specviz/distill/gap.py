@@ -27,8 +27,9 @@ from .train import TeacherData, evaluate, vocab_to_head
 def parse_set(text: str, work: Path) -> tuple[str, str, list[Path]]:
     """``NAME=SPLIT:I,J,...`` -> (name, split, shard paths), each checked to exist.
 
-    >>> parse_set("new=train_self:63,64", Path("w"))[:2]
-    ('new', 'train_self')
+    >>> parse_set("new=train_self:63", Path("/nowhere"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    SystemExit: --sets 'new=train_self:63': no shard /nowhere/train_self/shard-00063.pt (...)
     """
     try:
         name, rest = text.split("=", 1)

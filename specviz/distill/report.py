@@ -190,7 +190,7 @@ def gap_table(folder: Path = RESULTS_DIR) -> str:
     and seen - new (what it has memorised) where it has both.
 
     Worked example: a draft with seen 0.561 and new 0.436 on 128 answers each gives the row
-    "| draft | all-141 | 0.561 (train_self 0, 31) | 0.436 (train_self 63, 64) | – | ... | 0.125 |".
+    "| draft model | all-141 | 0.561 (train_self 0, 31) | 0.436 (train_self 63, 64) | – | ... | 0.125 |".
     """
     lines = ["| drafter | name | " + " | ".join(title for _, title in GAP_SETS) + " | seen - new |",
              "|" + "---|" * (len(GAP_SETS) + 3)]
