@@ -1,5 +1,7 @@
 """The distillation pipeline on tiny models: teacher data, the pruned-head draft, training."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -706,6 +708,48 @@ def test_rebuilt_shards_bring_their_eagle_features_from_the_same_pass(tmp_path, 
     assert [f.shape for f in got] == [f.shape for f in want] and want[0].shape[-1] == 2 * 32
     for g, w in zip(got, want):
         assert torch.allclose(g.float(), w.float(), atol=2e-2, rtol=1e-2)
+
+
+def _anon_rss_mb() -> float:
+    """This process's own (anonymous) resident memory, which file-backed pages do not count in."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) / 1024
+    pytest.skip("no RssAnon in /proc/self/status")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
+def test_cached_features_are_memory_mapped_not_read_into_memory(tmp_path):
+    """All 235 shards' fused features are about 10 GB: `eagle` must map them from the cache, not
+    hold a copy. A 128 MB cached file (500,000 tokens, 128 bfloat16 values each) grows the
+    process's own memory by far less than its size; read eagerly it grows by all of it."""
+    import gc
+
+    from specviz.distill.data import Batch
+    from specviz.distill.eagle_train import feature_file, save_features, shard_features
+
+    target = tiny_llama(vocab=VOCAB, seed=0, hidden=64)
+    n = 250_000  # two sequences of n tokens: one prompt token, n - 1 answer tokens each
+    answers = 2 * (n - 1)
+    shard = tmp_path / "train_tasks" / "shard-00000.pt"
+    shard.parent.mkdir()
+    Batch(tokens=torch.zeros(2 * n, dtype=torch.int32), seq_lens=torch.tensor([n, n], dtype=torch.int32),
+          prompt_lens=torch.tensor([1, 1], dtype=torch.int32), temperatures=torch.ones(2),
+          topk_ids=torch.zeros((answers, 1), dtype=torch.int32),
+          topk_logits=torch.zeros((answers, 1), dtype=torch.float16), lse=torch.zeros(answers)).save(shard)
+    folder = tmp_path / "eagle_features"
+    folder.mkdir()
+    want = [torch.randn(n, 128).bfloat16() for _ in range(2)]
+    save_features(want, feature_file(folder, shard, (1,)))
+    del want
+    gc.collect()
+
+    before = _anon_rss_mb()
+    got = shard_features(target, [shard], folder, (1,))
+    grown = _anon_rss_mb() - before
+    assert [f.shape for f in got] == [(n, 128), (n, 128)]
+    assert grown < 48, f"the features grew this process by {grown:.0f} MB: read, not mapped"
+    assert torch.isfinite(got[1][-1].float()).all()  # mapped pages read like any tensor
 
 
 def test_the_readme_quotes_the_fused_run_against_its_control():

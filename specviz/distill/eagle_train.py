@@ -1,7 +1,7 @@
 """Train the EAGLE-style head on the target's own answers (the same data as the draft).
 
 1. Features: one batched target pass over every training sequence gives its last hidden states,
-   cached once per data shard (``<work>/eagle/features/``), so extraction resumes.
+   cached once per data shard (``<work>/eagle_features/``), so extraction resumes.
 2. Training *as the head is used* ("training-time test", EAGLE-3, Li et al. 2025). Live, the
    head drafts its first token from the target's true feature f_a, but every later one from its
    OWN previous prediction: step s puts the entry (f^_{a+s-1}, x_{a+s}) at position a+s-1, and
@@ -101,7 +101,10 @@ def shard_features(target, shards: list[Path], folder: Path, layers: tuple[int, 
     """Features of every sequence of ``shards``, extracted once per shard and cached in ``folder``.
 
     A cached file is used only if it holds one feature row per token of its shard's sequences,
-    as wide as ``layers`` asks.
+    as wide as ``layers`` asks. The tensors returned are memory-mapped from the cached files, not
+    read into memory: fused features of all 235 shards are about 10 GB (3 x 576 bfloat16 values a
+    token), which a training batch reads only 4,096 tokens of, and the page cache, unlike a
+    process's own memory, can give them back when a job beside it needs the RAM.
     """
     folder.mkdir(parents=True, exist_ok=True)
     feats = []
@@ -109,13 +112,17 @@ def shard_features(target, shards: list[Path], folder: Path, layers: tuple[int, 
     for shard in tqdm(shards, desc="feature shards", unit="shard"):
         data = TeacherData.from_shards([shard])
         path = feature_file(folder, shard, layers)   # or written by `data --eagle-features`
-        cached = torch.load(path, weights_only=True) if path.exists() else None
+        cached = _load_features(path) if path.exists() else None
         if (cached is None or [len(f) for f in cached] != [len(s) for s in data.seqs]
                 or cached[0].shape[-1] != width):
-            cached = extract_features(target, data, progress=False, layers=layers)
-            save_features(cached, path)
+            save_features(extract_features(target, data, progress=False, layers=layers), path)
+            cached = _load_features(path)
         feats += cached
     return feats
+
+
+def _load_features(path: Path) -> list[torch.Tensor]:
+    return torch.load(path, weights_only=True, mmap=True)
 
 
 def make_head(target, head_ids: torch.Tensor, seed: int = 0, fuse_layers: tuple[int, ...] = ()) -> EagleHead:
