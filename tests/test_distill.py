@@ -824,6 +824,22 @@ def test_the_readme_quotes_the_live_runs_and_the_draft_runs_it_tabulates():
     assert (f"the 32 prompts favour all-141 ({a(d + '-live-t1')} against {a('draft-live-t1')} at T = 1, "
             f"{a(d + '-live-t0')} against {a('draft-live-t0')} at T = 0), but the 64 prompts no choice was "
             f"made on show no difference ({a(d + '-confirm-t1')} against {a('draft-confirm-t1')};") in readme
+    # all-235, all-141 continued on every answer: both goals of the issue, and its log
+    run235 = json.loads((report.RESULTS_DIR / "draft-all-235-train.json").read_text())
+    e = lambda r: f"{r['eval']['alpha_t1']:.3f}"  # noqa: E731
+    assert (f"Teacher-forced alpha at T = 1 is {e(run235)} (all-141 {e(run)}, the shipped draft "
+            f"{shipped['alpha_t1']:.3f})") in readme and run235["eval"]["alpha_t1"] >= 0.45
+    n = "draft-all-235-confirm-t1"
+    assert (f"live alpha at T = 1 is {a(n)} against the shipped draft's {a('draft-confirm-t1')} "
+            f"({tpr(n)} against {tpr('draft-confirm-t1')} tokens per round)") in readme
+    assert live(n)["alpha"] >= 0.43 and live(n)["alpha"] > live("draft-confirm-t1")["alpha"]
+    log = run235["log"]
+    assert (f"went from {log[0]['held_out_alpha']:.3f} at step {log[0]['step']} (below all-141's end: the "
+            f"warm-up raised the learning rate again) to {log[-1]['held_out_alpha']:.3f} at step "
+            f"{log[-1]['step']}") in readme and log[0]["held_out_alpha"] < run["log"][-1]["held_out_alpha"]
+    assert (f"all 235 shards, the 78 task shards and all 157 self-instruct shards "
+            f"({run235['data']['answer_tokens']:,} answer tokens;") in readme
+    assert (f"for {run235['config']['steps']} steps ({log[-1]['tokens_seen']:,} tokens seen") in readme
 
 
 def test_gap_measures_a_drafter_as_its_training_log_does_on_seen_and_new_answers(tmp_path, monkeypatch):
