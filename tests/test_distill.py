@@ -833,6 +833,9 @@ def test_the_readme_quotes_the_live_runs_and_the_draft_runs_it_tabulates():
     assert (f"live alpha at T = 1 is {a(n)} against the shipped draft's {a('draft-confirm-t1')} "
             f"({tpr(n)} against {tpr('draft-confirm-t1')} tokens per round)") in readme
     assert live(n)["alpha"] >= 0.43 and live(n)["alpha"] > live("draft-confirm-t1")["alpha"]
+    n = "draft-all-235"
+    assert (f"on the 32 prompts {a(n + '-live-t1')} against {a('draft-live-t1')} at T = 1 and "
+            f"{a(n + '-live-t0')} against {a('draft-live-t0')} at T = 0") in readme
     log = run235["log"]
     assert (f"went from {log[0]['held_out_alpha']:.3f} at step {log[0]['step']} (below all-141's end: the "
             f"warm-up raised the learning rate again) to {log[-1]['held_out_alpha']:.3f} at step "
