@@ -843,6 +843,8 @@ def test_the_readme_quotes_the_live_runs_and_the_draft_runs_it_tabulates():
     assert (f"all 235 shards, the 78 task shards and all 157 self-instruct shards "
             f"({run235['data']['answer_tokens']:,} answer tokens;") in readme
     assert (f"for {run235['config']['steps']} steps ({log[-1]['tokens_seen']:,} tokens seen") in readme
+    took = log[-1]["seconds"]
+    assert f"about {took / log[-1]['step']:.1f} s a step, {took / 60:.0f} min" in readme
 
 
 def test_gap_measures_a_drafter_as_its_training_log_does_on_seen_and_new_answers(tmp_path, monkeypatch):
