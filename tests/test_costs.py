@@ -202,6 +202,21 @@ def test_run_timings_are_medians_without_the_first_round():
     assert run_timings(noisy).noisy and run_timings(noisy).spreads["verify pass"] > 0.25
 
 
+def test_a_schedule_whose_first_round_is_its_widest_still_has_a_verify_cost():
+    # K = 3 in round 0 only, then K = 1 (a heuristic schedule after early rejections): the verify
+    # cost is the K = 1 passes' (n = 2); fails if round 0's width is required of later rounds
+    base = sampled_trace()
+    narrow = base.rounds[2]
+    assert base.rounds[0].n_drafted == 3 and narrow.n_drafted == 1
+    rounds = [base.rounds[0]] + [replace(narrow, index=i, start=base.rounds[0].start + 4 + 2 * i)
+                                 for i in range(1, 5)]
+    trace = _timed(replace(base, rounds=rounds), [0.2] + [0.010] * 4, [1.0] + [0.06] * 4,
+                   [2.0] + [0.05] * 4)
+    timings = run_timings(trace)
+    assert timings.n == 2 and timings.v == pytest.approx(0.06 / 0.05)
+    assert CostModel.from_trace(trace).v(2) == pytest.approx(1.2)
+
+
 def test_too_few_rounds_are_flagged_noisy():
     # sampled_trace has one full verify pass after the first round: too few to trust
     assert run_timings(sampled_trace()).noisy and run_timings(sampled_trace()).samples == 1

@@ -97,12 +97,16 @@ class RunTimings:
 
 
 def run_timings(trace) -> RunTimings:
-    """Robust c and v for a speculative trace: medians over rounds 2.. (full-width verify
-    passes only) and over the baseline's steps 2.., with their quartiles."""
+    """Robust c and v for a speculative trace: medians over rounds 2.. (their widest verify
+    passes only) and over the baseline's steps 2.., with their quartiles.
+
+    The width is the widest of rounds 2..: a schedule that starts at K = 5 and never returns
+    there (transformers' heuristic after early rejections) is timed at the widest K it used
+    again, not left without a verify cost."""
     if not trace.is_speculative:
         raise ValueError("run_timings needs a speculative trace")
     later = trace.rounds[1:]
-    n = max((r.n_drafted for r in trace.rounds), default=0) + 1      # a tree: all its nodes
+    n = max((r.n_drafted for r in later or trace.rounds), default=0) + 1   # a tree: all its nodes
     draft = Spread.of([s for r in later for s in r.draft_seconds])
     verify = Spread.of([r.target_seconds for r in later if r.n_drafted + 1 == n])
     base = trace.baseline
