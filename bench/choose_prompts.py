@@ -46,7 +46,9 @@ def main(argv=None) -> int:
     mean = sum(r["alpha_greedy"] for r in rows[:KEEP]) / KEEP
     print(f"pooled alpha: greedy {pooled[0.0]:.3f}, T = 1 {pooled[1.0]:.3f}; the {KEEP} chosen "
           f"average {mean:.3f} (greedy)")
-    write("prompts", {"machine": machine(), "k": K, "max_new_tokens": TOKENS,
+    from specviz.distill.report import shipped_draft
+
+    write("prompts", {"machine": machine(), "draft": shipped_draft(), "k": K, "max_new_tokens": TOKENS,
                       "pooled_alpha_greedy": pooled[0.0], "pooled_alpha_t1": pooled[1.0],
                       "chosen": chosen, "prompts": rows})
     return 0

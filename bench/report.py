@@ -171,7 +171,19 @@ def prompts_table(data: dict) -> str:
                      f"{'yes' if r['prompt'] in chosen else ''} |")
     return "\n".join(lines) + (f"\n\n*K = {data['k']}, {data['max_new_tokens']} tokens; pooled "
                                f"alpha {data['pooled_alpha_greedy']:.2f} greedy, "
-                               f"{data['pooled_alpha_t1']:.2f} at T = 1.*")
+                               f"{data['pooled_alpha_t1']:.2f} at T = 1{_chosen_with(data)}.*")
+
+
+def _chosen_with(data: dict) -> str:
+    """Which default draft measured the prompts' alphas, when another is shipped now: the prompts
+    were chosen once and kept, so a new draft does not move the notebooks to other prompts."""
+    from specviz.distill.report import shipped_draft
+
+    drafted, shipped = data.get("draft"), shipped_draft()
+    if drafted is None or drafted == shipped:
+        return ""
+    return (f"; measured with the draft {drafted}, the default when they were chosen "
+            f"(the draft shipped now is {shipped or 'another'}; the choice was kept)")
 
 
 def notebooks_table(data: dict) -> str:

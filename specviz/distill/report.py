@@ -30,6 +30,7 @@ from pathlib import Path
 from .train import read_log
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "data" / "distill" / "results"
+SHIPPED_DRAFT = RESULTS_DIR.parents[2] / "assets" / "draft"   # core.models.DRAFT_DIR, without torch
 STEPS = (1, 2, 3, 4)
 
 
@@ -143,33 +144,62 @@ def curve(folder: Path = RESULTS_DIR) -> str:
     return "\n".join(lines)
 
 
-def draft_table(folder: Path = RESULTS_DIR) -> str:
-    """The classic draft's runs (issue 23) beside the shipped draft, as one markdown table.
+def draft_lineage(name: str, folder: Path = RESULTS_DIR) -> list[dict]:
+    """The records of the runs behind draft ``name``, first run first: each run's ``start``
+    names the run it continued (``identity``: none), so all-235 gives [v1, all-141, all-235]."""
+    chain, seen = [], set()
+    while name not in ("identity", "–") and name not in seen:
+        path = Path(folder) / f"draft-{name}-train.json"
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no record of the draft run {name!r}; collect it with "
+                                    "`python -m specviz.distill report --collect-draft`")
+        seen.add(name)
+        chain.append(json.loads(path.read_text()))
+        name = chain[-1]["start"]
+    return chain[::-1]
 
-    Rows: "shipped" (``draft-shipped-eval.json``: ``eval --shipped``; ``draft-live-t1/-t0``,
-    ``draft-confirm-t1``) and every ``draft-<name>-train.json`` (its ``eval`` and
-    ``draft-<name>-live-t1/-t0``, ``-confirm-t1``). Teacher-forced alpha is exact, over all 256
-    held-out answers; live alpha is ``live`` at K = 4 (32 prompts ``[256:288]``; 64 ``[288:352]``).
+
+def shipped_draft(folder: Path = RESULTS_DIR, package: Path = SHIPPED_DRAFT) -> str | None:
+    """The name of the kept draft (``heads/draft-<name>/``) whose weights are the package's
+    default draft, byte for byte; None if no kept draft is."""
+    shipped = Path(package) / "model.safetensors"
+    if not shipped.exists():
+        return None
+    for kept in sorted((Path(folder) / "heads").glob("draft-*/model.safetensors")):
+        if kept.stat().st_size == shipped.stat().st_size and kept.read_bytes() == shipped.read_bytes():
+            return kept.parent.name.removeprefix("draft-")
+    return None
+
+
+def draft_table(folder: Path = RESULTS_DIR, package: Path = SHIPPED_DRAFT) -> str:
+    """The classic draft's runs (issue 23) as one markdown table, the shipped one marked.
+
+    Rows: every ``draft-<name>-train.json`` (its ``eval`` and ``draft-<name>-live-t1/-t0``,
+    ``-confirm-t1``), v1 (the first default draft) among them. Teacher-forced alpha is exact, over
+    all 256 held-out answers; live alpha is ``live`` at K = 4 (32 prompts ``[256:288]``; 64
+    ``[288:352]``). "(shipped)" follows the run whose kept weights are ``specviz/assets/draft``'s.
     """
     folder = Path(folder)
+    shipped = shipped_draft(folder, package)
     rows = []
-    if (folder / "draft-shipped-eval.json").exists():
-        rows.append(("shipped", "–", None, json.loads((folder / "draft-shipped-eval.json").read_text()), "draft"))
     for path in sorted(folder.glob("draft-*-train.json")):
         record = json.loads(path.read_text())
         if "eval" not in record:
             raise ValueError(f"{path}: no eval; run `python -m specviz.distill eval --run ...` and "
                              "collect it again with `report --collect-draft`")
-        rows.append((record["run"], record["start"], record, record["eval"], f"draft-{record['run']}"))
+        rows.append(record)
+    rows.sort(key=lambda r: len(draft_lineage(r["run"], folder)))   # each after the run it continued
     lines = ["| draft | starts from | shards (answer tokens) | steps (tokens seen) | teacher-forced alpha, T = 1 "
              "| T = 0.7 | greedy agreement | live alpha, T = 1 | tokens / round, T = 1 | live alpha, T = 0 "
              "| live alpha, T = 1, 64 other prompts |", "|" + "---|" * 11]
-    for name, start, record, ev, prefix in rows:
+    for record in rows:
+        name, ev, prefix = record["run"], record["eval"], f"draft-{record['run']}"
         live1, live0 = _first(folder / f"{prefix}-live-t1.json"), _first(folder / f"{prefix}-live-t0.json")
         confirm = _first(folder / f"{prefix}-confirm-t1.json")
-        data = (f"{record['data']['shards']} ({record['data']['answer_tokens']:,})" if record else "–")
-        steps = (f"{record['log'][-1]['step']:,} ({record['log'][-1]['tokens_seen']:,})" if record else "–")
-        lines.append(f"| {name} | {start} | {data} | {steps} | **{ev['alpha_t1']:.3f}** | {ev['alpha_t07']:.3f} "
+        last = record["log"][-1]
+        lines.append(f"| {name}{' (shipped)' if name == shipped else ''} | {record['start']} "
+                     f"| {record['data']['shards']} ({record['data']['answer_tokens']:,}) "
+                     f"| {last['step']:,} ({last['tokens_seen']:,}) | **{ev['alpha_t1']:.3f}** | {ev['alpha_t07']:.3f} "
                      f"| {ev['greedy_agreement']:.3f} | {_f(live1 and live1['alpha'])} "
                      f"| {_tpr(live1)} "
                      f"| {_f(live0 and live0['alpha'])} | {_f(confirm and confirm['alpha'])} |")
@@ -209,3 +239,20 @@ def gap_table(folder: Path = RESULTS_DIR) -> str:
         lines.append(f"| {kind} | {record['name']} | " + " | ".join(cells) + f" | {gap} |")
     return "\n".join(lines)
 
+
+BLOCKS = {"runs": table, "curve": curve, "drafts": draft_table, "gap": gap_table}
+README = RESULTS_DIR.parent / "README.md"
+
+
+def fill_readme(text: str, folder: Path = RESULTS_DIR) -> str:
+    """``text`` with each ``<!-- distill:NAME -->`` ... ``<!-- /distill:NAME -->`` block of the
+    results README rendered again from the committed results (NAME: runs, curve, drafts, gap)."""
+    import re
+
+    def render(match) -> str:
+        name = match.group(1)
+        if name not in BLOCKS:
+            raise ValueError(f"unknown table {name!r}; known: {', '.join(BLOCKS)}")
+        return f"<!-- distill:{name} -->\n{BLOCKS[name](folder)}\n<!-- /distill:{name} -->"
+
+    return re.sub(r"<!-- distill:([\w-]+) -->\n.*?<!-- /distill:\1 -->", render, text, flags=re.S)

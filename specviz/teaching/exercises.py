@@ -6,12 +6,12 @@ against a hand-worked value, and that each notebook's collapsed solution quotes 
 Exercises answered in words have their solution in the notebook itself.
 
 Where an exercise uses "this machine's" numbers, the solution works them with the default pair
-as measured on the 2-core CPU specviz was built on (its committed K curve, `k-curve.json`: alpha ≈ 0.43,
-c ≈ 0.09, a verify pass costing 1.14 target steps at K = 1; `tests/test_docs.py` keeps them
+as measured on the 2-core CPU specviz was built on (its committed K curve, `k-curve.json`: alpha ≈ 0.45,
+c ≈ 0.09, a verify pass costing 1.04 target steps at K = 1 and 1.53 at K = 10; `tests/test_docs.py` keeps them
 within reach of that file); substitute your own.
 
 >>> exercise("00.4").answer_text
-'P(bonus round) = 0.43^5 ≈ 0.015: about 1 round in 68'
+'P(bonus round) = 0.45^5 ≈ 0.018: about 1 round in 54'
 >>> sorted(exercises())[:3]
 ['00.2', '00.4', '01.1']
 """
@@ -27,7 +27,8 @@ from .solutions_rounds import explain_alpha_from_tokens, explain_ceiling, explai
 
 __all__ = ["exercise", "exercises"]
 
-ALPHA, C, V1 = 0.43, 0.09, 1.14      # the default pair on the 2-core CPU (k-curve.json)
+ALPHA, C, V1 = 0.45, 0.09, 1.04      # the default pair on the 2-core CPU (k-curve.json)
+V10 = 1.53                            # its verify pass over 11 positions (K = 10), same file
 _REGISTRY: dict[str, Callable[[], Solution]] = {}
 
 
@@ -73,7 +74,7 @@ def _k_one_and_ten() -> Solution:
              _tex(r"\frac{1}{1-\alpha} = <lim>", lim=1 / (1 - ALPHA)))],
         rows[10][1], f"tokens per round {_num(rows[1][0], 2)} → {_num(rows[10][0], 2)}; speed-up "
                      f"{_num(rows[1][1], 2)}× → {_num(rows[10][1], 2)}×",
-        ("alpha = 0.43 and c = 0.09 as measured for the default pair; verify cost 1",))
+        (f"alpha = {ALPHA} and c = {C} as measured for the default pair; verify cost 1",))
 
 
 @_solves("00.4")
@@ -85,7 +86,7 @@ def _bonus_round() -> Solution:
         Step("With independent acceptances that is alpha^K.",
              _tex(r"P = \alpha^{K} = <a>^{<k>} \approx <p>", a=ALPHA, k=k, p=p))],
         p, f"P(bonus round) = {ALPHA}^{k} ≈ {_num(p)}: about 1 round in {round(1 / p)}",
-        ("K = 5, alpha = 0.43",))
+        (f"K = 5, alpha = {ALPHA}",))
 
 
 # --- 01 acceptance rule ----------------------------------------------------------------------
@@ -147,7 +148,7 @@ def _independent_samples() -> Solution:
 
 @_solves("03.1")
 def _by_hand_at_ten() -> Solution:
-    v10 = 1.76
+    v10 = V10
     e = theory.expected_tokens_per_round(ALPHA, 10)
     s = theory.speedup(ALPHA, 10, C, v10)
     return _renamed(Solution("", [
@@ -169,7 +170,7 @@ def _fifteen_versus_five() -> Solution:
         Step(f"At alpha = {ALPHA}:", _tex(r"<a>^6 \cdot \frac{1 - <a>^{10}}{1 - <a>} = <g>",
                                           a=ALPHA, g=gain))],
         gain, f"E rises by only {_num(gain)} tokens per round, for 10 more draft steps",
-        ("alpha = 0.43",))
+        (f"alpha = {ALPHA}",))
 
 
 @_solves("03.4")
@@ -199,7 +200,7 @@ def _corollary() -> Solution:
                   e=1 + ALPHA, t=C + V1, s=_num(measured_v, 2)))],
         paper, f"yes, alpha > c: K = 1 gives {times(paper)} in the paper's model "
                f"(≈ {_num(measured_v, 2)}× with the measured verify cost)",
-        ("alpha = 0.43, c = 0.09, v(1) = 1.14: the default pair on the 2-core CPU",))
+        (f"alpha = {ALPHA}, c = {C}, v(1) = {V1}: the default pair on the 2-core CPU",))
 
 
 # --- 04 exam practice ------------------------------------------------------------------------

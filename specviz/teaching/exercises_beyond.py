@@ -89,18 +89,18 @@ def _siblings_against_p_target() -> Solution:
 
 @_solves("09.5")
 def _when_a_tree_pays() -> Solution:
-    c, passes, v_cpu, v_gpu = 0.1, 4, 2.1, 1.0
+    c, passes, v_cpu, v_gpu = 0.1, 4, 1.8, 1.0
     need_cpu, need_gpu = passes * c + v_cpu, passes * c + v_gpu
     return Solution("Exercise 09.5: when does a tree pay?", [
         Step("A round costs its draft passes and one verify pass, in target steps; the target "
              "alone makes one token per step. The round must make more tokens than it costs.",
              r"\text{tokens per pass} > d\,c + v"),
         Step("A 16-node tree of depth 4 (four draft passes, each about one draft step) on this "
-             "CPU, where its verify pass over 17 positions costs about 2.1 steps:",
+             "CPU, where its verify pass over 17 positions costs about 1.8 steps:",
              _tex(r"4 \cdot <c> + <v> = <n>", c=c, v=v_cpu, n=need_cpu)),
         Step("On a GPU the same pass is memory-bound and costs about one step:",
              _tex(r"4 \cdot <c> + <v> = <n>", c=c, v=v_gpu, n=need_gpu))],
         need_cpu, f"more than {_num(need_cpu, 2)} tokens per pass here, {_num(need_gpu, 2)} on a GPU",
-        ("c = 0.1 and v(17) = 2.1 on this CPU in float32 (docs/measurements.md's pass-cost table measures "
-         "c = 0.106 and v(16) = 2.10); a draft pass over a level costs one draft step; v = 1 on a "
-         "GPU",))
+        ("c = 0.1 and v(17) = 1.8 on this CPU in float32 with the prepacked kernel (docs/measurements.md's "
+         "pass-cost table measures v(16) = 1.73; bench/schedules_trees.py's 16-node trees 1.75-1.79); a "
+         "draft pass over a level costs one draft step; v = 1 on a GPU",))
