@@ -198,7 +198,7 @@ def notebooks_table(data: dict) -> str:
                      f"{r['budget']:.0f} s, loaded <= {data['loaded_ratio_budget']:g}x: {verdict} |")
     setting = "SPECVIZ_SMALL=1 (the tests' setting)" if data.get("small") else \
         "as a student runs them (quick setting of the long experiments)"
-    paused = "other jobs paused" if data.get("paused") else "other jobs running"
+    paused = "other jobs paused" if data.get("paused") else "nothing paused"
     dates = sorted({r["date"] for r in data["rows"] if "date" in r})
     where = _where(data)
     if len(dates) > 1:   # notebooks timed on different days (bench/notebooks.py --only)

@@ -480,8 +480,8 @@ def _drawn_text_overlaps(fig) -> list:
             if min(ba.x1, bb.x1) - max(ba.x0, bb.x0) > 1 and min(ba.y1, bb.y1) - max(ba.y0, bb.y0) > 1]
 
 
-@pytest.mark.parametrize("name, rounds", [("sky-blue-k5", (0, 20, 24)),
-                                          ("sky-blue-sampled-k2", (16, 24))])
+@pytest.mark.parametrize("name, rounds", [("sky-blue-k5", (0, 20, -1)),
+                                          ("sky-blue-sampled-k2", (16, -1))])
 def test_round_charts_do_not_overlap_their_labels(name, rounds):
     # fails with the timeline's legend inside the axes (the "now" label ran into it), a "1.2"/"0.0"
     # tick under the title or a slanted token label, or 6+ ticks on the narrow panels at 1.6x
@@ -490,6 +490,7 @@ def test_round_charts_do_not_overlap_their_labels(name, rounds):
 
     trace = examples.load(name)
     for i in rounds:
+        i %= len(trace.rounds)                         # -1: the last round, whatever the recording
         for scale in (1.0, 1.6):
             fig = scale_figure(plots.plot_round(trace, i), scale)
             assert _drawn_text_overlaps(fig) == [], (name, i, scale)

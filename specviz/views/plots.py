@@ -123,7 +123,9 @@ def plot_proposal(proposal: Proposal, ax=None, top: int = 6, narrow: bool = Fals
             tick.set_fontweight("bold")
     _zoom(ax, [v for a in rows for v in (a.p_target, a.p_draft)])
     ax.tick_params(axis="x", labelsize=7)
-    ax.xaxis.set_major_locator(MaxNLocator(4))     # narrow panel: few ticks, never touching
+    # narrow panel: few ticks, never touching; no steps of 2.5 (0.25, 0.75...), whose
+    # two-decimal labels run into each other at projector size
+    ax.xaxis.set_major_locator(MaxNLocator(4, steps=[1, 2, 5, 10]))
     ax.margins(y=0.15)                             # the lowest label clears the x tick labels
     ratio = f"{proposal.ratio:.2f}" if math.isfinite(proposal.ratio) else "inf"
     if proposal.u is not None:
@@ -169,7 +171,7 @@ def plot_draw(draw: Draw, ax=None, top: int = 6, greedy: bool | None = None,
             tick.set_fontweight("bold")
     _zoom(ax, [a.p_target for a in rows] + second)
     ax.tick_params(axis="x", labelsize=7)
-    ax.xaxis.set_major_locator(MaxNLocator(4))
+    ax.xaxis.set_major_locator(MaxNLocator(4, steps=[1, 2, 5, 10]))   # as plot_proposal's
     ax.margins(y=0.15)
     ax.legend(fontsize=7, loc="lower right")
     if greedy:
