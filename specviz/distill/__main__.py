@@ -209,22 +209,28 @@ def _export_kept(name: str, out: Path) -> None:
     print(f"draft {name} written to {out}")
 
 
-def _answers_in(shards: int) -> tuple[int, int]:
-    """(task answers, self-instruct answers) in a run's first ``shards`` shards: the committed
-    task shards first, then the self-instruct shards, in order (how `train` reads the splits)."""
+def _run_temperatures(shards: int) -> tuple:
+    """The sampling temperatures of the task answers and of the self-instruct answers in a run's
+    first ``shards`` shards: the committed task shards first, then the self-instruct shards, in
+    order (how `train` reads the splits); one answer per entry."""
     import numpy as np
 
-    tasks = np.load(DATA_DIR / "train_tasks.npz")["shard_sizes"]
-    own = np.load(DATA_DIR / "train_self.npz")["shard_sizes"]
-    return int(tasks[:shards].sum()), int(own[:max(0, shards - len(tasks))].sum())
+    tasks, own = (np.load(DATA_DIR / f"{split}.npz") for split in ("train_tasks", "train_self"))
+    n_tasks = int(tasks["shard_sizes"][:shards].sum())
+    n_own = int(own["shard_sizes"][:max(0, shards - len(tasks["shard_sizes"]))].sum())
+    return tasks["temperatures"][:n_tasks], own["temperatures"][:n_own]
+
+
+def _answers_in(shards: int) -> tuple[int, int]:
+    """(task answers, self-instruct answers) in a run's first ``shards`` shards."""
+    return tuple(len(temps) for temps in _run_temperatures(shards))
 
 
 def _draft_data_md(data: dict) -> str:
     import numpy as np
 
-    tasks, own = _answers_in(data["shards"])
-    temps = np.concatenate([np.load(DATA_DIR / "train_tasks.npz")["temperatures"][:tasks],
-                            np.load(DATA_DIR / "train_self.npz")["temperatures"][:own]])
+    task_temps, own_temps = _run_temperatures(data["shards"])
+    tasks, own, temps = len(task_temps), len(own_temps), np.concatenate([task_temps, own_temps])
     share = {t: f"{np.mean(temps == t):.0%}" for t in (1.0, 0.7, 0.0)}
     return (f"{tasks + own:,} answers the target wrote itself ({data['answer_tokens']:,} answer tokens, "
             f"{data['shards']} shards of 64 answers; up to 192 new tokens, in its chat template; "
